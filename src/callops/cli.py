@@ -1,0 +1,241 @@
+"""The ``callops`` command line (Typer + rich).
+
+Every command turns user mistakes into one clear line on stderr and a
+non-zero exit code; tracebacks are shown only with ``CALLOPS_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from callops import reports, tenancy
+from callops.errors import CallopsError
+from callops.ingest.loader import LoadSummary, load_files
+from callops.ingest.mapping import load_mapping
+from callops.metrics.cli import metrics_app
+from callops.realtime.cli import live_app
+from callops.settings import DEFAULT_TIMEZONE
+from callops.sim.cli import simulate_app
+from callops.store.cli import user_app
+from callops.warehouse import Warehouse
+from callops.wfm.cli import queue_app
+from callops.wfm.forecast_cli import forecast_app
+from callops.wfm.schedule_cli import schedule_app
+from callops.wfm.staffing_cli import staffing_app
+
+app = typer.Typer(
+    name="callops",
+    help="Operations intelligence for large contact centers.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+tenant_app = typer.Typer(help="Create and list tenants.", no_args_is_help=True)
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(simulate_app, name="simulate")
+app.add_typer(forecast_app, name="forecast")
+app.add_typer(queue_app, name="queue")
+app.add_typer(metrics_app, name="metrics")
+app.add_typer(staffing_app, name="staffing")
+app.add_typer(schedule_app, name="schedule")
+app.add_typer(user_app, name="user")
+app.add_typer(live_app, name="live")
+
+out = Console()
+err = Console(stderr=True)
+
+
+class OutputFormat(StrEnum):
+    """Formats for tabular output."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@tenant_app.command("create")
+def tenant_create(
+    name: Annotated[str, typer.Argument(help="Tenant name: lower-case letters, digits, '-' and '_'.")],
+    timezone: Annotated[str, typer.Option(help="IANA time zone of the tenant.")] = DEFAULT_TIMEZONE,
+) -> None:
+    """Create a tenant with its own time zone."""
+    from callops.store import Store
+    from callops.store.tenants import create_tenant
+
+    with Warehouse() as wh, Store() as store:
+        t = create_tenant(store, wh, name, timezone)
+    out.print(f"created tenant [bold]{t.id}[/] ({t.timezone})")
+
+
+@tenant_app.command("list")
+def tenant_list(
+    format: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
+) -> None:
+    """List tenants."""
+    with Warehouse() as wh:
+        tenants = tenancy.list_tenants(wh)
+    rows = [{"tenant": t.tenant_id, "timezone": t.timezone, "created_at": t.created_at.isoformat()} for t in tenants]
+    _emit(rows, format, title="Tenants")
+
+
+@app.command()
+def ingest(
+    table: Annotated[str, typer.Argument(help="Canonical table: contacts, agent_states, agents, ...")],
+    files: Annotated[list[Path], typer.Argument(help="Files to load (CSV/TSV, gzip, Parquet, JSON lines).")],
+    tenant: Annotated[str, typer.Option(help="Tenant to load into.")],
+    mapping: Annotated[str, typer.Option(help="Built-in mapping name or a mapping YAML path.")] = "canonical",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the load summary as JSON.")] = False,
+) -> None:
+    """Load files into a canonical table: atomic, idempotent, every row accounted for."""
+    spec = load_mapping(mapping, table)
+    with Warehouse() as wh:
+        t = tenancy.get_tenant(wh, tenant)
+        show = not as_json and err.is_terminal
+        with Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True,
+            disable=not show,
+        ) as progress:
+            task = progress.add_task("starting", total=None)
+            summary = load_files(wh, t, table, files, spec, progress=lambda msg: progress.update(task, description=msg))
+    if as_json:
+        print(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        print_summary(summary)
+
+
+SUMMARY_COLUMNS = ("read", "loaded", "updated", "unchanged", "rejected", "skipped", "seconds")
+
+
+def print_summary(s: LoadSummary) -> None:
+    """Print a load summary with skip and reject reasons."""
+    grid = Table(title=f"Load {s.load_id} → {s.tenant}.{s.table} ({s.mapping})", show_header=True)
+    for col in SUMMARY_COLUMNS:
+        grid.add_column(col, justify="right")
+    grid.add_row(*(str(getattr(s, c)) for c in SUMMARY_COLUMNS))
+    out.print(grid)
+    for reason, n in s.skip_reasons.items():
+        out.print(f"  skipped {n:>8} × {reason}")
+    for reason, n in s.reject_reasons.items():
+        out.print(f"  [red]rejected[/] {n:>7} × {reason}")
+    if s.rejected:
+        out.print(f"  see why: callops rejects --tenant {s.tenant} --load {s.load_id}")
+
+
+@app.command()
+def rejects(
+    tenant: Annotated[str, typer.Option(help="Tenant.")],
+    load: Annotated[str | None, typer.Option(help="Only this load id.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows (0: all).", min=0)] = 100,
+    format: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
+) -> None:
+    """Show rejected rows: file, line, column and reason."""
+    with Warehouse() as wh:
+        rows = reports.rejects(wh, tenant, load_id=load, limit=limit or None)
+    _emit(rows, format, title="Rejected rows")
+
+
+@app.command()
+def daily(
+    tenant: Annotated[str, typer.Option(help="Tenant.")],
+    format: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
+) -> None:
+    """Contacts, answered and abandoned per day in the tenant's time zone."""
+    with Warehouse() as wh:
+        rows = reports.daily_contacts(wh, tenant)
+    _emit(rows, format, title=f"Contacts per day ({tenant})")
+
+
+@app.command()
+def demo(
+    sample: Annotated[bool, typer.Option("--sample", help="Load the small bundled sample instead.")] = False,
+    days: Annotated[int, typer.Option(help="Days of the simulated hotline, ending yesterday.", min=1, max=366)] = 28,
+) -> None:
+    """Build the tenant "demo": weeks of a simulated provincial hotline (or the small sample)."""
+    from callops.demo import run_demo
+
+    run_demo(out, sample=sample, days=days)
+
+
+@app.command()
+def mappings() -> None:
+    """List the built-in ingest mappings."""
+    from callops.ingest.mapping import builtin_mapping_names
+
+    for name in builtin_mapping_names():
+        out.print(name)
+
+
+def _emit(rows: list[dict], format: OutputFormat, title: str) -> None:
+    if format == OutputFormat.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return
+    if format == OutputFormat.csv:
+        import csv
+
+        writer = csv.writer(sys.stdout)
+        if rows:
+            writer.writerow(rows[0].keys())
+        for r in rows:
+            writer.writerow(["" if v is None else v for v in r.values()])
+        return
+    print_rows(rows, title)
+
+
+def print_rows(rows: list[dict], title: str) -> None:
+    """Print rows (dicts with the same keys) as a rich table."""
+    grid = Table(title=title)
+    if not rows:
+        out.print(f"{title}: none")
+        return
+    for col in rows[0]:
+        grid.add_column(col, overflow="fold")
+    for r in rows:
+        grid.add_row(*(_cell(v) for v in r.values()))
+    out.print(grid)
+
+
+def _cell(value: object) -> str:
+    """Table cell text: empty for missing values, four significant digits for floats."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def main() -> None:
+    """Entry point of the ``callops`` command."""
+    run_guarded(app)
+
+
+def run_guarded(fn: Callable[[], object]) -> None:
+    """Run ``fn``, turning errors into one clear line on stderr and a non-zero exit code."""
+    try:
+        fn()
+    except CallopsError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # a bug: say so plainly, keep the traceback behind a switch
+        if os.environ.get("CALLOPS_DEBUG"):
+            raise
+        message = f"{type(exc).__name__}: {exc} (set CALLOPS_DEBUG=1 for details)"
+        err.print(f"[bold red]internal error:[/] {message}", soft_wrap=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Ingest: readers, declarative mappings, validation, rejects, atomic idempotent loads."""

@@ -1,0 +1,1 @@
+"""Built-in ingest mappings (YAML files in this package)."""

@@ -1,0 +1,151 @@
+"""``callops user ...``: create users (printing their token once) and list them (a Typer app the main CLI mounts)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from callops.store.roles import Role
+
+if TYPE_CHECKING:
+    from callops.store.db import Store
+
+user_app = typer.Typer(name="user", help="Users of a tenant and their API tokens.", no_args_is_help=True)
+
+out = Console()
+ROLES_HELP = "Role: " + ", ".join(r.value for r in Role) + "."
+
+
+def cli_actor() -> str:
+    """How the audit log names a change made from this command line."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no user name in some containers
+        return "cli"
+
+
+def ensure_tenant(store: Store, tenant: str) -> str:
+    """The tenant's id, copying it from the warehouse into the store first if the store does not know it yet."""
+    from callops.settings import warehouse_url
+    from callops.store import models, tenants
+    from callops.warehouse import Warehouse
+
+    with store.session() as s:
+        if s.get(models.Tenant, tenant) is not None:
+            return tenant
+    url = warehouse_url()
+    path = url.removeprefix("duckdb://")
+    if url.startswith("duckdb://") and Path(path).exists():
+        with Warehouse(url, read_only=True) as wh:
+            tenants.sync_tenants(store, wh)
+    with store.session() as s:
+        return tenants.get_tenant(s, tenant).id
+
+
+@user_app.command("create")
+def user_create(
+    name: Annotated[str, typer.Argument(help="User name (letters, digits, . _ @ + -).")],
+    tenant: Annotated[str, typer.Option(help="Tenant the user belongs to.")],
+    role: Annotated[str, typer.Option(help=ROLES_HELP)],
+    display_name: Annotated[str | None, typer.Option(help="Name shown in the console.")] = None,
+    locale: Annotated[str, typer.Option(help="Console language: en or zh-CN.")] = "en",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the user and token as JSON.")] = False,
+) -> None:
+    """Create a user and print their API token — shown this once, never again."""
+    from callops.store import users
+    from callops.store.db import Store
+
+    parsed = users.parse_role(role)  # fail on a bad role before touching any database
+    with Store() as store:
+        key = ensure_tenant(store, tenant)
+        with store.session() as s:
+            user, token = users.create_user(s, key, name, parsed, cli_actor(), display_name=display_name, locale=locale)
+            info = {"tenant": key, "user": user.name, "id": user.id, "role": user.role, "token": token}
+    if as_json:
+        print(json.dumps(info, ensure_ascii=False))
+        return
+    out.print(f"created user [bold]{info['user']}[/] ({info['role']}) in tenant [bold]{key}[/]")
+    out.print("API token (shown once — store it now; it cannot be shown again):")
+    print(token)
+
+
+@user_app.command("token")
+def user_token(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    tenant: Annotated[str, typer.Option(help="Tenant.")],
+    label: Annotated[str | None, typer.Option(help="What the token is for.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the token as JSON.")] = False,
+) -> None:
+    """Issue another API token for an existing user (shown once)."""
+    from callops.store import users
+    from callops.store.db import Store
+
+    with Store() as store:
+        key = ensure_tenant(store, tenant)
+        with store.session() as s:
+            user = users.get_user_by_name(s, key, name)
+            token = users.issue_token(s, key, user.id, cli_actor(), label=label)
+    if as_json:
+        print(json.dumps({"tenant": key, "user": name, "token": token}, ensure_ascii=False))
+        return
+    out.print(f"new API token for [bold]{name}[/] (shown once):")
+    print(token)
+
+
+@user_app.command("list")
+def user_list(
+    tenant: Annotated[str, typer.Option(help="Tenant.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List a tenant's users with their roles and token prefixes (never the tokens)."""
+    from callops.store import users
+    from callops.store.db import Store
+
+    with Store() as store:
+        key = ensure_tenant(store, tenant)
+        with store.session() as s:
+            prefixes: dict[int, list[str]] = {}
+            for t in users.list_tokens(s, key):
+                if t.revoked_at is None:
+                    prefixes.setdefault(t.user_id, []).append(t.prefix)
+            rows = [
+                {
+                    "user": u.name,
+                    "role": u.role,
+                    "display_name": u.display_name,
+                    "locale": u.locale,
+                    "created_at": u.created_at.isoformat(),
+                    "disabled": u.disabled_at is not None,
+                    "tokens": prefixes.get(u.id, []),
+                }
+                for u in users.list_users(s, key)
+            ]
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return
+    if not rows:
+        out.print(f"tenant {key}: no users yet; add one with `callops user create NAME --tenant {key} --role admin`")
+        return
+    grid = Table(title=f"Users of {key}")
+    for col in ("user", "role", "display_name", "locale", "created_at", "disabled", "tokens"):
+        grid.add_column(col)
+    for r in rows:
+        grid.add_row(
+            r["user"],
+            r["role"],
+            r["display_name"] or "",
+            r["locale"],
+            r["created_at"],
+            "yes" if r["disabled"] else "",
+            ", ".join(r["tokens"]),
+        )
+    out.print(grid)
+
+
+__all__ = ["user_app"]

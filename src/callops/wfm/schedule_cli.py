@@ -1,0 +1,209 @@
+"""`callops schedule`: build a week's schedule for a tenant, save it to the warehouse and export it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import tempfile
+import zoneinfo
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from callops import tenancy
+from callops.errors import CallopsError
+from callops.settings import callops_home
+from callops.warehouse import Warehouse
+from callops.wfm import schedule_validator
+from callops.wfm.rules import WEEK_MIN, Agent, Workforce, default_workforce, load_workforce, problem_from_workforce
+from callops.wfm.scheduling import rows_table, solve_schedule
+
+schedule_app = typer.Typer(help="Weekly shift scheduling (CP-SAT).", no_args_is_help=False)
+err = Console(stderr=True)
+
+
+def workforce_for(tenant: str) -> tuple[Workforce, str]:
+    """The tenant's workforce rules ($CALLOPS_HOME/tenants/<T>/workforce.yaml) or the shipped default."""
+    path = callops_home() / "tenants" / tenant / "workforce.yaml"
+    if path.is_file():
+        return load_workforce(path), str(path)
+    return default_workforce(), "built-in default workforce rules"
+
+
+def roster(rows: list[dict], wf: Workforce) -> list[Agent]:
+    """Agents from `agents` table rows (inactive ones left out); skills 'billing:3;vip:1' become names."""
+    default_contract = wf.contracts[0].name
+    out = []
+    for r in rows:
+        if r.get("active") is False:
+            continue
+        skills = [s.split(":")[0].strip() for s in (r.get("skills") or "").split(";") if s.strip()]
+        out.append(
+            Agent(
+                agent_id=r["agent_id"],
+                name=r.get("name"),
+                contract=r.get("contract") or default_contract,
+                skills=skills,
+            )
+        )
+    if not out:
+        raise CallopsError("the tenant has no active agents; load the `agents` table first")
+    return out
+
+
+def planned_agents(agents: list[Agent], req: dict[str | None, np.ndarray]) -> list[Agent]:
+    """The agents this plan is for: with per-skill requirements, those who hold at least one required skill.
+
+    Agents without any of the skills belong to other plans (other queues); including them would
+    make their contracts impossible to meet in this one.
+    """
+    skills = {k for k in req if k is not None}
+    if not skills:
+        return agents
+    chosen = [a for a in agents if skills & set(a.skills)]
+    if not chosen:
+        raise CallopsError(f"no agent on the roster has any of the required skills: {', '.join(sorted(skills))}")
+    return chosen
+
+
+def read_requirements(path: Path, week: date, zone: str, interval: int) -> dict[str | None, np.ndarray]:
+    """CSV interval_start,required[,skill]: naive times are tenant-local, times with an offset are converted."""
+    if not path.is_file():
+        raise CallopsError(f"requirements file {path} does not exist")
+    tz = zoneinfo.ZoneInfo(zone)
+    week0 = datetime.combine(week, datetime.min.time())
+    n = WEEK_MIN // interval
+    out: dict[str | None, np.ndarray] = {}
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        cols = set(reader.fieldnames or ())
+        if not {"interval_start", "required"} <= cols:
+            raise CallopsError(f"{path}: needs columns interval_start,required[,skill]; found {sorted(cols)}")
+        for line, r in enumerate(reader, start=2):
+            try:
+                ts = datetime.fromisoformat(r["interval_start"])
+                need = float(r["required"])
+            except (TypeError, ValueError):
+                raise CallopsError(f"{path}:{line}: bad interval_start or required value") from None
+            if ts.tzinfo is not None:
+                ts = ts.astimezone(tz).replace(tzinfo=None)
+            minute = (ts - week0).total_seconds() / 60
+            if minute < 0 or minute >= WEEK_MIN:
+                continue  # outside the planned week
+            if minute % interval:
+                raise CallopsError(f"{path}:{line}: {r['interval_start']} is not on the {interval}-minute grid")
+            q = (r.get("skill") or "").strip() or None
+            arr = out.setdefault(q, np.zeros(n))
+            arr[int(minute // interval)] += need
+    if not out:
+        raise CallopsError(f"{path}: no rows fall in the week starting {week}")
+    if None in out and len(out) > 1:
+        raise CallopsError(f"{path}: rows with and without a skill; give all with a skill or none")
+    return out
+
+
+def save_schedule(wh: Warehouse, tenant: tenancy.Tenant, rows: list[dict]):
+    """Load the rows into `schedules` through the normal ingest path (a temporary Parquet file)."""
+    import pyarrow.parquet as pq
+
+    from callops.ingest.loader import load_files
+    from callops.ingest.mapping import load_mapping
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "schedule.parquet"
+        pq.write_table(rows_table(rows), path)
+        return load_files(wh, tenant, "schedules", [path], load_mapping("canonical", "schedules"))
+
+
+@schedule_app.callback(invoke_without_command=True)
+def schedule(
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant to schedule.")],
+    week: Annotated[str, typer.Option("--week", help="A date in the week to plan (the Monday is used).")],
+    requirements: Annotated[
+        Path | None,
+        typer.Option(
+            "--requirements",
+            help="CSV interval_start,required[,skill] of required agents (until the staffing module provides them).",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON.")] = False,
+    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="Write an Excel workbook.")] = None,
+    ics: Annotated[
+        Path | None, typer.Option("--ics", help="Write one .ics calendar per agent into this folder.")
+    ] = None,
+    time_limit: Annotated[float, typer.Option("--time-limit", help="Solver time limit in seconds.")] = 60.0,
+    workers: Annotated[int | None, typer.Option("--workers", help="Solver threads (default: CPU count).")] = None,
+    save: Annotated[bool, typer.Option("--save/--no-save", help="Write the schedule to the warehouse.")] = True,
+) -> None:
+    """Schedule a week for a tenant: hard rules always hold, shortfalls are reported per interval."""
+    try:
+        day = date.fromisoformat(week)
+    except ValueError:
+        raise CallopsError(f"--week {week!r}: expected a date YYYY-MM-DD") from None
+    monday = day - timedelta(days=day.weekday())
+    if requirements is None:
+        raise CallopsError(
+            "no requirements: the staffing module does not provide them yet; "
+            "pass --requirements FILE (CSV interval_start,required[,skill])"
+        )
+    wf, wf_origin = workforce_for(tenant)
+    with Warehouse() as wh:
+        t = tenancy.get_tenant(wh, tenant)
+        agent_rows = tenancy.scoped(wh, t, "agents").to_pyarrow().to_pylist()
+        req = read_requirements(requirements, monday, t.timezone, wf.interval_minutes)
+        agents = planned_agents(roster(agent_rows, wf), req)
+        problem = problem_from_workforce(wf, agents, monday, t.timezone, req)
+        result = solve_schedule(problem, time_limit=time_limit, workers=workers)
+        rows = result.rows()
+        violations = schedule_validator.validate(problem, rows)
+        if violations:  # never expected: the validator is an independent second opinion
+            v = violations[0]
+            raise CallopsError(f"internal error: schedule breaks rule {v.rule} for {v.agent_id}: {v.detail}")
+        load = save_schedule(wh, t, rows) if save else None
+    summary = result.summary()
+    summary.update({"tenant": tenant, "workforce": wf_origin, "rows": len(rows), "agents_planned": len(agents),
+                    "agents_on_roster": len(agent_rows)})
+    if load is not None:
+        summary["load_id"] = load.load_id
+    if xlsx:
+        from callops.wfm.schedule_export import write_xlsx
+
+        write_xlsx(problem, rows, schedule_validator.score(problem, rows).coverage, summary, xlsx)
+        summary["xlsx"] = str(xlsx)
+    if ics:
+        from callops.wfm.schedule_export import write_ics
+
+        summary["ics_files"] = len(write_ics(problem, rows, ics))
+    if as_json:
+        typer.echo(json.dumps({**summary, "uncovered": result.uncovered}, default=str))
+        return
+    out = Console()
+    table = Table(title=f"Schedule {tenant}, week of {monday}")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for k in (
+        "agents",
+        "shifts",
+        "objective",
+        "lower_bound",
+        "gap",
+        "under_coverage",
+        "over_coverage",
+        "weekend_spread",
+        "night_spread",
+        "uncovered_intervals",
+        "seconds",
+    ):
+        v = summary[k]
+        table.add_row(k, f"{v:.2%}" if k == "gap" else f"{v:,.6g}" if isinstance(v, float) else str(v))
+    out.print(table)
+    if result.uncovered:
+        worst = sorted(result.uncovered, key=lambda u: -u["short"])[:10]
+        out.print("[yellow]intervals short of agents (worst 10):[/]")
+        for u in worst:
+            out.print(f"  {u['interval_start']} {u['queue'] or 'all'}: {u['scheduled']}/{u['required']}")
