@@ -603,6 +603,21 @@ class PlanEngine:
                 return self.bus.commands[before:]
         raise CallopsError(f"activation {activation_id} has no step {step_kind!r} waiting for approval")
 
+    def reject(self, activation_id: str, step_kind: str, by: str) -> None:
+        """A dispatcher turns down a waiting step: nothing is sent, the decision is kept in the history."""
+        act = self.activations.get(activation_id)
+        if act is None or not act.active:
+            raise CallopsError(f"no active plan activation {activation_id!r}")
+        for s in act.recommendation.steps:
+            if s.kind == step_kind and s.status == "pending_approval":
+                s.status = "rejected"
+                entry = {"event": "rejected", "activation_id": activation_id, "step": step_kind, "by": by,
+                         "at": self.state.now}  # fmt: skip
+                act.history.append(entry)
+                self.bus.publish("plans", entry)
+                return
+        raise CallopsError(f"activation {activation_id} has no step {step_kind!r} waiting for approval")
+
     def _deactivate(self, act: Activation, at: float) -> None:
         act.active = False
         del self.current[(act.plan, act.queue)]
