@@ -160,11 +160,14 @@ def daily(
 def demo(
     sample: Annotated[bool, typer.Option("--sample", help="Load the small bundled sample instead.")] = False,
     days: Annotated[int, typer.Option(help="Days of the simulated hotline, ending yesterday.", min=1, max=366)] = 28,
+    serve: Annotated[bool, typer.Option("--serve", help="Then serve the console with today's live replay.")] = False,
+    port: Annotated[int, typer.Option(help="Port of the console (with --serve).", min=1, max=65535)] = 8000,
+    speed: Annotated[float, typer.Option(help="Live replay speed, × real time (with --serve).", min=0.1)] = 10.0,
 ) -> None:
     """Build the tenant "demo": weeks of a simulated provincial hotline (or the small sample)."""
     from callops.demo import run_demo
 
-    run_demo(out, sample=sample, days=days)
+    run_demo(out, sample=sample, days=days, serve=serve, port=port, speed=speed)
 
 
 @app.command()

@@ -3,13 +3,18 @@
 By default it runs the provincial hotline scenario shipped in the package
 (`callops.sim`) for four weeks ending yesterday, loads every table through the
 normal ingest path and prints the load summaries, contacts per day and the TOP
-indicators. ``--sample`` loads the small bundled sample instead (a few
-thousand canonical contacts and an Asterisk queue_log excerpt). Everything it
-reads is inside the package; running it again changes nothing.
+indicators, forecasts and staffs next week and rosters the billing agents. ``make demo``
+(``--serve``) then simulates today's busy day for the live room, prints a sign-in
+token for the user ``director`` and serves the console at http://127.0.0.1:8000
+while the afternoon replays (an overload on billing from 14:00). ``--sample`` loads
+the small bundled sample instead (a few thousand canonical contacts and an Asterisk
+queue_log excerpt). Everything it reads is inside the package; running it again
+changes nothing.
 """
 
 from __future__ import annotations
 
+from datetime import time
 from importlib import resources
 from pathlib import Path
 
@@ -27,6 +32,9 @@ from callops.warehouse import Warehouse
 DEMO_TENANT = "demo"
 DEMO_TIMEZONE = "Asia/Shanghai"
 DEMO_DAYS = 28
+DEMO_USER = "director"
+DEMO_SPEED = 10.0  # live replay speed: the 14:00 overload arrives about 3 minutes after the console is up
+FAST_UNTIL = time(13, 30)  # live events before this local time are fed at once
 # (table, sample file, mapping) for --sample
 SAMPLE_LOADS = (
     ("contacts", "contacts.csv.gz", "canonical"),
@@ -109,8 +117,78 @@ def plan_workforce(console: Console, queue: str = "billing") -> None:
     console.print(f"workbooks: {folder}")
 
 
-def run_demo(console: Console | None = None, *, sample: bool = False, days: int = DEMO_DAYS) -> list[LoadSummary]:
-    """Build the demo tenant and print what was loaded, contacts per day and the TOP indicators."""
+def demo_credentials(user_name: str = DEMO_USER) -> str:
+    """A fresh sign-in token for the demo's administrator (created on first use); only its hash is stored."""
+    from callops.store.roles import Role
+    from callops.store.users import create_user, get_user_by_name, issue_token
+
+    with Store() as store, store.session() as s:
+        try:
+            user = get_user_by_name(s, DEMO_TENANT, user_name)
+        except NotFound:
+            _, token = create_user(s, DEMO_TENANT, user_name, Role.admin, "make demo", display_name="运营总监 Director",
+                                   locale="zh-CN", token_label="make demo")  # fmt: skip
+            return token
+        return issue_token(s, DEMO_TENANT, user.id, "make demo", label="make demo")
+
+
+def start_live_day(console: Console, speed: float = DEMO_SPEED, fast_until: time = FAST_UNTIL) -> dict[str, object]:
+    """Simulate today's busy day (overload at 14:00) for the live room; feed it up to ``fast_until`` at once and
+    replay the rest in the background at ``speed`` × real time."""
+    import json
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from callops.realtime.demo import write_demo
+    from callops.realtime.hub import hub_for, live_dir
+
+    folder = live_dir(DEMO_TENANT)
+    # a new live day: forget the last run's event log, or its events would be rebuilt and counted twice
+    for old in folder.glob("events-*.jsonl"):
+        old.unlink()
+    zone = ZoneInfo(DEMO_TIMEZONE)
+    today = datetime.now(zone).date()
+    with console.status("simulating today's live day"):
+        info = write_demo(folder, day=today)
+    cut = datetime.combine(today, fast_until, zone)
+    lines = (folder / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    split = next((i for i, line in enumerate(lines) if datetime.fromisoformat(json.loads(line)["ts"]) >= cut),
+                 len(lines))  # fmt: skip
+    hub = hub_for(DEMO_TENANT, DEMO_TIMEZONE)
+    for i in range(0, split, 2000):
+        hub.submit(lines[i:min(i + 2000, split)], "demo")
+    rest = folder / "replay.jsonl"
+    rest.write_text("".join(line + "\n" for line in lines[split:]), encoding="utf-8")
+    hub.start_replay(rest, speed)
+    return {**info, "fed": split, "replaying": len(lines) - split, "from": cut.isoformat(), "speed": speed}
+
+
+def serve_demo(console: Console, host: str = "127.0.0.1", port: int = 8000, speed: float = DEMO_SPEED) -> None:
+    """Print the demo's sign-in, start today's live replay and serve the console until Ctrl-C."""
+    import uvicorn
+
+    from callops.api.app import create_app
+
+    token = demo_credentials()
+    live = start_live_day(console, speed)
+    console.print(f"live day: {live['fed']:,} events up to {str(live['from'])[11:16]} fed, {live['replaying']:,} "
+                  f"replaying at {speed:g}× (overload on billing from 14:00)")  # fmt: skip
+    console.print(f"[bold]console: http://{host}:{port}[/]   user [bold]{DEMO_USER}[/]   token [bold]{token}[/]")
+    console.print(f"API docs: http://{host}:{port}/docs   (Ctrl-C stops)")
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+
+
+def run_demo(
+    console: Console | None = None,
+    *,
+    sample: bool = False,
+    days: int = DEMO_DAYS,
+    serve: bool = False,
+    port: int = 8000,
+    speed: float = DEMO_SPEED,
+) -> list[LoadSummary]:
+    """Build the demo tenant and print what was loaded, contacts per day and the TOP indicators; then (not for
+    the sample) plan next week's workforce and, with ``serve``, serve the console with today's live replay."""
     from callops.cli import print_rows, print_summary
     from callops.metrics.top import top_indicators
 
@@ -131,6 +209,8 @@ def run_demo(console: Console | None = None, *, sample: bool = False, days: int 
     if not sample:
         plan_workforce(console)
     console.print(f"warehouse: {wh.url}")
+    if serve:
+        serve_demo(console, port=port, speed=speed)
     return summaries
 
 
@@ -138,7 +218,7 @@ def main() -> None:
     """Entry point for ``python -m callops.demo``."""
     from callops.cli import run_guarded
 
-    run_guarded(run_demo)
+    run_guarded(lambda: run_demo(serve=True))
 
 
 if __name__ == "__main__":

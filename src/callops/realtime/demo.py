@@ -15,7 +15,7 @@ import json
 import math
 import zoneinfo
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,10 +59,12 @@ def _profile(open_h: float, close_h: float, peak: tuple[float, float] | None = N
     return tuple(out)
 
 
-def demo_model(scale: float = 1.0, overload: float = 2.0, overload_hour: int = 14) -> tuple[Model, list[DemoAgent]]:
+def demo_model(scale: float = 1.0, overload: float = 2.0, overload_hour: int = 14,
+               start: datetime = START) -> tuple[Model, list[DemoAgent]]:  # fmt: skip
     """The demo tenant's model: ``scale`` multiplies agents and traffic; ``overload`` adds that share of the
-    billing queue's hourly rate during local hour ``overload_hour`` (0 for none). The simulator routes each agent
-    on its primary skill only; the other roster skills are what a plan may use."""
+    billing queue's hourly rate during local hour ``overload_hour`` (0 for none); ``start`` is local midnight of
+    the simulated day. The simulator routes each agent on its primary skill only; the other roster skills are what
+    a plan may use."""
 
     def n(k: int) -> int:
         return max(1, round(k * scale))
@@ -113,7 +115,7 @@ def demo_model(scale: float = 1.0, overload: float = 2.0, overload_hour: int = 1
         streams.append(ArrivalStream("billing", peak_rate * overload * 2, extra, business_type="overload"))
     campaigns = [OutboundCampaign("outbound", dials_per_hour=60 * scale, connect_p=0.5, window=(9.0, 18.0))]
     model = Model(queues=queues, agents=[a.spec for a in agents], streams=streams, campaigns=campaigns,
-                  start=START, days=1, timezone=ZONE, country=None,
+                  start=start, days=1, timezone=ZONE, country=None,
                   adherence=Adherence(30.0, 60.0, 30.0, 30.0, 60.0))  # fmt: skip
     return model, agents
 
@@ -173,10 +175,20 @@ def records_to_events(records: Records, model: Model, tenant: str = TENANT) -> l
     return out
 
 
-def write_demo(out: Path, scale: float = 1.0, overload: float = 2.0, seed: int = 7) -> dict[str, Any]:
-    """Simulate the demo day and write events.jsonl, agents.csv, schedules.csv and live.yaml into ``out``."""
+def day_start(day: date | None) -> datetime:
+    """Local midnight (demo zone) of ``day``; the fixed demo Monday when None."""
+    if day is None:
+        return START
+    return datetime(day.year, day.month, day.day, tzinfo=zoneinfo.ZoneInfo(ZONE))
+
+
+def write_demo(out: Path, scale: float = 1.0, overload: float = 2.0, seed: int = 7,
+               day: date | None = None) -> dict[str, Any]:  # fmt: skip
+    """Simulate the demo day (``day``, default a fixed Monday) and write events.jsonl, agents.csv, schedules.csv
+    and live.yaml into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    model, agents = demo_model(scale, overload)
+    start = day_start(day)
+    model, agents = demo_model(scale, overload, start=start)
     records = simulate(model, seed)
     events = records_to_events(records, model)
     with (out / "events.jsonl").open("w") as f:
@@ -190,7 +202,7 @@ def write_demo(out: Path, scale: float = 1.0, overload: float = 2.0, seed: int =
             w.writerow([a.spec.agent_id, a.name, a.spec.center, a.team, skills,
                         "" if a.echelon is None else a.echelon])  # fmt: skip
     zone = zoneinfo.ZoneInfo(ZONE)
-    t0 = START.timestamp()
+    t0 = start.timestamp()
     with (out / "schedules.csv").open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["agent_id", "activity", "start_at", "end_at", "queue"])

@@ -1,0 +1,62 @@
+"""The FastAPI application: routers per domain under ``/api``, errors as ``{"detail": ...}``, Prometheus, docs.
+
+``create_app`` opens one :class:`~callops.store.Store` and one :class:`~callops.warehouse.Warehouse`
+for the process; handlers get them through :mod:`callops.api.deps`. The console (``callops.ui``)
+is mounted last so that its catch-all pages never shadow an API route.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from callops.api import deps, docs, errors, monitoring
+from callops.api.routers import ingest, live, metrics, sim, tenants, wfm
+
+API_TITLE = "callops API"
+
+
+def create_app(store_url: str | None = None, *, console: bool = True, warehouse_url: str | None = None) -> FastAPI:
+    """The callops API over the store at ``store_url`` (default ``CALLOPS_STORE_URL`` or SQLite under home).
+
+    ``console=True`` mounts the NiceGUI console (``callops.ui.mount``) as the last step.
+    """
+    resources = deps.Resources(store_url=store_url, warehouse_url=warehouse_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            resources.close()
+
+    app = FastAPI(
+        title=API_TITLE,
+        version=_version(),
+        description="Operations intelligence for large contact centers. Authenticate with `Authorization: Bearer <token>`.",
+        docs_url=None,  # served from packaged assets by callops.api.docs (machines are offline)
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.resources = resources
+    errors.install(app)
+    monitoring.install(app)
+    docs.install(app)
+    for module in (tenants, ingest, metrics, wfm, live, sim):
+        app.include_router(module.router, prefix="/api")
+    if console:
+        from callops.ui import mount
+
+        mount(app)
+    return app
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("callops")
+    except PackageNotFoundError:
+        return "0"
