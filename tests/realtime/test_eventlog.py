@@ -157,3 +157,16 @@ def test_torn_last_line_is_skipped_and_sealed(day, tmp_path: Path) -> None:
     ref = make(folder)
     ref.submit_many(iter_lines(lines[:200]))
     assert outcome(again) == outcome(ref)
+
+
+def test_an_event_with_an_op_field_is_not_mistaken_for_an_action(day, tmp_path: Path) -> None:
+    folder, lines = day
+    odd = '{"op":"acknowledge",' + lines[0][1:]  # unknown fields are ignored: still a valid event
+    eng = make(folder)
+    intake = LoggedIntake(eng, tmp_path)
+    intake.submit_batch([("line 1", odd), *((f"line {i + 2}", ln) for i, ln in enumerate(lines[1:50]))])
+    intake.close()
+    fresh = make(folder)
+    _, info = rebuild("demo", fresh, tmp_path)
+    assert (info.events, info.actions, info.skipped) == (50, 0, 0)
+    assert outcome(fresh) == outcome(eng)

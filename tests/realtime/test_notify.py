@@ -24,14 +24,24 @@ from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
 
 from callops import tenancy
+from callops.errors import CallopsError
 from callops.realtime.alerts import AlertBook, AlertEvent, parse_rules
 from callops.realtime.channels import HttpSmsGateway, InApp, SmtpEmail, Webhook, idempotency_key
-from callops.realtime.notify import Notifier, alert_dedup_key, parse_routes, run_sender
+from callops.realtime.notify import (
+    Notifier,
+    alert_dedup_key,
+    build_adapters,
+    parse_notify,
+    parse_routes,
+    render,
+    run_sender,
+)
 from callops.store import outbox, tenants
 from callops.store.db import Store
 from callops.store.models import OutboxStatus
@@ -78,6 +88,7 @@ class Gateway:
         self.lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
         self.keys: dict[str, int] = {}  # idempotency key -> requests with it
+        self.applied: list[str] = []  # keys acted on (the first request with each key)
         self.watch: tuple[int, threading.Event] | None = None
         gw = self
 
@@ -93,6 +104,8 @@ class Gateway:
                     fail = total <= gw.fail_first
                     if not fail and key:
                         gw.keys[key] = gw.keys.get(key, 0) + 1
+                        if gw.keys[key] == 1:  # a real gateway acts on a key once: this is that action
+                            gw.applied.append(key)
                     if gw.watch and total >= gw.watch[0]:
                         gw.watch[1].set()
                 if gw.delay_s:
@@ -303,6 +316,7 @@ def test_unreachable_gateway_is_retried_not_failed(store: Store) -> None:
 
 # ------------------------------------------------------------------------------------------------- SIGKILL
 SENDER = """
+import os
 import sys
 from datetime import timedelta
 from callops.realtime.channels import HttpSmsGateway
@@ -310,16 +324,25 @@ from callops.realtime.notify import run_sender
 from callops.store.db import Store
 from callops.store.outbox import Backoff
 
-url, gw, worker = sys.argv[1:4]
+url, gw, worker, journal = sys.argv[1:5]
 store = Store(url, upgrade=False)
-run_sender(store, {"sms": HttpSmsGateway(gw)}, worker, batch=10, lease=timedelta(seconds=1),
-           backoff=Backoff(base_s=0.05, max_s=0.2), poll_s=0.05, stop_when_idle=len(sys.argv) > 4)
+with open(journal, "a") as j:
+    def on_sent(msg):  # the sender's own record of each mark_sent that committed
+        j.write(f"{msg.id}\\n")
+        j.flush()
+        os.fsync(j.fileno())
+
+    run_sender(store, {"sms": HttpSmsGateway(gw)}, worker, batch=10, lease=timedelta(seconds=1),
+               backoff=Backoff(base_s=0.05, max_s=0.2), poll_s=0.05, stop_when_idle=len(sys.argv) > 5,
+               on_sent=on_sent)
 """
 
 
 def _spawn(db: Path, url: str, worker: str, idle_exit: bool = False) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    args = [sys.executable, "-c", SENDER, f"sqlite:///{db}", url, worker] + (["idle"] if idle_exit else [])
+    journal = db.with_name("sent.journal")
+    args = [sys.executable, "-c", SENDER, f"sqlite:///{db}", url, worker, str(journal)] + (["idle"] if idle_exit
+                                                                                          else [])  # fmt: skip
     return subprocess.Popen(args, env=env, stderr=subprocess.PIPE)
 
 
@@ -368,9 +391,51 @@ def test_sigkill_mid_batch_loses_none_and_acts_once(tmp_path: Path) -> None:
     assert len(gw.keys) == 50  # every message reached the gateway, counted once by key
     expected = {idempotency_key(TENANT, r.dedup_key) for r in final}
     assert set(gw.keys) == expected
+    assert sorted(gw.applied) == sorted(expected)  # acted on exactly once each, by key
+    # the outbox marked each row sent once: no mark_sent committed twice for a row (a kill can only lose the
+    # journal line written after the commit, never add one)
+    marked = [int(x) for x in (tmp_path / "sent.journal").read_text().split()]
+    assert len(marked) == len(set(marked)) and set(marked) <= {r.id for r in final}
+    assert len(marked) >= 50 - kills
     total = sum(gw.keys.values())
     print(f"kills={kills} requests={total} distinct={len(gw.keys)}")
     # at-least-once on the wire: a kill between the gateway's receipt and mark_sent resends with the same key
     assert kills >= 1 and total >= 50
     assert total > 50, "no kill landed between receipt and mark_sent; the test did not exercise the gap"
     store.close()
+
+
+def test_notify_file_channels_and_clear_errors() -> None:
+    cfg = parse_notify(
+        "channels:\n"
+        "  sms: {url: 'http://gw.local/send', method: GET, body: {m: '{phone}', t: '{text}'}}\n"
+        "  email: {host: smtp.local, port: 2525, username: u, password_env: SMTP_PW}\n"
+        "notify:\n  - {channel: sms, to: ['+1'], levels: [red]}\n"
+    )
+    adapters = build_adapters(cfg.channels, env={"SMTP_PW": "s3cret"})
+    assert sorted(adapters) == ["email", "inapp", "sms"]
+    sms, email = adapters["sms"], adapters["email"]
+    assert isinstance(sms, HttpSmsGateway) and (sms.url, sms.method, sms.body) == (
+        "http://gw.local/send", "GET", {"m": "{phone}", "t": "{text}"})  # fmt: skip
+    assert isinstance(email, SmtpEmail) and (email.port, email.username, email.password) == (2525, "u", "s3cret")
+    with pytest.raises(CallopsError, match="SMTP_PW, which is not set"):
+        build_adapters(cfg.channels, env={})
+    for text, message in [
+        ("notify: [{channel: fax, to: [x]}]", "notify.0.channel"),
+        ("notify: [{channel: sms, to: []}]", "notify.0.to"),
+        ("notify: [{channel: sms, to: [x], levels: [purple]}]", "notify.0.levels.0"),
+        ("channels: {sms: {url: 'ftp://x'}}\nnotify: []", "channels.sms.url"),
+        ("notify: [", "not valid YAML"),
+    ]:
+        with pytest.raises(CallopsError, match=message.replace(".", r"\.")):
+            parse_notify(text, "notify.yaml")
+
+
+def test_text_in_the_tenant_zone_and_language() -> None:
+    (ev,) = alert_events([(T0, 200)])  # 2024-03-01 08:00 UTC = 16:00 in Shanghai
+    zone = ZoneInfo("Asia/Shanghai")
+    subject, text = render(ev, None, zone, "zh-CN")
+    assert subject == "【红色】队列 billing long-wait 触发"
+    assert text == "【红色】队列 billing long-wait：200（阈值 180），触发于 2024-03-01T16:00:00+08:00"
+    subject, text = render(ev, "{LEVEL} {key} {value}s at {at}", zone)
+    assert (subject, text) == ("[RED] long-wait queue billing raised", "RED billing 200s at 2024-03-01T16:00:00+08:00")

@@ -1,4 +1,5 @@
-"""``callops live``: replay an event log through the live engine, and write the simulated demo day."""
+"""``callops live``: replay an event log (a file, stdin or a NATS JetStream stream) through the live engine, put
+an event file on a stream, serve a tenant's live room, and write the simulated demo day."""
 
 from __future__ import annotations
 
@@ -31,10 +32,45 @@ def _percentile(values: list[float], q: float) -> float | None:
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
+def _parse_speed(speed: str) -> float:
+    """0 for 'max', else a positive factor."""
+    if speed == "max":
+        return 0.0
+    try:
+        factor = float(speed)
+    except ValueError:
+        raise CallopsError(f"--speed must be 'max' or a number (got {speed!r})") from None
+    if not factor > 0:
+        raise CallopsError("--speed must be positive")
+    return factor
+
+
+class _Paced:
+    """An engine sink that holds each event back until its event time, at ``factor`` × real time (0: no wait)."""
+
+    def __init__(self, engine: Any, factor: float) -> None:
+        self.engine, self.factor = engine, factor
+        self.first: float | None = None
+        self.t0 = time.perf_counter()
+
+    def submit(self, raw: str | bytes, where: str = "") -> bool:
+        """Wait for the event's turn, then submit it."""
+        if self.factor:
+            try:
+                t = parse_event(raw).ts.timestamp()
+                self.first = t if self.first is None else self.first
+                delay = (t - self.first) / self.factor - (time.perf_counter() - self.t0)
+                if delay > 0:
+                    time.sleep(delay)
+            except Exception:  # a malformed event is rejected by the engine, with its reason
+                pass
+        return bool(self.engine.submit(raw, where))
+
+
 @live_app.command("replay")
 def replay(
-    events: Annotated[str, typer.Argument(help="JSON-lines event file ('-' for stdin).")],
-    tenant: Annotated[str, typer.Option(help="Tenant the events belong to.")],
+    events: Annotated[str | None, typer.Argument(help="JSON-lines file ('-' for stdin); none with --nats.")] = None,
+    tenant: Annotated[str, typer.Option(help="Tenant the events belong to.")] = "",
     rules: Annotated[Path | None, typer.Option(help="Alert rules YAML (default: the packaged rules).")] = None,
     plans: Annotated[Path | None, typer.Option(help="Contingency plans YAML (default: the six-step playbook).")] = None,
     config: Annotated[Path | None, typer.Option(help="live.yaml: queues, centers, targets.")] = None,
@@ -42,17 +78,31 @@ def replay(
     schedule: Annotated[Path | None, typer.Option(help="Today's schedule CSV (schedules table).")] = None,
     speed: Annotated[str, typer.Option(help="Replay speed: 'max', or N times real time.")] = "max",
     as_json: Annotated[bool, typer.Option("--json", help="Print only a JSON summary.")] = False,
+    nats_url: Annotated[str | None, typer.Option("--nats", help="Read from NATS JetStream at this URL.")] = None,
+    stream: Annotated[str | None, typer.Option(help="JetStream stream to read (with --nats).")] = None,
+    durable: Annotated[
+        str | None,
+        typer.Option(
+            help="Durable consumer name (default callops-<tenant>); a second run resumes after what it acknowledged."
+        ),
+    ] = None,
 ) -> None:
-    """Feed an event log through the engine, printing alerts and plan recommendations as they happen."""
-    if speed != "max":
-        try:
-            factor = float(speed)
-        except ValueError:
-            raise CallopsError(f"--speed must be 'max' or a number (got {speed!r})") from None
-        if factor <= 0:
-            raise CallopsError("--speed must be positive")
-    else:
-        factor = 0.0
+    """Feed an event log through the engine, printing alerts and plan recommendations as they happen.
+
+    With ``--nats URL --stream NAME`` the events come from a durable JetStream consumer instead of a file; the
+    replay ends when the stream has nothing more for it."""
+    if not tenant:
+        raise CallopsError("--tenant is required")
+    factor = _parse_speed(speed)
+    if nats_url is not None:
+        if events is not None:
+            raise CallopsError("give an event file or --nats, not both")
+        if not stream:
+            raise CallopsError("--nats needs --stream")
+    elif events is None:
+        raise CallopsError("give an event file ('-' for stdin) or --nats URL --stream NAME")
+    elif stream or durable:
+        raise CallopsError("--stream and --durable go with --nats")
     cfg = load_config(config, tenant)
     eng, pe = build_engine(cfg, load_rules(rules), load_plans(plans), load_roster(roster) if roster else None,
                            load_schedule(schedule) if schedule else None)  # fmt: skip
@@ -73,12 +123,17 @@ def replay(
             console.print(f"  plan {msg.get('event')} {msg.get('activation_id')}")
             return
         rec = msg["recommendation"]
-        console.print(f"  [bold]plan {msg['plan']} level {msg['level']} for {msg['queue']}[/]: projected SL "
-                      f"{rec['before']['service_level']:.0%} -> {rec['after']['service_level']:.0%} "
-                      f"(target {rec['target_sl']:.0%}){'' if rec['meets_target'] else ' [red]not reached[/]'}")
+        console.print(
+            f"  [bold]plan {msg['plan']} level {msg['level']} for {msg['queue']}[/]: projected SL "
+            f"{rec['before']['service_level']:.0%} -> {rec['after']['service_level']:.0%} "
+            f"(target {rec['target_sl']:.0%}){'' if rec['meets_target'] else ' [red]not reached[/]'}"
+        )
         for s in rec["steps"]:
-            who = ", ".join(f"{a['name'] or a['agent_id']} ({a['current_queue']}, L{a['skill_level']}"
-                            f"{', echelon ' + str(a['echelon']) if a['echelon'] else ''})" for a in s["agents"][:6])
+            who = ", ".join(
+                f"{a['name'] or a['agent_id']} ({a['current_queue']}, L{a['skill_level']}"
+                f"{', echelon ' + str(a['echelon']) if a['echelon'] else ''})"
+                for a in s["agents"][:6]
+            )
             more = f" +{len(s['agents']) - 6} more" if len(s["agents"]) > 6 else ""
             proj = s["projected"] or {}
             console.print(f"    {s['kind']:<24} [{s['status']}] {s['note']}{': ' + who + more if who else ''}"
@@ -87,30 +142,26 @@ def replay(
     if not as_json:
         eng.listeners.insert(0, on_alert)
         eng.bus.subscribe("plans", on_plan)
-    stream = sys.stdin if events == "-" else None
-    if stream is None:
-        path = Path(events)
-        if not path.exists():
-            raise CallopsError(f"event file {path} not found")
-        stream = path.open()
     t0 = time.perf_counter()
     cpu0 = time.process_time()
-    first: float | None = None
-    try:
-        for where, line in iter_lines(stream):
-            if factor:
-                try:
-                    t = parse_event(line).ts.timestamp()
-                    first = t if first is None else first
-                    delay = (t - first) / factor - (time.perf_counter() - t0)
-                    if delay > 0:
-                        time.sleep(delay)
-                except Exception:
-                    pass
-            eng.submit(line, where)
-    finally:
-        if stream is not sys.stdin:
-            stream.close()
+    sink = _Paced(eng, factor)
+    if nats_url is not None:
+        from callops.realtime.nats_source import consume
+
+        consume(nats_url, stream or "", durable or f"callops-{tenant}", sink, idle_s=1.0)
+    else:
+        source = sys.stdin if events == "-" else None
+        if source is None:
+            path = Path(events or "")
+            if not path.exists():
+                raise CallopsError(f"event file {path} not found")
+            source = path.open()
+        try:
+            for where, line in iter_lines(source):
+                sink.submit(line, where)
+        finally:
+            if source is not sys.stdin:
+                source.close()
     wall = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
     n = eng.stats.accepted + eng.stats.rejected + eng.stats.duplicates
@@ -127,12 +178,15 @@ def replay(
             "p99": _percentile([e.latency_s * 1e3 for e in changes], 0.99),  # type: ignore[operator]
             "max": max((e.latency_s * 1e3 for e in changes), default=None),  # type: ignore[operator]
         },
-        "alerts": {k: sum(1 for e in eng.events if e.kind == k) for k in ("raised", "escalated", "de-escalated",
-                                                                            "cleared")},
+        "alerts": {
+            k: sum(1 for e in eng.events if e.kind == k) for k in ("raised", "escalated", "de-escalated", "cleared")
+        },
         "worst_level": max((LEVELS[e.level - 1] for e in eng.events if e.level), key=LEVELS.index, default=None),
         "plan_activations": len(pe.activations),
-        "plan_ms": {"p50": _percentile([s * 1e3 for s in pe.timings], 0.5), "max": max(
-            (s * 1e3 for s in pe.timings), default=None)},
+        "plan_ms": {
+            "p50": _percentile([s * 1e3 for s in pe.timings], 0.5),
+            "max": max((s * 1e3 for s in pe.timings), default=None),
+        },
         "commands": len(eng.bus.commands),
         "alert_events": [e.as_dict() for e in eng.events],
     }
@@ -168,3 +222,132 @@ def demo_events(
                     f"{out} in {info['seconds']} s; replay with: callops live replay {out / 'events.jsonl'} "
                     f"--tenant demo --config {out / 'live.yaml'} --roster {out / 'agents.csv'} "
                     f"--schedule {out / 'schedules.csv'}")  # fmt: skip
+
+
+@live_app.command("publish")
+def publish(
+    events: Annotated[str, typer.Argument(help="JSON-lines event file ('-' for stdin).")],
+    nats_url: Annotated[str, typer.Option("--nats", help="NATS server URL, e.g. nats://127.0.0.1:4222.")],
+    stream: Annotated[str, typer.Option(help="JetStream stream (created when missing).")],
+    subject: Annotated[str | None, typer.Option(help="Subject to publish on (default <stream>.events).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON.")] = False,
+) -> None:
+    """Put an event file on a JetStream stream, one message per line, in file order (lines sent as they are:
+    the consumer validates them, exactly as a file replay does)."""
+    from callops.realtime.nats_source import publish_events
+
+    source = sys.stdin if events == "-" else None
+    if source is None:
+        path = Path(events)
+        if not path.exists():
+            raise CallopsError(f"event file {path} not found")
+        source = path.open(encoding="utf-8")
+    t0 = time.perf_counter()
+    try:
+        n = publish_events(nats_url, stream, subject, (line for _, line in iter_lines(source)))
+    finally:
+        if source is not sys.stdin:
+            source.close()
+    info = {"stream": stream, "published": n, "seconds": round(time.perf_counter() - t0, 3)}
+    if as_json:
+        typer.echo(json.dumps(info))
+        return
+    Console().print(f"{n} event(s) published to stream {stream} in {info['seconds']} s")
+
+
+def _nats_feed(hub: Any, url: str, stream: str, durable: str, stop: Any, console: Console) -> None:
+    """Feed ``hub`` from the durable consumer until ``stop`` is set; reconnect after a failure."""
+    from callops.realtime.nats_source import consume
+
+    while not stop.is_set():
+        try:
+            consume(url, stream, durable, hub, until_idle=False, idle_s=1.0, stop=stop)
+        except Exception as exc:  # the broker went away: keep the room alive and try again
+            console.print(f"[yellow]NATS feed interrupted ({exc}); retrying in 2 s[/]")
+            stop.wait(2.0)
+
+
+@live_app.command("serve")
+def serve(
+    tenant: Annotated[str, typer.Option(help="Tenant whose live room this serves.")],
+    nats_url: Annotated[str | None, typer.Option("--nats", help="Also consume events from NATS at this URL.")] = None,
+    stream: Annotated[str | None, typer.Option(help="JetStream stream (with --nats).")] = None,
+    durable: Annotated[str | None, typer.Option(help="Durable consumer name (default callops-<tenant>).")] = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="HTTP port.")] = 8000,
+    replay_file: Annotated[Path | None, typer.Option("--replay", help="Also replay this event file.")] = None,
+    speed: Annotated[float, typer.Option(help="Replay speed (N × real time; 0: as fast as it can).")] = 1.0,
+    timezone: Annotated[str | None, typer.Option(help="Tenant zone (default: live.yaml, else Asia/Shanghai).")] = None,
+) -> None:
+    """Run the tenant's live room: the durable hub (rebuilt from its event log), fed by the HTTP endpoint and by
+    NATS when given, the notification sender of ``notify.yaml``, and the web service (API and console)."""
+    import os
+    import threading
+
+    from callops.realtime.hub import hub_for, live_dir
+    from callops.realtime.notify import build_adapters, load_notify, run_sender
+
+    if nats_url is not None and not stream:
+        raise CallopsError("--nats needs --stream")
+    if nats_url is None and (stream or durable):
+        raise CallopsError("--stream and --durable go with --nats")
+    if speed < 0:
+        raise CallopsError("--speed must be 0 or positive")
+    if replay_file is not None and not replay_file.exists():
+        raise CallopsError(f"event file {replay_file} not found")
+    try:
+        import uvicorn
+
+        from callops.api.app import create_app
+    except ImportError as exc:
+        raise CallopsError(f"the web service is not available ({exc})") from None
+    if nats_url is not None:
+        from callops.realtime.nats_source import check_stream
+
+        check_stream(nats_url, stream or "")  # fail now, with one line, if the broker or stream is missing
+    console = Console(soft_wrap=True)
+    t0 = time.perf_counter()
+    hub = hub_for(tenant, timezone)
+    rebuilt = hub.rebuilt.as_dict() if hub.rebuilt else {}
+    console.print(f"{tenant}: {rebuilt.get('events', 0)} logged event(s) rebuilt in {time.perf_counter() - t0:.2f} s")
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+    store = None
+    notify_path = live_dir(tenant) / "notify.yaml"
+    if notify_path.exists():
+        from callops.store.db import Store
+
+        cfg = load_notify(notify_path)
+        adapters = build_adapters(cfg.channels)
+        store = Store()
+        caught_up = hub.attach_notifier(store, notify_path)
+        worker = f"serve-{tenant}-{os.getpid()}"
+        threads.append(threading.Thread(target=run_sender, args=(store, adapters, worker), name="notify-sender",
+                                        kwargs={"stop": stop, "poll_s": 1.0}, daemon=True))  # fmt: skip
+        console.print(f"notifications: {len(cfg.notify)} route(s), channels {', '.join(sorted(adapters))}; "
+                      f"{caught_up} caught up")  # fmt: skip
+    if nats_url is not None:
+        threads.append(
+            threading.Thread(
+                target=_nats_feed,
+                name="nats-feed",
+                daemon=True,
+                args=(hub, nats_url, stream, durable or f"callops-{tenant}", stop, console),
+            )
+        )
+        console.print(f"consuming {nats_url} stream {stream}")
+    for th in threads:
+        th.start()
+    if replay_file is not None:
+        hub.start_replay(replay_file, speed)
+        console.print(f"replaying {replay_file} at {speed:g}×" if speed else f"replaying {replay_file}")
+    console.print(f"[bold]live room: http://{host}:{port}[/]   events: POST /api/live/events   (Ctrl-C stops)")
+    try:
+        uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    finally:
+        stop.set()
+        hub.stop()
+        for th in threads:
+            th.join(timeout=5)
+        if store is not None:
+            store.close()

@@ -13,13 +13,20 @@ backwards; reading the files in name order therefore gives the events in their o
 with the same alert history as before the crash. What is not logged is not rebuilt: rejection and duplicate
 counters start again from zero. A torn last line (a crash in the middle of a write) is skipped with a warning
 count, never raised.
+
+People's actions on the engine (acknowledge or resolve an alert, approve or reject a plan step) change its
+results too, so they are logged between the events as ``{"op": ...}`` lines (:meth:`LoggedIntake.record`) and
+handed back, in their place, to ``rebuild``'s ``on_action``. Alert and activation ids are deterministic
+(counters), so an action replayed at the same point finds the same alert.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +38,8 @@ from callops.realtime.events import TENANT_PATTERN, EventError, LiveEvent, parse
 from callops.settings import callops_home
 
 _TENANT = re.compile(TENANT_PATTERN)
+ACTION_PREFIX = '{"op":'  # an action line; an event line never starts so (events have no "op" field first)
+ActionHandler = Callable[[dict[str, Any]], None]
 
 
 def log_dir(tenant: str, home: Path | None = None) -> Path:
@@ -52,7 +61,7 @@ def _line(raw: str | bytes | dict[str, Any], ev: LiveEvent) -> str:
         raw = raw.decode()
     if isinstance(raw, str):
         text = raw.strip()
-        if "\n" not in text:
+        if "\n" not in text and not text.startswith(ACTION_PREFIX):  # an event may carry an "op" field first
             return text
     return ev.model_dump_json(exclude_none=True)
 
@@ -89,6 +98,14 @@ class LoggedIntake:
             return False
         self.pending.append((self._day(), _line(raw, ev)))
         return True
+
+    def record(self, action: dict[str, Any]) -> None:
+        """Log a person's action (``{"op": "acknowledge", ...}``) after the events already queued, durably now."""
+        if "op" not in action:
+            raise ValueError("an action needs an 'op'")
+        line = json.dumps({"op": action["op"], **action}, ensure_ascii=False, separators=(",", ":"))
+        self.pending.append((self._day(), line))
+        self.commit()
 
     def submit_batch(self, items: Iterable[tuple[str, str | bytes | dict[str, Any]]]) -> int:
         """Submit ``(where, raw)`` pairs and commit them as one batch; returns how many were accepted."""
@@ -152,25 +169,36 @@ class RebuildInfo:
 
     files: int = 0
     events: int = 0
+    actions: int = 0
     skipped: int = 0
+    seconds: float = 0.0
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, float]:
         """JSON-ready counts."""
-        return {"files": self.files, "events": self.events, "skipped": self.skipped}
+        return {"files": self.files, "events": self.events, "actions": self.actions, "skipped": self.skipped,
+                "seconds": round(self.seconds, 3)}  # fmt: skip
 
 
 def rebuild(
-    tenant: str, engine: LiveEngine, home: Path | None = None, since: str | None = None
+    tenant: str,
+    engine: LiveEngine,
+    home: Path | None = None,
+    since: str | None = None,
+    on_action: ActionHandler | None = None,
+    fsync: bool = True,
 ) -> tuple[LoggedIntake, RebuildInfo]:
     """Replay the tenant's log into ``engine`` (a fresh one) and return an intake that appends to the same log.
 
     ``since`` (``YYYYMMDD``) skips older day files - the state only needs today and the 30-minute windows, so
-    a restart normally replays from yesterday's date on. Listeners attached to ``engine`` before the call see
-    the replayed alerts again; attach them afterwards to hear only new ones.
+    a restart could replay from yesterday's date on (the default replays every file: the same state exactly).
+    Listeners attached to ``engine`` before the call see the replayed alerts again; attach them afterwards to
+    hear only new ones. Action lines go to ``on_action`` (skipped when None); one that fails is counted in
+    ``skipped`` (it failed the same way when it was first made, or it would not have been logged).
     """
     if engine.config.tenant != tenant:
         raise CallopsError(f"engine is for tenant {engine.config.tenant!r}, not {tenant!r}")
     info = RebuildInfo()
+    t0 = time.perf_counter()
     for path in log_files(tenant, home):
         if since is not None and path.stem.removeprefix("events-") < since:
             continue
@@ -180,11 +208,19 @@ def rebuild(
                 text = line.strip()
                 if not text:
                     continue
+                if text.startswith(ACTION_PREFIX):
+                    info.actions += 1
+                    if on_action is not None:
+                        try:
+                            on_action(json.loads(text))
+                        except Exception:  # a torn action line, or one the engine refuses
+                            info.skipped += 1
+                    continue
                 try:
                     ev = parse_event(text)
                 except EventError:
                     info.skipped += 1  # only a torn write can leave a bad line: accepted events were valid
                     continue
                 info.events += engine.process(ev, f"{path.name} line {n}")
-    return LoggedIntake(engine, home), info
-
+    info.seconds = time.perf_counter() - t0
+    return LoggedIntake(engine, home, fsync), info

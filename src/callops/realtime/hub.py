@@ -10,24 +10,44 @@ they exist, else the defaults.
 Listeners are called synchronously under the lock, in order, with ``(topic, message)``; topics are
 ``state`` (after each batch: ``{"version", "now"}``), ``alerts``, ``plans`` and ``commands``. They must not
 block: hand the message to a queue or set a flag.
+
+Durability (``log=True``, the default of :func:`hub_for`): every accepted event, and every person's action
+(acknowledge, resolve, approve, reject), is appended to the tenant's event log
+(:mod:`callops.realtime.eventlog`, ``events-YYYYMMDD.jsonl`` in the live folder) and fsync-ed before
+:meth:`LiveHub.submit` answers; a hub built on an existing log first replays it, so a restarted service is back in
+the state it had (alerts, plans, commands, agents, windows). Only intake counters of rejected and duplicate
+events start again from zero. One process at a time may own a tenant's log.
+
+Notifications (:meth:`LiveHub.attach_notifier`): alert changes are written to the store's outbox by the
+:mod:`callops.realtime.notify` routes of the tenant's ``notify.yaml``, in the engine's thread, before the batch
+that caused them is logged; a separate sender delivers them.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from callops.errors import CallopsError
 from callops.realtime.alerts import LEVELS, Alert, AlertRule
 from callops.realtime.config import load_config, load_roster, load_schedule
 from callops.realtime.engine import build_engine
+from callops.realtime.eventlog import LoggedIntake, RebuildInfo, rebuild
 from callops.realtime.events import iter_lines, parse_event
 from callops.realtime.plans import PlanConfig
 from callops.realtime.state import LiveConfig, RosterAgent, ScheduleRow
 from callops.settings import callops_home
+
+if TYPE_CHECKING:
+    from callops.realtime.alerts import AlertEvent
+    from callops.realtime.notify import Notifier
+    from callops.store.db import Store
+
+log = logging.getLogger(__name__)
 
 Listener = Callable[[str, dict[str, Any]], None]
 # the measures a wallboard tile shows, in order
@@ -64,15 +84,28 @@ class LiveHub:
         plans: list[PlanConfig] | None = None,
         roster: list[RosterAgent] | None = None,
         schedule: list[ScheduleRow] | None = None,
+        *,
+        log: bool = False,
+        home: Path | None = None,
+        fsync: bool = True,
     ) -> None:
+        """``log=True``: rebuild from the tenant's event log under ``home`` (default ``$CALLOPS_HOME``), then log
+        every accepted event and action to it (``fsync`` per batch)."""
         self.tenant = config.tenant
         self.engine, self.planner = build_engine(config, rules, plans, roster, schedule)
         self.lock = threading.RLock()
         self.version = 0
         self.listeners: list[Listener] = []
-        self.engine.bus.subscribe("*", self._fan_out)
         self._replay: threading.Thread | None = None
         self._stop = threading.Event()
+        self.log: LoggedIntake | None = None
+        self.rebuilt: RebuildInfo | None = None
+        self.notifier: Notifier | None = None
+        self._unqueued: list[AlertEvent] = []  # alert changes the outbox could not take yet (store down)
+        if log:
+            self.log, self.rebuilt = rebuild(self.tenant, self.engine, home, on_action=self._apply, fsync=fsync)
+            self.version = 1 if self.rebuilt.events else 0
+        self.engine.bus.subscribe("*", self._fan_out)
 
     # ------------------------------------------------------------------------------------------------ listeners
     def _fan_out(self, topic: str, message: dict[str, Any]) -> None:
@@ -93,26 +126,63 @@ class LiveHub:
 
     # ---------------------------------------------------------------------------------------------------- intake
     def submit(self, items: Sequence[Any], where: str = "batch") -> dict[str, Any]:
-        """Process a batch of raw events; answer how many were accepted and why each rejected one was."""
+        """Process a batch of raw events; answer how many were accepted and why each rejected one was.
+
+        With a log, the accepted events are durable (fsync-ed) when this returns."""
+        return self._ingest([(f"{where}[{i}]", raw) for i, raw in enumerate(items)])
+
+    def submit_batch(self, pairs: Iterable[tuple[str, Any]]) -> int:
+        """Process ``(where, raw)`` pairs as one batch (durable on return); how many were accepted (NATS sink)."""
+        return int(self._ingest(list(pairs))["accepted"])
+
+    def _ingest(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         eng = self.engine
         rejections: list[dict[str, Any]] = []
         with self.lock:
+            take = self.log.submit if self.log is not None else eng.submit
             dup0, late0 = eng.stats.duplicates, eng.stats.late
             accepted = 0
-            for i, raw in enumerate(items):
-                n_samples, rejected0 = len(eng.stats.samples), eng.stats.rejected
-                if eng.submit(raw, f"{where}[{i}]"):
-                    accepted += 1
-                elif eng.stats.rejected > rejected0:
-                    reason = (eng.stats.samples[-1].reason if len(eng.stats.samples) > n_samples
-                              else "rejected (reason not kept: too many rejections)")  # fmt: skip
-                    rejections.append({"index": i, "reason": reason})
+            try:
+                for i, (where, raw) in enumerate(pairs):
+                    n_samples, rejected0 = len(eng.stats.samples), eng.stats.rejected
+                    if take(raw, where):
+                        accepted += 1
+                    elif eng.stats.rejected > rejected0:
+                        reason = (eng.stats.samples[-1].reason if len(eng.stats.samples) > n_samples
+                                  else "rejected (reason not kept: too many rejections)")  # fmt: skip
+                        rejections.append({"index": i, "reason": reason})
+            finally:
+                if self.log is not None:
+                    self.log.commit()  # what the engine took is logged before anyone hears "accepted"
+            self._retry_unqueued()
             self.version += 1
-            answer = {"received": len(items), "accepted": accepted, "rejected": len(rejections),
+            answer = {"received": len(pairs), "accepted": accepted, "rejected": len(rejections),
                       "duplicates": eng.stats.duplicates - dup0, "late": eng.stats.late - late0,
                       "rejections": rejections[:100]}  # fmt: skip
             self._fan_out("state", {"version": self.version, "now": eng.state.now})
         return answer
+
+    # ------------------------------------------------------------------------------------------------- actions
+    def _apply(self, action: dict[str, Any]) -> None:
+        """Carry out a person's action (live, or replayed from the log)."""
+        op = action["op"]
+        if op == "acknowledge":
+            self.engine.acknowledge(action["alert_id"], action["by"])
+        elif op == "resolve":
+            self.engine.resolve(action["alert_id"], action["by"], action.get("note"))
+        elif op == "approve":
+            self.planner.approve(action["activation_id"], action["step"], action["by"])
+        elif op == "reject":
+            self.planner.reject(action["activation_id"], action["step"], action["by"])
+        else:
+            raise CallopsError(f"unknown action {op!r}")
+
+    def _act(self, action: dict[str, Any]) -> None:
+        """Apply an action and, when it worked, log it (durably) so a rebuild repeats it."""
+        self._apply(action)
+        if self.log is not None:
+            self.log.record(action)
+        self.version += 1
 
     # ----------------------------------------------------------------------------------------------------- views
     def tiles(self) -> list[dict[str, Any]]:
@@ -156,15 +226,13 @@ class LiveHub:
     def acknowledge(self, alert_id: str, by: str) -> dict[str, Any]:
         """A person acknowledges an alert."""
         with self.lock:
-            self.engine.acknowledge(alert_id, by)
-            self.version += 1
+            self._act({"op": "acknowledge", "alert_id": alert_id, "by": by})
             return self.alert(alert_id)
 
     def resolve(self, alert_id: str, by: str, note: str | None = None) -> dict[str, Any]:
         """A person resolves an alert."""
         with self.lock:
-            self.engine.resolve(alert_id, by, note)
-            self.version += 1
+            self._act({"op": "resolve", "alert_id": alert_id, "by": by, "note": note})
             return self.alert(alert_id)
 
     def activations(self, active_only: bool = True) -> list[dict[str, Any]]:
@@ -176,11 +244,8 @@ class LiveHub:
     def decide(self, activation_id: str, step: str, approve: bool, by: str) -> dict[str, Any]:
         """A dispatcher approves (commands go out) or rejects a step waiting for approval."""
         with self.lock:
-            if approve:
-                self.planner.approve(activation_id, step, by)
-            else:
-                self.planner.reject(activation_id, step, by)
-            self.version += 1
+            self._act({"op": "approve" if approve else "reject", "activation_id": activation_id, "step": step,
+                       "by": by})  # fmt: skip
             return self.planner.activations[activation_id].as_dict()
 
     def commands(self, limit: int = 200) -> list[dict[str, Any]]:
@@ -243,34 +308,92 @@ class LiveHub:
         if self._replay is not None:
             self._replay.join(timeout=5)
 
+    def close(self) -> None:
+        """Stop a replay and close the event log (what was accepted is already on disk)."""
+        self.stop()
+        with self.lock:
+            if self.log is not None:
+                self.log.close()
+
+    # ------------------------------------------------------------------------------------------- notifications
+    def attach_notifier(self, store: Store, routes_path: Path | None = None, catch_up_s: float = 900.0) -> int:
+        """Write the outbox rows of alert changes from now on, by the routes of ``notify.yaml`` (default: the
+        tenant's live folder); returns how many rows a catch-up enqueued (0 without routes: nothing attached).
+
+        Catch-up: the alert changes of the last ``catch_up_s`` of event time (rebuilt from the log) are enqueued
+        again; their dedup keys make that a no-op for those already in the outbox, and it closes the window in
+        which a crash could separate a logged event from its notification.
+        """
+        from callops.realtime.notify import Notifier, load_notify
+
+        path = routes_path or live_dir(self.tenant) / "notify.yaml"
+        if not path.exists():
+            return 0
+        cfg = load_notify(path)
+        with self.lock:
+            self.notifier = Notifier(store, self.tenant, cfg.notify, self.engine.state.zone)
+            now = self.engine.state.now
+            recent = [e for e in self.engine.events if e.at >= now - catch_up_s]
+            new = self.notifier.enqueue_many(recent)
+            self.engine.listeners.append(self._notify)
+            return new
+
+    def _notify(self, ev: AlertEvent) -> None:
+        """Engine listener: enqueue ``ev``'s notifications; if the store fails, keep it for the next batch."""
+        if self._unqueued:
+            self._unqueued.append(ev)
+            return
+        try:
+            self.notifier.on_alert(ev)  # type: ignore[union-attr]
+        except Exception as exc:  # the store is down: never fail the engine, retry on the next batch
+            log.warning("outbox unavailable (%s); alert change kept for retry", exc)
+            self._unqueued.append(ev)
+
+    def _retry_unqueued(self) -> None:
+        if not self._unqueued or self.notifier is None:
+            return
+        try:
+            self.notifier.enqueue_many(self._unqueued)
+            self._unqueued = []
+        except Exception as exc:
+            log.warning("outbox still unavailable (%s); %d alert change(s) waiting", exc, len(self._unqueued))
+
 
 _HUBS: dict[tuple[str, str], LiveHub] = {}
 _HUBS_LOCK = threading.Lock()
 
 
-def build_hub(tenant: str, timezone: str | None = None, folder: Path | None = None) -> LiveHub:
-    """A hub for ``tenant`` from its live folder (live.yaml, agents.csv, schedules.csv), else defaults."""
-    folder = folder or live_dir(tenant)
+def build_hub(
+    tenant: str, timezone: str | None = None, folder: Path | None = None, *, log: bool = False,
+    home: Path | None = None,
+) -> LiveHub:  # fmt: skip
+    """A hub for ``tenant`` from its live folder (live.yaml, agents.csv, schedules.csv), else defaults.
+
+    ``log=True`` rebuilds it from the tenant's event log under ``home`` and keeps logging (see the module doc)."""
+    folder = folder or live_dir(tenant, home)
     cfg_path = folder / "live.yaml"
     config = load_config(cfg_path if cfg_path.exists() else None, tenant, timezone)
     roster = load_roster(folder / "agents.csv") if (folder / "agents.csv").exists() else None
     schedule = load_schedule(folder / "schedules.csv") if (folder / "schedules.csv").exists() else None
-    return LiveHub(config, roster=roster, schedule=schedule)
+    return LiveHub(config, roster=roster, schedule=schedule, log=log, home=home)
 
 
-def hub_for(tenant: str, timezone: str | None = None) -> LiveHub:
-    """The process-wide hub of ``tenant`` (built on first use, per ``$CALLOPS_HOME``)."""
+def hub_for(tenant: str, timezone: str | None = None, *, log: bool = True) -> LiveHub:
+    """The process-wide hub of ``tenant`` (built on first use, per ``$CALLOPS_HOME``).
+
+    ``log`` (default on) makes it durable: rebuilt from the tenant's event log when first built, and every
+    accepted event logged. It only matters for the call that builds the hub."""
     key = (str(callops_home()), tenant)
     with _HUBS_LOCK:
         hub = _HUBS.get(key)
         if hub is None:
-            hub = _HUBS[key] = build_hub(tenant, timezone)
+            hub = _HUBS[key] = build_hub(tenant, timezone, log=log)
         return hub
 
 
 def reset_hubs() -> None:
-    """Forget every hub (stopping replays); the next :func:`hub_for` builds afresh."""
+    """Forget every hub (stopping replays, closing logs); the next :func:`hub_for` builds afresh."""
     with _HUBS_LOCK:
         for hub in _HUBS.values():
-            hub.stop()
+            hub.close()
         _HUBS.clear()

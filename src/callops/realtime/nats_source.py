@@ -53,8 +53,13 @@ class ConsumeInfo:
 
 async def connect(url: str, timeout: float = 2.0) -> Any:
     """A NATS connection, or :class:`CallopsError` with a clear message when the server cannot be reached."""
+
+    async def quiet(_exc: Exception) -> None:  # nats-py logs each failed try with a traceback by default
+        return None
+
     try:
-        return await nats.connect(url, connect_timeout=timeout, allow_reconnect=False, max_reconnect_attempts=0)
+        return await nats.connect(url, connect_timeout=timeout, allow_reconnect=False, max_reconnect_attempts=1,
+                                  error_cb=quiet)  # fmt: skip
     except Exception as exc:  # nats raises several kinds (NoServers, OSError, timeouts)
         raise CallopsError(f"cannot reach NATS at {url}: {exc or type(exc).__name__}") from None
 
@@ -128,14 +133,15 @@ async def consume_async(
     max_events: int | None = None,
     until_idle: bool = True,
     idle_s: float = 0.5,
-    stop: asyncio.Event | None = None,
+    stop: Any = None,
     on_batch: Callable[[ConsumeInfo], None] | None = None,
     ack_wait_s: float = 30.0,
 ) -> ConsumeInfo:
     """Feed ``engine`` from the durable pull consumer ``durable`` on ``stream`` (created if missing).
 
     Each batch is submitted in stream order, committed (when the sink has ``commit``) and acknowledged. Returns
-    after ``max_events`` messages, when no message came for ``idle_s`` (``until_idle``), or when ``stop`` is set.
+    after ``max_events`` messages, when no message came for ``idle_s`` (``until_idle``), or when ``stop`` (an
+    ``asyncio.Event`` or a ``threading.Event``; checked between fetches) is set.
     A batch left unacknowledged by a consumer that died comes again after ``ack_wait_s`` (fixed when the durable
     consumer is created). A sink with ``submit_batch(pairs) -> accepted`` (a :class:`LiveHub`, a
     :class:`~callops.realtime.eventlog.LoggedIntake`) gets each batch in one call, which must make it durable
@@ -193,6 +199,26 @@ async def consume_async(
 def consume(url: str, stream: str, durable: str, engine: Sink, **kw: Any) -> ConsumeInfo:
     """Synchronous :func:`consume_async` (runs until idle or ``max_events`` by default)."""
     return asyncio.run(consume_async(url, stream, durable, engine, **kw))
+
+
+async def check_stream_async(url: str, stream: str) -> int:
+    """The number of messages in ``stream``; :class:`CallopsError` when the server or the stream is missing."""
+    nc = await connect(url)
+    try:
+        try:
+            info = await nc.jetstream().stream_info(stream)
+        except NotFoundError:
+            raise CallopsError(f"NATS stream {stream!r} does not exist at {url}") from None
+        except Exception as exc:  # JetStream off, or no permission
+            raise CallopsError(f"NATS at {url}: cannot read stream {stream!r} ({exc})") from None
+        return int(info.state.messages)
+    finally:
+        await nc.close()
+
+
+def check_stream(url: str, stream: str) -> int:
+    """Synchronous :func:`check_stream_async`."""
+    return asyncio.run(check_stream_async(url, stream))
 
 
 async def delete_stream_async(url: str, stream: str) -> bool:

@@ -129,8 +129,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "required": ("Required", "需求"),
     "scheduled": ("Scheduled", "已排班"),
     "schedules_gantt": ("Schedules by team", "按班组排班甘特图"),
-    "no_forecast": ("No forecast snapshot yet — run `callops forecast` or the button below.",
-                    "尚无预测快照 — 运行 `callops forecast` 或点击下方按钮。"),
+    "no_forecast": (
+        "No forecast snapshot yet — run `callops forecast` or the button below.",
+        "尚无预测快照 — 运行 `callops forecast` 或点击下方按钮。",
+    ),
     "run_forecast": ("Forecast and staff the next 7 days", "预测并计算未来 7 天人力需求"),
     "running": ("Running…", "运行中…"),
     "no_schedules": ("No saved schedules for this week.", "本周没有已保存的排班。"),
@@ -185,6 +187,16 @@ def local_time(value: datetime | float | int | str | None, zone: str, fmt: str =
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(zoneinfo.ZoneInfo(zone)).strftime(fmt)
+
+
+def change(value: float | int | None, unit: str = "", digits: int = 1) -> str:
+    """A period-over-period difference with its sign; ratios in percentage points (pp), not percent."""
+    if value is None or value != value:
+        return "—"
+    sign = "+" if value > 0 else ""
+    if unit in ("ratio", "share", "percent", "rate"):
+        return f"{sign}{value * 100:.{digits}f} pp"
+    return sign + number(value, unit, digits)
 
 
 def number(value: float | int | None, unit: str = "", digits: int = 1) -> str:

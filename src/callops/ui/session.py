@@ -8,7 +8,6 @@ permission — so revoking a token signs the console out too.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -72,22 +71,12 @@ async def warehouse_call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await run.io_bound(with_warehouse, fn, *args, **kwargs)
 
 
-_TZ_CACHE: dict[str, str] = {}
-_TZ_LOCK = threading.Lock()
-
-
 def tenant_zone(tenant_id: str) -> str:
-    """The tenant's IANA zone (from the store mirror of the tenant; cached per process)."""
-    with _TZ_LOCK:
-        if tenant_id in _TZ_CACHE:
-            return _TZ_CACHE[tenant_id]
+    """The tenant's IANA zone (from the store's mirror of the tenant)."""
     from callops.store.tenants import get_tenant
 
     with store().session() as s:
-        zone = get_tenant(s, tenant_id).timezone
-    with _TZ_LOCK:
-        _TZ_CACHE[tenant_id] = zone
-    return zone
+        return get_tenant(s, tenant_id).timezone
 
 
 def sign_in(user_name: str, token: str) -> Ctx | None:
@@ -101,9 +90,15 @@ def sign_in(user_name: str, token: str) -> Ctx | None:
         user = get_user(s, who.tenant_id, who.user_id)
         locale = user.locale if user.locale in LOCALES else DEFAULT_LOCALE
     app.storage.user.update(
-        {"tenant_id": who.tenant_id, "user_id": who.user_id, "user_name": who.user_name, "role": who.role.value,
-         "token_id": who.token_id, "locale": locale}
-    )  # fmt: skip
+        {
+            "tenant_id": who.tenant_id,
+            "user_id": who.user_id,
+            "user_name": who.user_name,
+            "role": who.role.value,
+            "token_id": who.token_id,
+            "locale": locale,
+        }
+    )
     return current()
 
 
@@ -142,9 +137,14 @@ def current() -> Ctx | None:
         sign_out()
         return None
     return Ctx(
-        tenant_id=data["tenant_id"], timezone=tenant_zone(data["tenant_id"]), user_id=data["user_id"],
-        user_name=data["user_name"], role=role, token_id=data["token_id"], locale=data.get("locale", DEFAULT_LOCALE),
-    )  # fmt: skip
+        tenant_id=data["tenant_id"],
+        timezone=tenant_zone(data["tenant_id"]),
+        user_id=data["user_id"],
+        user_name=data["user_name"],
+        role=role,
+        token_id=data["token_id"],
+        locale=data.get("locale", DEFAULT_LOCALE),
+    )
 
 
 def require(permission: Permission | None = None) -> Ctx | None:

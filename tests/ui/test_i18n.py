@@ -1,0 +1,45 @@
+"""Console labels exist in both languages; times are shown in the tenant's zone."""
+
+from __future__ import annotations
+
+import ast
+from datetime import UTC, datetime
+from pathlib import Path
+
+from callops.ui.i18n import LABELS, local_time, number, t
+
+UI_DIR = Path(__file__).resolve().parents[2] / "src" / "callops" / "ui"
+
+
+def test_every_label_has_english_and_chinese() -> None:
+    for key, (en, zh) in LABELS.items():
+        assert en.strip() and zh.strip(), key
+    assert t("nav_live", "zh-CN") == "实时监控墙" and t("nav_live", "en") == "Live wallboard"
+
+
+def test_every_label_key_used_in_the_pages_exists() -> None:
+    # t("literal", ...) calls in the page modules must name a defined label (a typo would only fail at runtime)
+    used = set()
+    for path in UI_DIR.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "t" and node.args:
+                arg = node.args[0]
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    used.add(arg.value)
+    assert used, "no t() calls found"
+    assert used <= set(LABELS), sorted(used - set(LABELS))
+
+
+def test_times_are_shown_in_the_tenant_zone() -> None:
+    instant = datetime(2024, 3, 4, 16, 30, tzinfo=UTC)
+    assert local_time(instant, "Asia/Shanghai") == "2024-03-05 00:30:00"  # UTC+8, next day
+    assert local_time(instant.timestamp(), "Europe/London", "%H:%M") == "16:30"  # GMT in March
+    assert local_time(datetime(2024, 3, 4, 16, 30), "Asia/Shanghai", "%H:%M") == "00:30"  # naive = UTC (store)
+    assert local_time(None, "Asia/Shanghai") == ""
+
+
+def test_numbers_by_unit() -> None:
+    assert number(0.8, "ratio") == "80.0%"
+    assert number(1234, "count") == "1,234"
+    assert number(19.6, "s") == "20 s"
+    assert number(None, "ratio") == "—" and number(float("nan"), "s") == "—"
