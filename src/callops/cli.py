@@ -20,6 +20,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from callops import reports, tenancy
+from callops.api.cli import serve
 from callops.errors import CallopsError
 from callops.ingest.loader import LoadSummary, load_files
 from callops.ingest.mapping import load_mapping
@@ -51,6 +52,7 @@ app.add_typer(staffing_app, name="staffing")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(user_app, name="user")
 app.add_typer(live_app, name="live")
+app.command("serve")(serve)
 
 out = Console()
 err = Console(stderr=True)

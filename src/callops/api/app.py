@@ -7,8 +7,8 @@ is mounted last so that its catch-all pages never shadow an API route.
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -35,7 +35,8 @@ def create_app(store_url: str | None = None, *, console: bool = True, warehouse_
     app = FastAPI(
         title=API_TITLE,
         version=_version(),
-        description="Operations intelligence for large contact centers. Authenticate with `Authorization: Bearer <token>`.",
+        description="Operations intelligence for large contact centers. "
+        "Authenticate with `Authorization: Bearer <token>`; see docs/api.md.",
         docs_url=None,  # served from packaged assets by callops.api.docs (machines are offline)
         redoc_url=None,
         lifespan=lifespan,
@@ -45,7 +46,7 @@ def create_app(store_url: str | None = None, *, console: bool = True, warehouse_
     monitoring.install(app)
     docs.install(app)
     for module in (tenants, ingest, metrics, wfm, live, sim):
-        app.include_router(module.router, prefix="/api")
+        app.include_router(module.router, prefix="/api", responses=errors.ERROR_RESPONSES)
     if console:
         from callops.ui import mount
 

@@ -8,11 +8,12 @@ of it is serialised by :attr:`Resources.warehouse_lock` (see :func:`warehouse`).
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from callops.store.db import Store
@@ -20,6 +21,7 @@ from callops.store.roles import Permission, allows
 from callops.store.users import Principal
 from callops.warehouse import Warehouse
 
+_CONVERTOR = re.compile(r":\w+}")
 _bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer co_...`")
 
 
@@ -111,6 +113,23 @@ def require(permission: Permission) -> Callable[..., Principal]:
     check.permission = permission  # type: ignore[attr-defined]  # read by tests that enumerate routes
     check.__name__ = f"require_{permission.name}"
     return check
+
+
+def iter_routes(app: FastAPI) -> Iterator[tuple[str, frozenset[str], object]]:
+    """Every route of ``app`` as (full path template, methods, route object), routers flattened.
+
+    Paths are given as OpenAPI shows them (``{alert_id}``, without Starlette's ``:path`` convertor).
+    Works with FastAPI versions that copy included routes and with those (0.16x) that keep them in an
+    ``_IncludedRouter`` whose ``effective_route_contexts`` give the prefixed paths.
+    """
+    for route in app.routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        if contexts is not None:
+            for ctx in contexts():
+                yield _CONVERTOR.sub("}", ctx.path), frozenset(ctx.methods or ()), ctx.original_route
+        else:
+            path = _CONVERTOR.sub("}", getattr(route, "path", ""))
+            yield path, frozenset(getattr(route, "methods", None) or ()), route
 
 
 def permission_of(route: object) -> Permission | None:

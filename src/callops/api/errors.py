@@ -8,15 +8,45 @@ message (logged with its traceback on the server, not shown to the caller).
 from __future__ import annotations
 
 import logging
+from datetime import date
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from ibis.common.exceptions import IbisTypeError
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from callops.errors import CallopsError, NotFound
 
+# Dates the API accepts: beyond them, a tenant's local midnight can fall outside what datetimes hold.
+FIRST_DATE, LAST_DATE = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def check_dates(**dates: date | None) -> None:
+    """Refuse dates outside 1900-01-01 … 2999-12-31, naming the parameter."""
+    for name, value in dates.items():
+        if value is not None and not FIRST_DATE <= value <= LAST_DATE:
+            raise CallopsError(f"{name} {value}: expected a date between {FIRST_DATE} and {LAST_DATE}")
+
 log = logging.getLogger("callops.api")
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: one message for a person."""
+
+    detail: str
+
+
+# Declared on every API route so the OpenAPI schema tells clients (and schemathesis) the real error shape.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "Bad input (the message says what and where)"},
+    401: {"model": ErrorOut, "description": "Missing, invalid, expired or revoked API token"},
+    403: {"model": ErrorOut, "description": "The caller's role lacks the permission named in the message"},
+    404: {"model": ErrorOut, "description": "No such object in the caller's tenant"},
+    422: {"model": ErrorOut, "description": "A parameter or the body does not validate"},
+}
 
 
 def validation_message(exc: RequestValidationError) -> str:
@@ -34,6 +64,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(CallopsError)
     async def _callops(_req: Request, exc: CallopsError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=404 if isinstance(exc, NotFound) else 400)
+
+    @app.exception_handler(IbisTypeError)
+    async def _ibis_type(_req: Request, exc: IbisTypeError) -> JSONResponse:
+        # raised while typing a user's filter (e.g. where=center, a column that is not a condition)
+        return JSONResponse({"detail": f"invalid filter or expression: {exc}"}, status_code=400)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:

@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from callops.api.deps import iter_routes
 from callops.realtime.alerts import LEVELS
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -66,8 +67,22 @@ def install(app: FastAPI) -> None:
     registry.register(LiveCollector(app.state.live_tenants))
     app.state.prometheus = registry
 
+    templates: dict[int, str] = {}
+
+    def _template(request: Request) -> str:
+        endpoint = request.scope.get("endpoint")
+        if endpoint is None:
+            path = request.url.path
+            return "/api/_static" if path.startswith("/api/_static/") else "<unmatched>"
+        if not templates:
+            for path, _methods, route in iter_routes(app):
+                fn = getattr(route, "endpoint", None)
+                if fn is not None:
+                    templates.setdefault(id(fn), path)
+        return templates.get(id(endpoint)) or getattr(request.scope.get("route"), "path", "<unmatched>")
+
     @app.middleware("http")
-    async def _observe(request: Request, call_next):  # noqa: ANN202 - Starlette's middleware signature
+    async def _observe(request: Request, call_next):
         start = time.perf_counter()
         status = 500
         try:
@@ -75,9 +90,8 @@ def install(app: FastAPI) -> None:
             status = response.status_code
             return response
         finally:
-            route = request.scope.get("route")
             # the template (/api/live/alerts/{alert_id}) keeps label cardinality bounded
-            template = getattr(route, "path", None) or "<unmatched>"
+            template = _template(request)
             who = getattr(request.state, "principal", None)
             tenant = who.tenant_id if who is not None else "-"
             requests.labels(tenant, request.method, template, str(status)).inc()

@@ -1,5 +1,198 @@
-"""stub"""
+"""``/api/metrics...`` and ``/api/contacts``: the indicator catalog, queries, TOP indicators and drill-down."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+import csv
+import io
+import math
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import ibis
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from callops import tenancy
+from callops.api.deps import WarehouseDep, require
+from callops.api.errors import check_dates
+from callops.errors import CallopsError
+from callops.metrics.catalog import load_catalog
+from callops.metrics.compiler import compile_query, parse_where, plan_query
+from callops.metrics.describe import formula_text, measure_text
+from callops.metrics.exprs import column_names, to_ibis
+from callops.metrics.grains import local_bounds
+from callops.metrics.parameters import load_parameters
+from callops.metrics.query import query as run_query
+from callops.metrics.sources import SOURCES, build_source
+from callops.metrics.top import PERIODS, top_indicators
+from callops.store.roles import Permission
+from callops.store.users import Principal
+
+router = APIRouter(tags=["metrics"])
+Reader = Annotated[Principal, Depends(require(Permission.metrics_read))]
+CONTACT_COLUMNS = ("contact_id", "channel", "direction", "center", "queue", "business_type", "agent_id",
+                   "customer_id", "offered_at", "answered_at", "ended_at", "outcome")  # fmt: skip
+
+
+class QueryFormat(StrEnum):
+    """Answer formats of ``/api/metrics/query``."""
+
+    json = "json"
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+def plain(value: Any) -> Any:
+    """JSON/CSV-ready value: dates as ISO text, NaN as null."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):
+        return plain(value.item())
+    return value
+
+
+def split(text: str | None) -> list[str]:
+    """``a, b`` → ``["a", "b"]``."""
+    return [x.strip() for x in (text or "").split(",") if x.strip()]
+
+
+def metric_row(cat: Any, m: Any) -> dict[str, Any]:
+    """Catalog entry of one metric."""
+    s = m.spec
+    return {"id": m.id, "label_en": m.label.en, "label_zh": m.label.zh, "type": s.type.value, "unit": s.unit,
+            "direction": s.direction.value, "version": s.version, "formula": formula_text(cat, m)}  # fmt: skip
+
+
+@router.get("/metrics", summary="The metric catalog")
+def catalog(_who: Reader, all_scopes: bool = False) -> list[dict[str, Any]]:
+    """Base metrics (``all_scopes=true``: also each per-channel/direction variant)."""
+    cat = load_catalog()
+    chosen = list(cat.metrics.values()) if all_scopes else cat.base_metrics()
+    return [metric_row(cat, m) for m in chosen]
+
+
+@router.get("/metrics/query", summary="Metrics per period and dimensions")
+def query(
+    who: Reader,
+    wh: WarehouseDep,
+    metric: Annotated[str, Query(min_length=1, max_length=2000, description="Metric id(s), comma-separated.")],
+    grain: str = "day",
+    by: Annotated[str | None, Query(description="Dimensions, comma-separated: center, queue, channel, ...")] = None,
+    from_: Annotated[date | None, Query(alias="from", description="First local date.")] = None,
+    to: Annotated[date | None, Query(description="Last local date, inclusive.")] = None,
+    where: Annotated[str | None, Query(max_length=2000, description="Filter, e.g. queue in ('PS', 'NE').")] = None,
+    compare: Annotated[str | None, Query(description="previous or year.")] = None,
+    top: Annotated[int | None, Query(ge=1, le=10_000)] = None,
+    rank_by: str | None = None,
+    format: QueryFormat = QueryFormat.json,
+) -> Any:
+    """Rows of ``period``, the ``by`` dimensions and one column per metric; csv/xlsx come as a file download."""
+    check_dates(**{"from": from_, "to": to})
+    ids = split(metric)
+    if not ids:
+        raise CallopsError("no metric given; see GET /api/metrics")
+    table = run_query(wh, who.tenant_id, ids, grain=grain, by=split(by), start=from_, end=to, where=where,
+                      compare=compare, top=top, rank_by=rank_by)  # fmt: skip
+    rows = [{k: plain(v) for k, v in r.items()} for r in table.to_pylist()]
+    columns = table.column_names
+    if format == QueryFormat.json:
+        return rows
+    if format == QueryFormat.csv:
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(columns)
+        for r in rows:
+            w.writerow(["" if r[c] is None else r[c] for c in columns])
+        return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="metrics.csv"'})  # fmt: skip
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "metrics"
+    ws.append(columns)
+    for r in rows:
+        ws.append([r[c] for c in columns])
+    buf_b = io.BytesIO()
+    wb.save(buf_b)
+    return Response(buf_b.getvalue(), media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": 'attachment; filename="metrics.xlsx"'})  # fmt: skip
+
+
+@router.get("/metrics/top", summary="The TOP indicators of a period")
+def top_view(
+    who: Reader,
+    wh: WarehouseDep,
+    period: Annotated[str, Query(description=f"One of: {', '.join(PERIODS)}.")] = "day",
+    at: Annotated[date | None, Query(description="A date in the period (default: latest day with contacts).")] = None,
+) -> list[dict[str, Any]]:
+    """Each TOP indicator with its value, the previous period, the change, the target and its status."""
+    check_dates(at=at)
+    return [{k: plain(v) for k, v in r.items()} for r in top_indicators(wh, who.tenant_id, period, at)]
+
+
+@router.get("/metrics/{metric_id}", summary="One metric: formula, measures, parameters and SQL")
+def describe(metric_id: str, who: Reader, wh: WarehouseDep, grain: str = "day") -> dict[str, Any]:
+    """Labels, formula, the measures it is computed from, the tenant's parameters and the SQL it runs."""
+    cat = load_catalog()
+    m = cat.metric(metric_id)
+    t = tenancy.get_tenant(wh, who.tenant_id)
+    params = load_parameters(t.tenant_id)
+    sql = ibis.to_sql(compile_query(wh, t, cat, [metric_id], grain=grain, params=params))
+    plan = plan_query(cat, [metric_id], params)
+    values = params.model_dump()
+    measures = []
+    for use in plan.uses.values():
+        scope = "".join(f" and {d} = '{v}'" for d, v in use.scope)
+        measures.append({"measure": use.measure, "definition": measure_text(cat.measures[use.measure]) + scope})
+    return {**metric_row(cat, m), "description": m.spec.description, "measures": measures,
+            "parameters": {p: plain(values[p]) for p in (m.spec.parameters or ())}, "grain": grain,
+            "sql": str(sql)}  # fmt: skip
+
+
+@router.get("/contacts", summary="Drill-down: the contacts behind a number")
+def contacts(
+    who: Reader,
+    wh: WarehouseDep,
+    from_: Annotated[date | None, Query(alias="from", description="First local date.")] = None,
+    to: Annotated[date | None, Query(description="Last local date, inclusive.")] = None,
+    where: Annotated[str | None, Query(max_length=2000, description="Same filter language as metrics.")] = None,
+    outcome: Annotated[str | None, Query(max_length=40, description="answered, abandoned, ...")] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """Contacts offered between ``from`` and ``to`` (tenant's local dates) matching ``where``, by arrival time."""
+    check_dates(**{"from": from_, "to": to})
+    if from_ and to and to < from_:
+        raise CallopsError(f"to {to} is before from {from_}")
+    t = tenancy.get_tenant(wh, who.tenant_id)
+    tree = parse_where(where)
+    needs = column_names(tree) if tree is not None else set()
+    missing = sorted(needs - set(SOURCES["contacts"].dimensions))
+    if missing:
+        raise CallopsError(f"dimension {missing[0]!r} is not available for contacts")
+    params = load_parameters(t.tenant_id)
+    rel = build_source(wh, t, "contacts", needs, params.repeat_window_days)
+    lo, hi = local_bounds(from_, to, t.timezone)
+    if lo is not None:
+        rel = rel.filter(rel.offered_at >= lo)
+    if hi is not None:
+        rel = rel.filter(rel.offered_at < hi)
+    if tree is not None:
+        condition = to_ibis(tree, lambda name, r=rel: r[name], what="where")
+        if not condition.type().is_boolean():
+            raise CallopsError(f"where {where!r} is not a condition (e.g. queue = 'billing')")
+        rel = rel.filter(condition.fill_null(False))
+    if outcome:
+        rel = rel.filter(rel.outcome == outcome)
+    total = int(rel.count().to_pyarrow().as_py())
+    rows = (rel.order_by([rel.offered_at, rel.contact_id]).select(*CONTACT_COLUMNS)
+            .limit(page_size, offset=(page - 1) * page_size).to_pyarrow().to_pylist())  # fmt: skip
+    zone = ZoneInfo(t.timezone)  # times shown in the tenant's zone (ISO with its offset)
+    local = [{k: plain(v.astimezone(zone) if isinstance(v, datetime) and v.tzinfo else v) for k, v in r.items()}
+             for r in rows]  # fmt: skip
+    return {"total": total, "page": page, "page_size": page_size, "timezone": t.timezone, "contacts": local}

@@ -91,9 +91,9 @@ def issue_token(user_id: UserId, who: Admin, st: StoreDep, body: TokenIn | None 
 @router.get("/audit", summary="The tenant's audit log (admin)")
 def audit_log(
     who: Admin,
+    st: StoreDep,
     object_type: Annotated[str | None, Query(max_length=50)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    st: StoreDep,
 ) -> list[dict[str, Any]]:
     """Newest entries first: who changed what, with the object before and after."""
     with st.session() as s:

@@ -1,0 +1,20 @@
+"""``callops serve``: run the API (and the console, when installed) with uvicorn."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    console: Annotated[bool, typer.Option("--console/--no-console", help="Also serve the web console.")] = True,
+) -> None:
+    """Serve the HTTP API (docs at /docs, Prometheus at /metrics) over the store and warehouse of CALLOPS_HOME."""
+    import uvicorn
+
+    from callops.api.app import create_app
+
+    uvicorn.run(create_app(console=console), host=host, port=port, log_level="info")
