@@ -79,6 +79,8 @@ def test_query_csv_top_where_and_xlsx(cli_wh, tmp_path) -> None:
     assert [r["contacts_answered"] for r in json.loads(res.stdout)] == [1]
     res = runner.invoke(metrics_app, ["query", "--tenant", "p", "--metric", "x", "--where", "drop table contacts"])
     assert res.exit_code != 0
+    res = runner.invoke(metrics_app, ["query", "--tenant", "p", "--metric", "contacts_answered", "--where", "center"])
+    assert res.exit_code != 0 and "must be a condition" in str(res.exception)  # main() prints it as one line
     openpyxl = pytest.importorskip("openpyxl")
     out = tmp_path / "m.xlsx"
     res = runner.invoke(metrics_app, ["query", "--tenant", "p", "--metric", "contacts_answered,csat_top2",
@@ -127,3 +129,10 @@ def test_docs_command(tmp_path) -> None:
     assert res.exit_code == 0, res.output
     text = out.read_text(encoding="utf-8")
     assert "### service_level" in text and "within_t_over_offered" in text and "服务水平" in text
+
+
+def test_dates_out_of_range_are_a_clear_error(cli_wh) -> None:
+    """A far date is refused by name instead of overflowing in period arithmetic."""
+    res = runner.invoke(metrics_app, ["query", "--tenant", "p", "--metric", "contacts_answered",
+                                      "--from", "0001-01-01", "--compare", "year"])
+    assert res.exit_code != 0 and "out of range" in str(res.exception)

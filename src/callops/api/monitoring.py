@@ -31,15 +31,16 @@ class LiveCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         """Events by outcome and open alerts by level, per tenant."""
-        from callops.realtime.hub import hub_for
+        from callops.realtime.hub import hub_for, open_hubs
 
         events = GaugeMetricFamily(
             "callops_live_events", "Live events received by the engine, by outcome (running total)",
             labels=["tenant", "outcome"],
         )
         alerts = GaugeMetricFamily("callops_live_alerts_open", "Open live alerts by level", labels=["tenant", "level"])
-        for tenant, zone in sorted(dict(self.tenants).items()):
-            hub = hub_for(tenant, zone)
+        hubs = open_hubs()  # also the tenants fed by NATS or a replay in `callops live serve` / `make demo`
+        for tenant in sorted(set(self.tenants) | set(hubs)):
+            hub = hubs.get(tenant) or hub_for(tenant, self.tenants[tenant])
             stats = hub.intake()
             for outcome, key in (("accepted", "accepted"), ("rejected", "rejected"), ("duplicate", "duplicates"),
                                  ("late", "late")):  # fmt: skip

@@ -254,7 +254,10 @@ def compile_query(
             rel = rel.filter(anchor < hi)
         rel = rel.filter(anchor.notnull())
         if where_tree is not None:
-            rel = rel.filter(to_ibis(where_tree, lambda name, r=rel: r[name], what="--where").fill_null(False))
+            cond = to_ibis(where_tree, lambda name, r=rel: r[name], what="--where")
+            if not isinstance(cond, ir.BooleanValue):
+                raise CallopsError(f"--where must be a condition (e.g. channel = 'voice'), not {where_tree.sql()!r}")
+            rel = rel.filter(cond.fill_null(False))
         keys = {PERIOD: period_expr(rel[time_col], tenant.timezone, grain, wh.backend.name), **{d: rel[d] for d in by}}
         parts.append(_aggregate_group(rel, keys, uses, cat, params))
 

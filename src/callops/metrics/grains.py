@@ -72,8 +72,16 @@ def period_expr(ts: ir.TimestampValue, zone: str, grain: str, backend: str = "du
     return local.truncate(CALENDAR[grain]).date()
 
 
+# Dates a query may name: wide enough for any contact history, narrow enough that period arithmetic
+# (previous year, the day after the end) never leaves Python's date range.
+MIN_DATE, MAX_DATE = date(1900, 1, 1), date(2999, 12, 31)
+
+
 def local_bounds(start: date | None, end: date | None, zone: str) -> tuple[datetime | None, datetime | None]:
     """UTC instants of local midnight at ``start`` and after ``end`` (inclusive end date)."""
+    for d in (start, end):
+        if d is not None and not MIN_DATE <= d <= MAX_DATE:
+            raise CallopsError(f"date {d.isoformat()} is out of range ({MIN_DATE} to {MAX_DATE})")
     tz = ZoneInfo(zone)
     lo = datetime.combine(start, time(), tz) if start else None
     hi = datetime.combine(end + timedelta(days=1), time(), tz) if end else None

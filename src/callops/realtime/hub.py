@@ -391,6 +391,13 @@ def hub_for(tenant: str, timezone: str | None = None, *, log: bool = True) -> Li
         return hub
 
 
+def open_hubs() -> dict[str, LiveHub]:
+    """The hubs this process has opened under the current ``$CALLOPS_HOME``, by tenant."""
+    home = str(callops_home())
+    with _HUBS_LOCK:
+        return {tenant: hub for (h, tenant), hub in _HUBS.items() if h == home}
+
+
 def reset_hubs() -> None:
     """Forget every hub (stopping replays, closing logs); the next :func:`hub_for` builds afresh."""
     with _HUBS_LOCK:
