@@ -173,8 +173,10 @@ def serve_demo(console: Console, host: str = "127.0.0.1", port: int = 8000, spee
     live = start_live_day(console, speed)
     console.print(f"live day: {live['fed']:,} events up to {str(live['from'])[11:16]} fed, {live['replaying']:,} "
                   f"replaying at {speed:g}× (overload on billing from 14:00)")  # fmt: skip
-    console.print(f"[bold]console: http://{host}:{port}[/]   user [bold]{DEMO_USER}[/]   token [bold]{token}[/]")
-    console.print(f"API docs: http://{host}:{port}/docs   (Ctrl-C stops)")
+    # soft_wrap: the token must stay on one line to be copied whole
+    console.print(f"[bold]console: http://{host}:{port}[/]   user [bold]{DEMO_USER}[/]   token [bold]{token}[/]",
+                  soft_wrap=True)  # fmt: skip
+    console.print(f"API docs: http://{host}:{port}/docs   (Ctrl-C stops)", soft_wrap=True)
     uvicorn.run(create_app(), host=host, port=port, log_level="warning")
 
 
