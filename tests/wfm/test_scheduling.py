@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -329,12 +330,42 @@ def test_schedule_cli_writes_warehouse_and_exports(tmp_path, monkeypatch) -> Non
     assert set(stored.column("agent_id").to_pylist()) == {"a1", "a2", "a3"}
 
 
-def test_schedule_cli_without_requirements_says_why(tmp_path, monkeypatch) -> None:
+def test_schedule_cli_without_requirements_staffs_the_forecast(tmp_path, monkeypatch) -> None:
+    """No --requirements: the week is forecast and staffed from the tenant's history, then rostered."""
+    import gzip
+    import json
+
     from typer.testing import CliRunner
 
+    from callops import tenancy
+    from callops.ingest.loader import load_files
+    from callops.ingest.mapping import load_mapping
+    from callops.samples import __file__ as samples_init
+    from callops.warehouse import Warehouse
     from callops.wfm.schedule_cli import schedule_app
 
     monkeypatch.setenv("CALLOPS_HOME", str(tmp_path / "home"))
-    result = CliRunner().invoke(schedule_app, ["--tenant", "acme", "--week", "2026-11-23"])
-    assert result.exit_code != 0
-    assert isinstance(result.exception, CallopsError) and "--requirements" in str(result.exception)
+    monkeypatch.delenv("CALLOPS_WAREHOUSE", raising=False)
+    sample = Path(samples_init).parent / "contacts.csv.gz"
+    roster = tmp_path / "agents.csv"
+    roster.write_text("agent_id,name,contract,skills,active\n"
+                      "a1,Ann,full-time,billing:3,true\na2,Bo,full-time,billing:2,true\n"
+                      "a3,Cy,full-time,roaming:1,true\n", encoding="utf-8")  # fmt: skip
+    with Warehouse() as wh:
+        t = tenancy.create_tenant(wh, "acme", "Asia/Shanghai")
+        load_files(wh, t, "contacts", [sample], load_mapping("canonical", "contacts"))
+        load_files(wh, t, "agents", [roster], load_mapping("canonical", "agents"))
+    result = CliRunner().invoke(schedule_app, ["--tenant", "acme", "--week", "2026-03-18", "--json", "--no-save",
+                                               "--time-limit", "3", "--workers", "1"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    # the sample's history ends on Sunday 2026-03-15, so the forecast covers the week of Monday 03-16
+    assert out["week_start"] == "2026-03-16"
+    assert out["agents_planned"] == 2 and out["agents_on_roster"] == 3  # roaming has no demand in the sample
+    # hours the sample never had a billing contact need nobody, so no shortfall is reported there
+    with gzip.open(sample, "rt", encoding="utf-8") as f:
+        hours = {line.split(",")[7][11:13] for line in f if ",billing," in line}
+    zone = zoneinfo.ZoneInfo("Asia/Shanghai")
+    short_hours = {datetime.fromisoformat(u["interval_start"]).astimezone(zone).strftime("%H")
+                   for u in out["uncovered"] if u["queue"] == "billing"}  # fmt: skip
+    assert short_hours and short_hours <= hours

@@ -71,6 +71,22 @@ def planned_agents(agents: list[Agent], req: dict[str | None, np.ndarray]) -> li
     return chosen
 
 
+MAX_HORIZON_DAYS = 62  # furthest a default plan forecasts ahead
+
+
+def requirements_from_staffing(wh: Warehouse, tenant: tenancy.Tenant, monday: date, interval: int,
+                               folder: Path) -> Path:  # fmt: skip
+    """Forecast and staff ``tenant`` through the week of ``monday`` (default targets); the requirements CSV."""
+    from callops.wfm.staffing import StaffingTargets, plan_for_tenant
+    from callops.wfm.staffing_export import write_requirements_csv
+
+    today = datetime.now(zoneinfo.ZoneInfo(tenant.timezone)).date()
+    horizon = min(max(7, (monday + timedelta(days=7) - today).days + 1), MAX_HORIZON_DAYS)
+    plan = plan_for_tenant(wh, tenant.tenant_id, horizon_days=horizon, interval_min=interval,
+                           targets=StaffingTargets())  # fmt: skip
+    return write_requirements_csv(plan, folder / "requirements.csv")
+
+
 def read_requirements(path: Path, week: date, zone: str, interval: int) -> dict[str | None, np.ndarray]:
     """CSV interval_start,required[,skill]: naive times are tenant-local, times with an offset are converted."""
     if not path.is_file():
@@ -101,7 +117,8 @@ def read_requirements(path: Path, week: date, zone: str, interval: int) -> dict[
             arr = out.setdefault(q, np.zeros(n))
             arr[int(minute // interval)] += need
     if not out:
-        raise CallopsError(f"{path}: no rows fall in the week starting {week}")
+        raise CallopsError(f"{path}: no rows fall in the week starting {week} (forecasts start where the history "
+                           "ends; pass --requirements for another week)")  # fmt: skip
     if None in out and len(out) > 1:
         raise CallopsError(f"{path}: rows with and without a skill; give all with a skill or none")
     return out
@@ -128,7 +145,8 @@ def schedule(
         Path | None,
         typer.Option(
             "--requirements",
-            help="CSV interval_start,required[,skill] of required agents (until the staffing module provides them).",
+            help="CSV interval_start,required[,skill] of required agents (default: forecast and staff the tenant "
+            "through the week with the default targets, Erlang A 80 % in 20 s).",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON.")] = False,
@@ -146,15 +164,12 @@ def schedule(
     except ValueError:
         raise CallopsError(f"--week {week!r}: expected a date YYYY-MM-DD") from None
     monday = day - timedelta(days=day.weekday())
-    if requirements is None:
-        raise CallopsError(
-            "no requirements: the staffing module does not provide them yet; "
-            "pass --requirements FILE (CSV interval_start,required[,skill])"
-        )
     wf, wf_origin = workforce_for(tenant)
-    with Warehouse() as wh:
+    with Warehouse() as wh, tempfile.TemporaryDirectory() as tmp:
         t = tenancy.get_tenant(wh, tenant)
         agent_rows = tenancy.scoped(wh, t, "agents").to_pyarrow().to_pylist()
+        if requirements is None:
+            requirements = requirements_from_staffing(wh, t, monday, wf.interval_minutes, Path(tmp))
         req = read_requirements(requirements, monday, t.timezone, wf.interval_minutes)
         agents = planned_agents(roster(agent_rows, wf), req)
         problem = problem_from_workforce(wf, agents, monday, t.timezone, req)
