@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import sys
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import ibis
 import typer
@@ -22,6 +21,7 @@ from callops.metrics.catalog import build_catalog, load_catalog, package_files
 from callops.metrics.compiler import compile_query, plan_query
 from callops.metrics.describe import formula_text, measure_text, write_docs
 from callops.metrics.parameters import load_parameters
+from callops.metrics.query import plain
 from callops.metrics.query import query as run_query
 from callops.metrics.top import PERIODS, top_indicators
 from callops.settings import DEFAULT_TIMEZONE
@@ -64,17 +64,6 @@ def _date(text: str | None, flag: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         raise CallopsError(f"{flag} {text!r}: expected a date as YYYY-MM-DD") from None
-
-
-def _plain(value: Any) -> Any:
-    """JSON/CSV-ready value: dates as ISO text, NaN as null."""
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "item"):
-        return _plain(value.item())
-    return value
 
 
 def _print_table(rows: list[dict], title: str) -> None:
@@ -177,7 +166,7 @@ def query_cmd(
             wh, tenant, _split(metric), grain=grain, by=_split(by), start=_date(from_, "--from"),
             end=_date(to, "--to"), where=where, compare=compare, top=top, rank_by=rank_by,
         )
-    rows = [{k: _plain(v) for k, v in r.items()} for r in table.to_pylist()]
+    rows = [{k: plain(v) for k, v in r.items()} for r in table.to_pylist()]
     if format == QueryFormat.json:
         text = json.dumps(rows, ensure_ascii=False, indent=2)
         if output:
@@ -263,10 +252,10 @@ def alerts_cmd(
         ruleset = load_rules(t.tenant_id, rules, cat)
         rows = evaluate(wh, t.tenant_id, _instant(at), ruleset, store=store, catalog=cat)
     if as_json:
-        print(json.dumps([{k: _plain(v) for k, v in r.items()} for r in rows], ensure_ascii=False, indent=2))
+        print(json.dumps([{k: plain(v) for k, v in r.items()} for r in rows], ensure_ascii=False, indent=2))
         return
     shown = [
-        {k: _plain(r[k]) for k in ("level", "rule", "metric", "scope", "period", "value", "comparison",
+        {k: plain(r[k]) for k in ("level", "rule", "metric", "scope", "period", "value", "comparison",
                                    "comparison_value", "threshold")}
         for r in rows
     ]

@@ -12,7 +12,8 @@ same period a year earlier) and ``<id>__change`` (value − previous). TOP-N kee
 
 from __future__ import annotations
 
-from datetime import date
+import math
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -113,3 +114,14 @@ def _top(df: pd.DataFrame, rank_by: str, n: int, higher: bool) -> pd.DataFrame:
 def to_pandas(table: pa.Table) -> pd.DataFrame:
     """Convenience for notebooks: the result as a pandas DataFrame."""
     return table.to_pandas()
+
+
+def plain(value: Any) -> Any:
+    """JSON/CSV-ready value of a result cell: dates as ISO text, NaN as null, numpy scalars as Python."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):
+        return plain(value.item())
+    return value

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -24,6 +23,7 @@ from callops.metrics.describe import formula_text, measure_text
 from callops.metrics.exprs import column_names, to_ibis
 from callops.metrics.grains import local_bounds
 from callops.metrics.parameters import load_parameters
+from callops.metrics.query import plain
 from callops.metrics.query import query as run_query
 from callops.metrics.sources import SOURCES, build_source
 from callops.metrics.top import PERIODS, top_indicators
@@ -42,17 +42,6 @@ class QueryFormat(StrEnum):
     json = "json"
     csv = "csv"
     xlsx = "xlsx"
-
-
-def plain(value: Any) -> Any:
-    """JSON/CSV-ready value: dates as ISO text, NaN as null."""
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "item"):
-        return plain(value.item())
-    return value
 
 
 def split(text: str | None) -> list[str]:
