@@ -17,6 +17,7 @@ from rich.table import Table
 
 from callops import tenancy
 from callops.errors import CallopsError
+from callops.exports import workbook_bytes
 from callops.metrics.catalog import build_catalog, load_catalog, package_files
 from callops.metrics.compiler import compile_query, plan_query
 from callops.metrics.describe import formula_text, measure_text, write_docs
@@ -189,17 +190,7 @@ def query_cmd(
 
 
 def _write_xlsx(rows: list[dict], columns: list[str], path: Path) -> None:
-    try:
-        from openpyxl import Workbook
-    except ImportError:
-        raise CallopsError("xlsx output needs openpyxl: pip install openpyxl") from None
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "metrics"
-    ws.append(columns)
-    for r in rows:
-        ws.append([r[c] for c in columns])
-    wb.save(path)
+    path.write_bytes(workbook_bytes([("metrics", columns, [[r[c] for c in columns] for r in rows])]))
 
 
 @metrics_app.command("top")

@@ -292,14 +292,7 @@ class Notifier:
 
     def on_alert(self, ev: AlertEvent) -> int:
         """Enqueue ``ev``'s notifications in one transaction (committed before this returns); how many were new."""
-        planned = messages_for(ev, self.routes, self.zone)
-        if not planned:
-            return 0
-        with self.store.session() as s:
-            new = sum(outbox.enqueue(s, self.tenant, ch, key, payload) for ch, key, payload in planned)
-        self.enqueued += new
-        self.duplicates += len(planned) - new
-        return new
+        return self.enqueue_many([ev])
 
 
 # ------------------------------------------------------------------------------------------------- sending

@@ -11,12 +11,12 @@ from nicegui import ui
 
 from callops import tenancy
 from callops.errors import CallopsError
+from callops.exports import csv_bytes, workbook_bytes
 from callops.metrics.catalog import load_catalog
 from callops.metrics.grains import GRAINS, bucket_seconds, period_end
 from callops.metrics.sources import DIMENSIONS
 from callops.store.roles import Permission
 from callops.ui import session
-from callops.ui.export import csv_bytes, workbook_bytes
 from callops.ui.i18n import local_time, metric_label, number, t
 from callops.ui.layout import frame
 

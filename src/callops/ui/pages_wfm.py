@@ -12,9 +12,9 @@ from nicegui import ui
 
 from callops import tenancy
 from callops.errors import CallopsError
+from callops.exports import workbook_bytes
 from callops.store.roles import Permission
 from callops.ui import session
-from callops.ui.export import workbook_bytes
 from callops.ui.i18n import t
 from callops.ui.layout import frame
 
@@ -145,6 +145,14 @@ def _hour_formatter(week: date) -> str:
     )
 
 
+def _interval_chart(labels: list[str], zoom: list[dict], series: list[dict]) -> None:
+    """A full-width chart of per-interval series sharing the week's category axis and zoom."""
+    ui.echart({
+        "tooltip": {"trigger": "axis"}, "legend": {"top": 0}, "dataZoom": zoom, "grid": {"left": 50, "right": 20},
+        "xAxis": {"type": "category", "data": labels}, "yAxis": {"type": "value"}, "series": series,
+    }).classes("w-full h-72")  # fmt: skip
+
+
 def _series(values: Any) -> list:
     if values is None:
         return []
@@ -202,48 +210,28 @@ async def workforce_page(week: str = "", queue: str = "") -> None:
             ui.button(t("run_forecast", loc), icon="auto_graph", on_click=plan).props(
                 'outline data-test="run-forecast"'
             )
-    ui.echart(
-        {
-            "tooltip": {"trigger": "axis"},
-            "legend": {"top": 0},
-            "dataZoom": zoom,
-            "grid": {"left": 50, "right": 20},
-            "xAxis": {"type": "category", "data": labels},
-            "yAxis": {"type": "value"},
-            "series": [
-                {"name": t("actual", loc), "type": "bar", "data": _series(data["actual"])},
-                {"name": t("forecast", loc), "type": "line", "showSymbol": False, "data": _series(data["forecast"])},
-            ],
-        }
-    ).classes("w-full h-72")
+    _interval_chart(labels, zoom, [
+        {"name": t("actual", loc), "type": "bar", "data": _series(data["actual"])},
+        {"name": t("forecast", loc), "type": "line", "showSymbol": False, "data": _series(data["forecast"])},
+    ])  # fmt: skip
     ui.label(t("required_vs_scheduled", loc)).classes("text-h6")
-    ui.echart(
+    _interval_chart(labels, zoom, [
         {
-            "tooltip": {"trigger": "axis"},
-            "legend": {"top": 0},
-            "dataZoom": zoom,
-            "grid": {"left": 50, "right": 20},
-            "xAxis": {"type": "category", "data": labels},
-            "yAxis": {"type": "value"},
-            "series": [
-                {
-                    "name": t("required", loc),
-                    "type": "line",
-                    "step": "start",
-                    "showSymbol": False,
-                    "data": _series(data["required"]),
-                },
-                {
-                    "name": t("scheduled", loc),
-                    "type": "line",
-                    "step": "start",
-                    "showSymbol": False,
-                    "areaStyle": {"opacity": 0.2},
-                    "data": _series(data["scheduled"]),
-                },
-            ],
-        }
-    ).classes("w-full h-72")
+            "name": t("required", loc),
+            "type": "line",
+            "step": "start",
+            "showSymbol": False,
+            "data": _series(data["required"]),
+        },
+        {
+            "name": t("scheduled", loc),
+            "type": "line",
+            "step": "start",
+            "showSymbol": False,
+            "areaStyle": {"opacity": 0.2},
+            "data": _series(data["scheduled"]),
+        },
+    ])
     ui.label(t("schedules_gantt", loc)).classes("text-h6")
     rows = data["schedules"]
     if not rows:

@@ -17,6 +17,7 @@ from callops import tenancy
 from callops.api.deps import WarehouseDep, require
 from callops.api.errors import check_dates
 from callops.errors import CallopsError
+from callops.exports import workbook_bytes
 from callops.metrics.catalog import load_catalog
 from callops.metrics.compiler import compile_query, parse_where, plan_query
 from callops.metrics.describe import formula_text, measure_text
@@ -98,17 +99,8 @@ def query(
             w.writerow(["" if r[c] is None else r[c] for c in columns])
         return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="metrics.csv"'})  # fmt: skip
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "metrics"
-    ws.append(columns)
-    for r in rows:
-        ws.append([r[c] for c in columns])
-    buf_b = io.BytesIO()
-    wb.save(buf_b)
-    return Response(buf_b.getvalue(), media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    xlsx = workbook_bytes([("metrics", columns, [[r[c] for c in columns] for r in rows])])
+    return Response(xlsx, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": 'attachment; filename="metrics.xlsx"'})  # fmt: skip
 
 

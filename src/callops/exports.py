@@ -1,4 +1,4 @@
-"""What a console page shows, as an Excel workbook or CSV (bytes for ``ui.download.content``)."""
+"""Tables as an Excel workbook or CSV in memory: what the console downloads and the API and CLI export."""
 
 from __future__ import annotations
 
@@ -7,9 +7,6 @@ import io
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
-
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 
 def _cell(value: Any) -> Any:
@@ -22,6 +19,9 @@ def _cell(value: Any) -> Any:
 
 def workbook_bytes(sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[Any]]]]) -> bytes:
     """An .xlsx with one sheet per ``(title, headers, rows)``, bold header row, frozen below it."""
+    from openpyxl import Workbook  # imported here: the CLI and API import this module at start-up
+    from openpyxl.styles import Font
+
     wb = Workbook()
     wb.remove(wb.active)
     for title, headers, rows in sheets:
