@@ -140,11 +140,12 @@ def start_live_day(console: Console, speed: float = DEMO_SPEED, fast_until: time
     from zoneinfo import ZoneInfo
 
     from callops.realtime.demo import write_demo
+    from callops.realtime.eventlog import log_files
     from callops.realtime.hub import hub_for, live_dir
 
     folder = live_dir(DEMO_TENANT)
     # a new live day: forget the last run's event log, or its events would be rebuilt and counted twice
-    for old in folder.glob("events-*.jsonl"):
+    for old in log_files(DEMO_TENANT):
         old.unlink()
     zone = ZoneInfo(DEMO_TIMEZONE)
     today = datetime.now(zone).date()

@@ -17,7 +17,7 @@ from callops.errors import CallopsError
 from callops.realtime.alerts import LEVELS, AlertEvent, load_rules
 from callops.realtime.config import load_config, load_roster, load_schedule
 from callops.realtime.engine import build_engine
-from callops.realtime.events import iter_lines, parse_event
+from callops.realtime.events import EventPacer, iter_lines
 from callops.realtime.plans import load_plans
 
 live_app = typer.Typer(help="Live control room: replay events, alerts, contingency plans.", add_completion=False)
@@ -49,21 +49,14 @@ class _Paced:
     """An engine sink that holds each event back until its event time, at ``factor`` × real time (0: no wait)."""
 
     def __init__(self, engine: Any, factor: float) -> None:
-        self.engine, self.factor = engine, factor
-        self.first: float | None = None
-        self.t0 = time.perf_counter()
+        self.engine = engine
+        self.pacer = EventPacer(factor)
 
     def submit(self, raw: str | bytes, where: str = "") -> bool:
         """Wait for the event's turn, then submit it."""
-        if self.factor:
-            try:
-                t = parse_event(raw).ts.timestamp()
-                self.first = t if self.first is None else self.first
-                delay = (t - self.first) / self.factor - (time.perf_counter() - self.t0)
-                if delay > 0:
-                    time.sleep(delay)
-            except Exception:  # a malformed event is rejected by the engine, with its reason
-                pass
+        delay = self.pacer.delay(raw)
+        if delay > 0:
+            time.sleep(delay)
         return bool(self.engine.submit(raw, where))
 
 

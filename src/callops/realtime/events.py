@@ -9,6 +9,7 @@ reason, counted, and never raised into the engine. :class:`Deduper` drops repeat
 from __future__ import annotations
 
 import json
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -140,6 +141,27 @@ class IntakeStats:
             "reasons": dict(sorted(self.reasons.items(), key=lambda kv: -kv[1])),
             "samples": [r.as_dict() for r in self.samples[:10]],
         }
+
+
+class EventPacer:
+    """How long to hold each event back so that a stream plays at ``speed`` × its own event time (0: never)."""
+
+    def __init__(self, speed: float) -> None:
+        self.speed = speed
+        self.first: float | None = None
+        self.t0 = time.monotonic()
+
+    def delay(self, raw: str | bytes) -> float:
+        """Seconds to wait before submitting ``raw`` (0 for a malformed event: intake rejects it, with its reason)."""
+        if not self.speed:
+            return 0.0
+        try:
+            t = parse_event(raw).ts.timestamp()
+        except Exception:
+            return 0.0
+        if self.first is None:
+            self.first = t
+        return max(0.0, (t - self.first) / self.speed - (time.monotonic() - self.t0))
 
 
 def iter_lines(stream: TextIO | Iterable[str], start: int = 1) -> Iterator[tuple[str, str]]:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,8 +35,8 @@ from callops.errors import CallopsError
 from callops.realtime.alerts import LEVELS, Alert, AlertRule
 from callops.realtime.config import load_config, load_roster, load_schedule
 from callops.realtime.engine import build_engine
-from callops.realtime.eventlog import LoggedIntake, RebuildInfo, rebuild
-from callops.realtime.events import iter_lines, parse_event
+from callops.realtime.eventlog import LoggedIntake, RebuildInfo, log_dir, rebuild
+from callops.realtime.events import EventPacer, iter_lines
 from callops.realtime.plans import PlanConfig
 from callops.realtime.state import LiveConfig, RosterAgent, ScheduleRow
 from callops.settings import callops_home
@@ -57,8 +56,8 @@ TILE_MEASURES = ("waiting", "longest_wait_s", "service_level_30m", "answer_rate_
 
 
 def live_dir(tenant: str, home: Path | None = None) -> Path:
-    """The folder of a tenant's live settings and logs: ``$CALLOPS_HOME/live/<tenant>``."""
-    return (home or callops_home()) / "live" / tenant
+    """The folder of a tenant's live settings and logs: ``$CALLOPS_HOME/live/<tenant>`` (the event log's folder)."""
+    return log_dir(tenant, home)
 
 
 def alert_dict(alert: Alert) -> dict[str, Any]:
@@ -261,26 +260,18 @@ class LiveHub:
     # ---------------------------------------------------------------------------------------------------- replay
     def replay(self, lines: Iterable[str], speed: float = 0.0, batch: int = 50) -> None:
         """Feed JSON lines through :meth:`submit`; ``speed`` N paces them at N× event time (0: as fast as it can)."""
-        first: float | None = None
-        t0 = time.monotonic()
+        pacer = EventPacer(speed)
         pending: list[str] = []
         for _, line in iter_lines(lines):
             if self._stop.is_set():
                 return
-            if speed:
-                try:
-                    t = parse_event(line).ts.timestamp()
-                except Exception:  # a malformed line is rejected by submit, with its reason
-                    t = None
-                if t is not None:
-                    first = t if first is None else first
-                    delay = (t - first) / speed - (time.monotonic() - t0)
-                    if delay > 0:
-                        if pending:
-                            self.submit(pending, "replay")
-                            pending = []
-                        if self._stop.wait(delay):
-                            return
+            delay = pacer.delay(line)
+            if delay > 0:
+                if pending:
+                    self.submit(pending, "replay")
+                    pending = []
+                if self._stop.wait(delay):
+                    return
             pending.append(line)
             if len(pending) >= batch:
                 self.submit(pending, "replay")
