@@ -6,53 +6,89 @@ non-zero exit code; tracebacks are shown only with ``CALLOPS_DEBUG=1``.
 
 from __future__ import annotations
 
+import difflib
+import importlib
 import json
 import os
 import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import typer.core
+import typer.main
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from callops import reports, tenancy
-from callops.api.cli import serve
 from callops.errors import CallopsError
 from callops.ingest.loader import LoadSummary, load_files
 from callops.ingest.mapping import load_mapping
-from callops.metrics.cli import metrics_app
-from callops.realtime.cli import live_app
 from callops.settings import DEFAULT_TIMEZONE
-from callops.sim.cli import simulate_app
-from callops.store.cli import user_app
 from callops.warehouse import Warehouse
-from callops.wfm.cli import queue_app
-from callops.wfm.forecast_cli import forecast_app
-from callops.wfm.schedule_cli import schedule_app
-from callops.wfm.staffing_cli import staffing_app
+
+# Command groups imported only when used: `callops ingest` need not load pandas, FastAPI or the solvers.
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "simulate": ("callops.sim.cli", "simulate_app"),
+    "forecast": ("callops.wfm.forecast_cli", "forecast_app"),
+    "queue": ("callops.wfm.cli", "queue_app"),
+    "metrics": ("callops.metrics.cli", "metrics_app"),
+    "staffing": ("callops.wfm.staffing_cli", "staffing_app"),
+    "schedule": ("callops.wfm.schedule_cli", "schedule_app"),
+    "user": ("callops.store.cli", "user_app"),
+    "live": ("callops.realtime.cli", "live_app"),
+    "serve": ("callops.api.cli", "serve"),
+}
+
+
+class LazyGroup(typer.core.TyperGroup):
+    """The top-level group: lists every command, imports a lazy one's module when it is looked up."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        """Eager commands, then the lazy ones."""
+        return [*super().list_commands(ctx), *(n for n in LAZY_COMMANDS if n not in self.commands)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        """The command ``cmd_name``, importing its module on first use."""
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            module, attr = LAZY_COMMANDS[cmd_name]
+            target = getattr(importlib.import_module(module), attr)
+            if isinstance(target, typer.Typer):
+                cmd: Any = typer.main.get_group(target)
+            else:  # a plain command function
+                single = typer.Typer()
+                single.command(cmd_name)(target)
+                cmd = typer.main.get_command(single)
+            cmd.name = cmd_name
+            self.commands[cmd_name] = cmd
+        return super().get_command(ctx, cmd_name)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """As Typer's, with the lazy commands among the suggestions for a mistyped name."""
+        try:
+            return super().resolve_command(ctx, args)
+        except Exception as exc:  # Typer's own (vendored) click UsageError
+            if not isinstance(getattr(exc, "message", None), str):
+                raise
+            matches = difflib.get_close_matches(args[0], self.list_commands(ctx)) if args else []
+            if matches and "Did you mean" not in exc.message:
+                exc.message = f"{exc.message.rstrip('.')}. Did you mean {', '.join(repr(m) for m in matches)}?"
+            raise
+
 
 app = typer.Typer(
     name="callops",
     help="Operations intelligence for large contact centers.",
+    cls=LazyGroup,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
 tenant_app = typer.Typer(help="Create and list tenants.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
-app.add_typer(simulate_app, name="simulate")
-app.add_typer(forecast_app, name="forecast")
-app.add_typer(queue_app, name="queue")
-app.add_typer(metrics_app, name="metrics")
-app.add_typer(staffing_app, name="staffing")
-app.add_typer(schedule_app, name="schedule")
-app.add_typer(user_app, name="user")
-app.add_typer(live_app, name="live")
-app.command("serve")(serve)
 
 out = Console()
 err = Console(stderr=True)

@@ -23,7 +23,7 @@ from callops import tenancy
 from callops.errors import CallopsError
 from callops.ingest.loader import load_files
 from callops.ingest.mapping import ParseSpec, builtin_mapping_names, canonical_mapping, load_mapping, parse_mapping
-from callops.ingest.transform import parse_sql
+from callops.ingest.transform import _exact_parse_sql, parse_sql
 from callops.warehouse import Warehouse
 from foundation_helpers import read_rows
 
@@ -206,6 +206,62 @@ def test_numbers_are_plain() -> None:
     assert _parse(["1.5", "-2", ".5", "1e3", "nan", "inf", "1_0.5", "1,5"], ParseSpec(type="float")) == [
         1.5, -2.0, 0.5, 1000.0, None, None, None, None,
     ]
+
+
+# The parsers take a shortcut for plain text (a bare cast); the full parser must give the same on every text.
+_TS_ZONES = ["UTC", "Asia/Shanghai", "America/New_York", "Asia/Kolkata"]
+_NOISE = " \t+-.:TZze_0123456789aIn/"
+
+
+@st.composite
+def _mutated(draw: st.DrawFn, base: st.SearchStrategy[str]) -> str:
+    """A plain value with a few characters replaced, inserted or deleted (near-misses of the plain shapes)."""
+    text = list(draw(base))
+    for _ in range(draw(st.integers(min_value=0, max_value=3))):
+        i = draw(st.integers(min_value=0, max_value=len(text)))
+        op = draw(st.sampled_from(["replace", "insert", "delete"]))
+        ch = draw(st.sampled_from(_NOISE))
+        if op == "insert" or not text:
+            text.insert(i, ch)
+        elif op == "replace":
+            text[min(i, len(text) - 1)] = ch
+        else:
+            del text[min(i, len(text) - 1)]
+    return "".join(text)
+
+
+_plain_ts = st.tuples(_instants, _offsets, st.sampled_from(["T", " "]), st.booleans()).map(
+    lambda v: (v[0].astimezone(v[1]).replace(tzinfo=None) if v[3] else v[0].astimezone(v[1])).isoformat(sep=v[2])
+)
+_plain_numbers = st.one_of(
+    st.integers(min_value=-(10**20), max_value=10**20).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.decimals(allow_nan=False, allow_infinity=False, places=3).map(str),
+)
+_PARSE_CASES = [
+    (ParseSpec(type="timestamp", format="iso8601"), st.one_of(_mutated(_plain_ts), st.text(_NOISE, max_size=30))),
+    (ParseSpec(type="int"), st.one_of(_mutated(_plain_numbers), st.text(_NOISE, max_size=12))),
+    (ParseSpec(type="float"), st.one_of(_mutated(_plain_numbers), st.text(_NOISE, max_size=12))),
+    (ParseSpec(type="bool"), st.one_of(st.sampled_from(["true", "false", "True", " t", "yes", "0"]),
+                                       _mutated(st.sampled_from(["true", "false"])))),
+]
+
+
+@pytest.mark.parametrize("spec,texts", _PARSE_CASES, ids=lambda v: getattr(v, "type", ""))
+def test_plain_shortcut_equals_the_full_parser(spec: ParseSpec, texts: st.SearchStrategy[str]) -> None:
+    """For any text, near-misses of the plain shapes included, the parser gives what the full parser gives."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(texts, min_size=1, max_size=40), st.sampled_from(_TS_ZONES))
+    def check(values: list[str], zone: str) -> None:
+        con.execute("CREATE OR REPLACE TABLE t AS SELECT * FROM (SELECT unnest(?::VARCHAR[]) AS v)", [values])
+        fast, full = parse_sql('"v"', spec, zone), _exact_parse_sql('"v"', spec, zone)
+        rows = con.execute(f"SELECT v, {fast}, {full} FROM t").fetchall()
+        assert [(v, a) for v, a, _ in rows] == [(v, b) for v, _, b in rows]
+
+    check()
 
 
 # ------------------------------------------------------------------------------------- end to end

@@ -107,8 +107,6 @@ def load_files(
         else:
             step(f"reading {len(paths)} file(s)")
             sources = open_sources(con, [Path(p) for p in paths], mapping)
-            # Before the line thresholds below, which must see the CSV reader's rejects.
-            collect_csv_rejects(con, [Path(p) for p in paths])
         for i, src in enumerate(sources):
             step(f"validating {src.label}")
             m = canonical_mapping(table.name, src.columns) if mapping.name == "canonical" else mapping
@@ -117,7 +115,12 @@ def load_files(
                 con.execute(f"CREATE TEMP TABLE _cand AS SELECT 0 AS _src, * FROM ({sql})")
             else:
                 con.execute(f"INSERT INTO _cand SELECT {i}, * FROM ({sql})")
-            con.execute("DROP TABLE IF EXISTS _raw_csv")  # free the staged text early
+            if src.row_from_rowid:
+                if i != 0:
+                    raise AssertionError("a source numbered by rowid must be the first one")  # open_sources' order
+                con.execute("UPDATE _cand SET _row = rowid + 1")
+                # Before the line thresholds below, which must see the CSV reader's rejects.
+                collect_csv_rejects(con, [Path(p) for p in paths])
             if not src.row_is_line:
                 _line_thresholds(con, i, src)
     except duckdb.Error as exc:
@@ -126,11 +129,18 @@ def load_files(
     step("checking keys and changes")
     line_of = _line_expr(sources)
     keys = ", ".join(qi(k) for k in key)
-    # Duplicate natural keys inside one load: the first occurrence loads, later ones are rejected.
-    con.execute(
-        f"""CREATE TEMP TABLE _dupkeys AS SELECT {keys} FROM _cand
-            WHERE _err IS NULL AND _skip IS NULL GROUP BY ALL HAVING count(*) > 1"""
-    )
+    # Duplicate natural keys inside one load: the first occurrence loads, later ones are rejected. Grouping
+    # by a hash of the key is much cheaper than by the key's text; only colliding hashes are checked by text.
+    ok = "_err IS NULL AND _skip IS NULL"
+    key_hash = f"hash({keys})"
+    con.execute(f"CREATE TEMP TABLE _dupkeys AS SELECT {keys} FROM _cand WHERE false")
+    if con.execute(f"SELECT count(*) FROM _cand WHERE {ok} GROUP BY {key_hash} HAVING count(*) > 1 LIMIT 1").fetchall():
+        con.execute(
+            f"""INSERT INTO _dupkeys SELECT {keys} FROM _cand
+                WHERE {ok} AND {key_hash} IN (SELECT {key_hash} FROM _cand WHERE {ok}
+                                              GROUP BY ALL HAVING count(*) > 1)
+                GROUP BY ALL HAVING count(*) > 1"""
+        )
     if con.execute("SELECT count(*) FROM _dupkeys").fetchall()[0][0]:
         key_join = " AND ".join(f"c.{qi(k)} = d.{qi(k)}" for k in key)
         con.execute(

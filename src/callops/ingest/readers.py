@@ -29,7 +29,9 @@ class Source:
     """A staged source: SQL selecting ``_file`` (index), ``_row`` and text columns.
 
     ``_row`` is the file line when ``row_is_line``; otherwise it is an ordinal
-    in scan order and lines are recovered from it (see ``loader``).
+    in scan order and lines are recovered from it (see ``loader``). With ``row_from_rowid`` the source
+    leaves ``_row`` empty and the loader fills it from the candidate table's rowid (the source must be
+    the first one written to that table).
     """
 
     label: str
@@ -37,6 +39,7 @@ class Source:
     columns: list[str]
     header_lines: int
     row_is_line: bool = False
+    row_from_rowid: bool = False
 
 
 def detect_format(path: Path, mapping: Mapping) -> str:
@@ -118,14 +121,15 @@ def _csv(con: duckdb.DuckDBPyConnection, files: list[tuple[int, Path]], mapping:
     ]
     reader = f"read_csv({', '.join(args)})"
     index = "CASE filename " + " ".join(f"WHEN {ql(str(p))} THEN {i}" for i, p in files) + " END"
-    # Materialise the scan (in parallel); with insertion order preserved, rowid is the scan order
-    # (file order, then line order) and serves as the row identity, from which lines are recovered.
-    con.execute(f"CREATE TEMP TABLE _raw_csv AS SELECT {index} AS _file, * EXCLUDE (filename) FROM {reader}")
+    # The scan streams straight into the load's candidate table, in parallel. Insertion order is preserved, so
+    # that table's rowid is the scan order (file order, then line order); the loader numbers the rows from it
+    # (``row_from_rowid``) and recovers file lines from those numbers.
     return Source(
         label=", ".join(str(p) for _, p in files),
-        select_sql="SELECT _file, rowid + 1 AS _row, * EXCLUDE (_file) FROM _raw_csv",
+        select_sql=f"SELECT {index} AS _file, NULL::BIGINT AS _row, * EXCLUDE (filename) FROM {reader}",
         columns=columns,
         header_lines=1 if opts.header else 0,
+        row_from_rowid=True,
     )
 
 
