@@ -26,6 +26,7 @@ import math
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import sub
 from typing import Any
 
 from callops.realtime.events import LiveEvent
@@ -44,6 +45,12 @@ NM = 10
 _ZERO = [0.0] * NM
 _OFFERED1, _ANSWERED1, _ABANDONED1, _TRANSFERRED1 = (((OFFERED, 1.0),), ((ANSWERED, 1.0),), ((ABANDONED, 1.0),),
                                                       ((TRANSFERRED, 1.0),))
+
+
+def _handled_items(handle: float) -> tuple[tuple[int, float], ...]:
+    return (HANDLED, 1.0), (HANDLE_S, max(handle, 0.0))
+
+
 COUNTERS = ("offered", "answered", "answered_in_sl", "abandoned", "abandoned_short", "handled", "handle_s",
             "wait_s", "answered_wait_s", "transferred")  # fmt: skip
 
@@ -172,7 +179,7 @@ class Scope:
             if i < n and keys[i] <= start:
                 s = sums[w]
                 while i < n and keys[i] <= start:
-                    s = [a - b for a, b in zip(s, buckets[keys[i]], strict=True)]
+                    s = list(map(sub, s, buckets[keys[i]]))  # both NM long
                     i += 1
                 sums[w] = s
                 idx[w] = i
@@ -409,14 +416,16 @@ class TenantState:
                 return []
             leg.answered_t = t
             leg.agent = ev.agent_id
+            # the answer and, when the offer is known, its wait: one add per scope
+            items = _ANSWERED1
+            if leg.offered_t is not None:
+                items += self._answer_wait_items(leg, t - leg.offered_t)
             for sc in scopes:
-                sc.add(t, _ANSWERED1, d0, d1)
+                sc.add(t, items, d0, d1)
             if leg.waiting:
                 leg.waiting = False
                 for sc in scopes:
                     sc.waiting -= 1
-            if leg.offered_t is not None:
-                self._count_answer_wait(leg, t - leg.offered_t)
             if leg.end_t is not None and leg.outcome in ("ended", "transferred"):
                 self._count_handled(leg, leg.end_t, leg.end_t - t)
             return scopes
@@ -433,40 +442,46 @@ class TenantState:
             for sc in scopes:
                 sc.waiting -= 1
         if outcome == "abandoned":
-            for sc in scopes:
-                sc.add(t, _ABANDONED1, d0, d1)
+            items = _ABANDONED1
             if leg.offered_t is not None:
-                self._count_abandon_wait(leg, t - leg.offered_t)
+                items += self._abandon_wait_items(leg, t - leg.offered_t)
         else:
-            if outcome == "transferred":
-                for sc in scopes:
-                    sc.add(t, _TRANSFERRED1, d0, d1)
+            items = _TRANSFERRED1 if outcome == "transferred" else ()
             if leg.answered_t is not None:
-                self._count_handled(leg, t, t - leg.answered_t)
+                items += _handled_items(t - leg.answered_t)
+        if items:
+            for sc in scopes:
+                sc.add(t, items, d0, d1)
         return scopes
 
-    def _count_answer_wait(self, leg: Leg, wait: float) -> None:
-        t = leg.answered_t
+    @staticmethod
+    def _answer_wait_items(leg: Leg, wait: float) -> tuple[tuple[int, float], ...]:
         wait = max(wait, 0.0)
-        items = ((WAIT_S, wait), (ANS_WAIT_S, wait), (ANSWERED_SL, 1.0)) if wait <= leg.threshold else (
-            (WAIT_S, wait), (ANS_WAIT_S, wait))
-        d0, d1 = self.day, self.day_end
+        if wait <= leg.threshold:
+            return (WAIT_S, wait), (ANS_WAIT_S, wait), (ANSWERED_SL, 1.0)
+        return (WAIT_S, wait), (ANS_WAIT_S, wait)
+
+    @staticmethod
+    def _abandon_wait_items(leg: Leg, wait: float) -> tuple[tuple[int, float], ...]:
+        wait = max(wait, 0.0)
+        return ((WAIT_S, wait), (ABANDONED_SHORT, 1.0)) if wait <= leg.short else ((WAIT_S, wait),)
+
+    def _count_answer_wait(self, leg: Leg, wait: float) -> None:
+        """The answer's wait, once the offer arrives after the answer (out of order), at the answer's time."""
+        items = self._answer_wait_items(leg, wait)
         for sc in leg.scopes:
-            sc.add(t, items, d0, d1)  # type: ignore[arg-type]
+            sc.add(leg.answered_t, items, self.day, self.day_end)  # type: ignore[arg-type]
 
     def _count_abandon_wait(self, leg: Leg, wait: float) -> None:
-        t = leg.end_t
-        wait = max(wait, 0.0)
-        items = ((WAIT_S, wait), (ABANDONED_SHORT, 1.0)) if wait <= leg.short else ((WAIT_S, wait),)
-        d0, d1 = self.day, self.day_end
+        """The abandon's wait, once the offer arrives after the abandon (out of order), at the abandon's time."""
+        items = self._abandon_wait_items(leg, wait)
         for sc in leg.scopes:
-            sc.add(t, items, d0, d1)  # type: ignore[arg-type]
+            sc.add(leg.end_t, items, self.day, self.day_end)  # type: ignore[arg-type]
 
     def _count_handled(self, leg: Leg, t: float, handle: float) -> None:
-        d0, d1 = self.day, self.day_end
-        items = ((HANDLED, 1.0), (HANDLE_S, max(handle, 0.0)))
+        items = _handled_items(handle)
         for sc in leg.scopes:
-            sc.add(t, items, d0, d1)
+            sc.add(t, items, self.day, self.day_end)
 
     # ------------------------------------------------------------------------------------------------ agents
     def _agent(self, agent_id: str, center: str | None, queue: str | None) -> Agent:
