@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from callops import reports, tenancy
+from callops import tenancy
 from callops.errors import CallopsError
 from callops.ingest.loader import LoadSummary, load_files
 from callops.ingest.mapping import load_mapping
@@ -179,6 +179,8 @@ def rejects(
 ) -> None:
     """Show rejected rows: file, line, column and reason."""
     with Warehouse() as wh:
+        from callops import reports  # imports Ibis: only for the commands that read
+
         rows = reports.rejects(wh, tenant, load_id=load, limit=limit or None)
     _emit(rows, format, title="Rejected rows")
 
@@ -190,6 +192,8 @@ def daily(
 ) -> None:
     """Contacts, answered and abandoned per day in the tenant's time zone."""
     with Warehouse() as wh:
+        from callops import reports
+
         rows = reports.daily_contacts(wh, tenant)
     _emit(rows, format, title=f"Contacts per day ({tenant})")
 

@@ -11,13 +11,15 @@ import re
 import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-import ibis
+from typing import TYPE_CHECKING
 
 from callops import schema
 from callops.errors import CallopsError, NotFound
 from callops.settings import DEFAULT_TIMEZONE
 from callops.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    import ibis
 
 TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 # Tables whose rows belong to a tenant (canonical ones plus load bookkeeping).

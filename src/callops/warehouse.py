@@ -1,4 +1,4 @@
-"""The analytical warehouse: a DuckDB file by default, opened through Ibis.
+"""The analytical warehouse: a DuckDB file by default, read through Ibis.
 
 Other backends can be named by URL (``CALLOPS_WAREHOUSE``). Reading a table
 is deliberately *not* offered here: reads go through :func:`callops.tenancy.scoped`,
@@ -11,14 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import ibis
+import duckdb
 
 from callops import schema
 from callops.errors import CallopsError
 from callops.settings import warehouse_url
 
 if TYPE_CHECKING:
-    import duckdb
+    import ibis
 
 # Columns every canonical table carries besides its own.
 TENANT_COLUMNS = ("tenant_id", "load_id")
@@ -83,11 +83,14 @@ class Warehouse:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._backend = ibis.duckdb.connect(path or ":memory:", read_only=read_only)
+            self._con: duckdb.DuckDBPyConnection = duckdb.connect(path or ":memory:", read_only=read_only)
         except Exception as exc:  # duckdb raises IOException for locks and bad files
             raise CallopsError(f"cannot open warehouse {path}: {exc}") from exc
-        self._con: duckdb.DuckDBPyConnection = self._backend.con
+        # The Ibis backend over this connection is made on first read: a load never imports Ibis.
+        self._backend: ibis.BaseBackend | None = None
         self._con.execute("SET TimeZone = 'UTC'")
+        # as Ibis sets it: a Python variable never stands in for a table by name
+        self._con.execute("SET python_enable_replacements = false")
         if not read_only:
             self._ensure_schema()
 
@@ -113,6 +116,10 @@ class Warehouse:
     @property
     def backend(self) -> ibis.BaseBackend:
         """The Ibis backend. Only :mod:`callops.tenancy` should build table expressions on it."""
+        if self._backend is None:
+            import ibis
+
+            self._backend = ibis.duckdb.from_connection(self._con)
         return self._backend
 
     def writer(self) -> duckdb.DuckDBPyConnection:
@@ -124,7 +131,10 @@ class Warehouse:
     def close(self) -> None:
         """Close the connection (checkpointing the file); a backend from :meth:`from_backend` stays open."""
         if self._con is not None:
-            self._backend.disconnect()
+            if self._backend is not None:
+                self._backend.disconnect()
+            else:
+                self._con.close()
 
     def __enter__(self) -> Warehouse:
         return self
