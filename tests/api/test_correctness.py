@@ -96,6 +96,10 @@ def test_erlang_a_needs_patience_and_bounds(world: World) -> None:
     r = world.client.get("/api/wfm/staff", params={"calls": 100, "interval": 1800, "aht": 180, "model": "erlang-a"},
                          headers=h)  # fmt: skip
     assert r.status_code == 400 and "patience" in r.json()["detail"]
+    # a load no queue has (1M calls a second, each a day long): refused at once, not searched for hours
+    r = world.client.get("/api/wfm/staff", params={"calls": 1e6, "interval": 1, "aht": 86_400, "target_sl": 0.8,
+                                                   "model": "erlang-a", "patience": 60}, headers=h)  # fmt: skip
+    assert r.status_code == 400 and "erlangs" in r.json()["detail"]
 
 
 def test_simulation_agrees_with_erlang_c(world: World) -> None:

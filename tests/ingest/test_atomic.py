@@ -61,6 +61,19 @@ def big_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def clean_big_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A clean 1M-row file with new ids: it takes the direct (one-pass) path."""
+    path = tmp_path_factory.mktemp("clean") / "clean.csv"
+    duckdb.sql(
+        f"""COPY (SELECT 'n' || i AS contact_id, 'voice' AS channel, 'inbound' AS direction,
+                   TIMESTAMPTZ '2024-06-01 00:00:00+00' + to_seconds(i) AS offered_at, NULL AS answered_at,
+                   i % 90 AS wait_s, NULL AS talk_s, 'abandoned' AS outcome, NULL AS agent_id
+                FROM range({BIG_ROWS}) t(i)) TO '{path}' (HEADER)"""
+    )
+    return path
+
+
 def fingerprint(home: Path) -> dict[str, tuple[int, int]]:
     """Row count and checksum of every watched table (opened fresh, as another process would)."""
     with Warehouse() as wh:
@@ -148,6 +161,21 @@ def test_sigkill_during_load_leaves_previous_state(seeded_home: Path, big_csv: P
         assert (summary.read, summary.loaded, summary.updated, summary.unchanged) == (300, 3, 297, 0)
         assert table_fingerprint(wh, "contacts")[0] == 993
         assert table_fingerprint(wh, "loads")[0] == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_at", ["streaming", "checking"])
+def test_sigkill_during_direct_load_leaves_previous_state(seeded_home: Path, clean_big_csv: Path, kill_at: str) -> None:
+    """SIGKILL while a clean file streams into the table (or while its keys are checked) changes nothing."""
+    before = fingerprint(seeded_home)
+    seen = run_child_and_kill(clean_big_csv, kill_at)
+    assert "streaming" in seen, seen  # the direct path was the one killed
+    assert fingerprint(seeded_home) == before, seen
+    with Warehouse() as wh:
+        summary = load_files(wh, tenancy.get_tenant(wh, "a"), "contacts", [clean_big_csv],
+                             canonical_mapping("contacts"))
+        assert (summary.read, summary.loaded, summary.rejected) == (BIG_ROWS, BIG_ROWS, 0)
+        assert table_fingerprint(wh, "contacts")[0] == 990 + BIG_ROWS
 
 
 @pytest.mark.slow

@@ -76,8 +76,14 @@ def load_files(
     paths: Sequence[Path],
     mapping: Mapping,
     progress: Progress | None = None,
+    direct: bool = True,
 ) -> LoadSummary:
-    """Load ``paths`` into ``table_name`` for ``tenant`` as one atomic load."""
+    """Load ``paths`` into ``table_name`` for ``tenant`` as one atomic load.
+
+    With ``direct`` (the default), delimited files that look clean are first written in one streaming pass
+    (see :func:`_load_direct`); the staged path runs when that pass finds anything to reject, skip,
+    de-duplicate or compare, so both give the same result.
+    """
     table = known_table(table_name)
     if not paths:
         raise CallopsError("no files given")
@@ -94,6 +100,17 @@ def load_files(
     )
     key = mapping.natural_key(table) if mapping.adapter is None else table.key
     _reset_temp(con)
+    if direct and mapping.adapter is None and not mapping.skip:
+        try:
+            done = _load_direct(con, summary, tenant, table, key, [Path(p) for p in paths], mapping, step, started)
+        except duckdb.Error as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise CallopsError(f"load failed before writing anything ({mapping.name}): {first}") from None
+        if done:
+            summary.seconds = round(time.perf_counter() - t0, 3)
+            _reset_temp(con)
+            return summary
+        _reset_temp(con)
     adapter_skips: Counter[str] = Counter()
     try:
         if mapping.adapter is not None:
@@ -198,6 +215,89 @@ def load_files(
     summary.seconds = round(time.perf_counter() - t0, 3)
     _reset_temp(con)
     return summary
+
+
+# Rows of the file checked before a direct load is tried: a file whose first rows already need staging
+# (rejects, rows the tenant has) goes straight to the staged path instead of writing twice.
+DIRECT_SAMPLE_ROWS = 10_000
+
+
+def _load_direct(
+    con: duckdb.DuckDBPyConnection,
+    summary: LoadSummary,
+    tenant: Tenant,
+    table: schema.Table,
+    key: tuple[str, ...],
+    paths: list[Path],
+    mapping: Mapping,
+    step: Progress,
+    started: datetime,
+) -> bool:
+    """Write a clean load of delimited files in one pass: read, validate, write. False if nothing was written.
+
+    The rows stream from the CSV reader through the mapping's checks straight into the table, inside the load's
+    transaction; a row that fails a check is written with the row hash 0 as a marker. Then the load is checked as
+    written: any marked row, any reader reject, a repeated key, or a key the tenant already had rolls the whole
+    transaction back and the staged path (which reports each of them) takes over. Staging a 10M-row file costs
+    about a fifth more than this pass, so clean files, the common case, are loaded the fast way.
+    """
+    step(f"reading {len(paths)} file(s)")
+    sources = open_sources(con, paths, mapping)
+    if len(sources) != 1 or not sources[0].row_from_rowid:
+        return False  # Parquet or JSON lines: staged
+    src = sources[0]
+    m = canonical_mapping(table.name, src.columns) if mapping.name == "canonical" else mapping
+    sql = build_query(m, table, src.select_sql, src.columns, tenant.timezone, src.label)
+    tid, lid, name = ql(tenant.tenant_id), ql(summary.load_id), qi(table.name)
+    keys = ", ".join(qi(k) for k in key)
+    had_rows = bool(con.execute(f"SELECT 1 FROM {name} WHERE tenant_id = {tid} LIMIT 1").fetchall())
+    known = f"SEMI JOIN (SELECT {keys} FROM {name} WHERE tenant_id = {tid}) t USING ({keys})" if had_rows else ""
+    ok = "_err IS NULL AND _skip IS NULL"
+    sample = f"(SELECT * FROM ({sql}) LIMIT {DIRECT_SAMPLE_ROWS})"
+    if (
+        con.execute(f"SELECT 1 FROM {sample} WHERE NOT ({ok}) LIMIT 1").fetchall()
+        or con.execute("SELECT 1 FROM _rej_errors LIMIT 1").fetchall()
+        or (known and con.execute(f"SELECT 1 FROM {sample} {known} LIMIT 1").fetchall())
+    ):
+        return False
+    _reset_temp(con)  # the sample's reader rejects table: the full pass starts afresh
+    cols = ", ".join(qi(c.name) for c in table.columns)
+    step(f"streaming {src.label} into {table.name}")
+    con.execute("SET preserve_insertion_order = false")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        written = con.execute(
+            f"""INSERT INTO {name} (tenant_id, load_id, {cols}, {ROW_HASH})
+                SELECT {tid}, {lid}, {cols}, CASE WHEN {ok} THEN _hash ELSE 0 END FROM ({sql})"""
+        ).fetchall()[0][0]
+        step("checking keys")
+        mine = f"FROM {name} WHERE tenant_id = {tid} AND load_id = {lid}"
+        clean = (
+            not con.execute(f"SELECT 1 {mine} AND {ROW_HASH} = 0 LIMIT 1").fetchall()
+            and not con.execute("SELECT 1 FROM _rej_errors LIMIT 1").fetchall()
+            and not con.execute(f"SELECT 1 {mine} GROUP BY hash({keys}) HAVING count(*) > 1 LIMIT 1").fetchall()
+            and not (
+                had_rows
+                and con.execute(
+                    f"""SELECT 1 FROM (SELECT {keys} {mine}) n
+                        SEMI JOIN (SELECT {keys} FROM {name} WHERE tenant_id = {tid} AND load_id <> {lid}) o
+                        USING ({keys}) LIMIT 1"""
+                ).fetchall()
+            )
+        )
+        if not clean:
+            con.execute("ROLLBACK")
+            step("staging: the file needs row-by-row accounting")
+            return False
+        summary.read = summary.loaded = int(written)
+        _record_load(con, summary, tenant, table, paths, started)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.execute("SET preserve_insertion_order = true")
+    return True
 
 
 def _stage_adapter(con: duckdb.DuckDBPyConnection, out: adapters.AdapterOutput, paths: Sequence[Path]) -> None:
@@ -313,30 +413,42 @@ def _write(
                     SELECT {tid}, {lid}, {', '.join('g.' + qi(c.name) for c in table.columns)}, g._hash
                     FROM _cand g {unchanged} WHERE g._err IS NULL AND g._skip IS NULL"""
             )
-        con.execute(
-            "INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                tenant.tenant_id,
-                summary.load_id,
-                table.name,
-                "\n".join(str(p) for p in paths),
-                summary.mapping,
-                started,
-                datetime.now(UTC),
-                summary.read,
-                summary.loaded,
-                summary.updated,
-                summary.unchanged,
-                summary.rejected,
-                summary.skipped,
-            ],
-        )
+        _record_load(con, summary, tenant, table, paths, started)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     finally:
         con.execute("SET preserve_insertion_order = true")
+
+
+def _record_load(
+    con: duckdb.DuckDBPyConnection,
+    summary: LoadSummary,
+    tenant: Tenant,
+    table: schema.Table,
+    paths: Sequence[Path],
+    started: datetime,
+) -> None:
+    """The load's row in ``loads`` (inside the load's transaction)."""
+    con.execute(
+        "INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            tenant.tenant_id,
+            summary.load_id,
+            table.name,
+            "\n".join(str(p) for p in paths),
+            summary.mapping,
+            started,
+            datetime.now(UTC),
+            summary.read,
+            summary.loaded,
+            summary.updated,
+            summary.unchanged,
+            summary.rejected,
+            summary.skipped,
+        ],
+    )
 
 
 def _reset_temp(con: duckdb.DuckDBPyConnection) -> None:

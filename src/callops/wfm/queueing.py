@@ -58,6 +58,7 @@ SL_DEFINITIONS: tuple[str, ...] = ("offered", "answered+abandoned", "answered", 
 MODELS: tuple[str, ...] = ("erlang-b", "erlang-c", "erlang-a", "chat")
 
 _DROP = 42.0  # queue-state weights below e^-42 of the largest are dropped (relative mass < 1e-18 per term)
+MAX_OFFERED_LOAD = 100_000  # erlangs: a queue needing more agents than any contact center has
 _MAX_GRID = 4_000_000  # elements per chunk of the (cells × queue states) grid, bounds memory
 _TINY = 1e-300
 _OFFSETS = np.unique(np.ceil(2.0 ** (np.arange(0, 90) / 2.0)))  # window probes, steps of 41%
@@ -799,6 +800,12 @@ def required_agents(
     pos += ab_t is not None
     occ_f, shrink_f, patience_f, conc_f, slow_f = flat[pos:]
     a = calls_f * aht_f / interval_f
+    if a.size and a.max() > MAX_OFFERED_LOAD:
+        # the search grows with the load (the answer is ~a agents); no real queue needs this many
+        raise CallopsError(
+            f"offered load {a.max():,.0f} erlangs (calls × AHT / interval) is beyond what callops sizes "
+            f"({MAX_OFFERED_LOAD:,} erlangs per queue and interval); check the units of calls, AHT and interval"
+        )
 
     def evaluate(idx: np.ndarray, c: np.ndarray, full: bool = False) -> QueueMetrics:
         if model == "chat":
