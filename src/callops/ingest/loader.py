@@ -238,8 +238,9 @@ def _load_direct(
     The rows stream from the CSV reader through the mapping's checks straight into the table, inside the load's
     transaction; a row that fails a check is written with the row hash 0 as a marker. Then the load is checked as
     written: any marked row, any reader reject, a repeated key, or a key the tenant already had rolls the whole
-    transaction back and the staged path (which reports each of them) takes over. Staging a 10M-row file costs
-    about a fifth more than this pass, so clean files, the common case, are loaded the fast way.
+    transaction back and the staged path (which reports each of them) takes over. Staging keeps a temporary copy
+    of every row (10M rows: about 20 s against 17.7 s for this pass, and 3.6 GiB against 1.3 GiB), so clean
+    files, the common case, go this way.
     """
     step(f"reading {len(paths)} file(s)")
     sources = open_sources(con, paths, mapping)
