@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from callops.realtime.alerts import ALERT_EVENT_KINDS, ALERT_STATUSES
 from callops.realtime.cli import live_app
 from callops.realtime.config import load_config, load_roster, load_schedule
 from callops.realtime.engine import build_engine
 from callops.realtime.events import iter_lines
+from callops.realtime.plans import STEP_STATUSES
 from callops.sim.single_queue import simulate_single_queue
 
 RUNNER = CliRunner()
@@ -105,3 +107,11 @@ def test_replay_cli_json(day: Path) -> None:
     assert out["worst_level"] in ("red", "black")
     assert out["events_per_s"] > 0 and out["alert_latency_ms"]["p99"] < 50
     assert out["plan_activations"] > 0 and out["commands"] > 0
+
+
+def test_reported_values_are_the_listed_ones(replayed) -> None:
+    """Alert event kinds, alert statuses and step statuses of a whole day are among the lists the console labels."""
+    eng, pe = replayed
+    assert {e.kind for e in eng.events} <= set(ALERT_EVENT_KINDS)
+    assert {a.status for a in eng.book.alerts.values()} <= set(ALERT_STATUSES)
+    assert {s.status for act in pe.activations.values() for s in act.recommendation.steps} <= set(STEP_STATUSES)

@@ -43,3 +43,21 @@ def test_numbers_by_unit() -> None:
     assert number(1234, "count") == "1,234"
     assert number(19.6, "s") == "20 s"
     assert number(None, "ratio") == "—" and number(float("nan"), "s") == "—"
+
+
+def test_every_reported_value_has_both_labels() -> None:
+    """Plan step kinds and statuses, alert statuses and event kinds: each has an English and a Chinese label."""
+    from typing import get_args
+
+    from callops.realtime.alerts import ALERT_EVENT_KINDS, ALERT_STATUSES
+    from callops.realtime.plans import PLAYBOOK, STEP_STATUSES, StepKind
+    from callops.ui.i18n import VALUE_LABELS, value_label
+
+    groups = {"step": set(get_args(StepKind)) | set(PLAYBOOK), "step_status": set(STEP_STATUSES),
+              "alert_status": set(ALERT_STATUSES), "alert_event": set(ALERT_EVENT_KINDS)}  # fmt: skip
+    for group, values in groups.items():
+        assert set(VALUE_LABELS[group]) == values, group
+        for en, zh in VALUE_LABELS[group].values():
+            assert en.strip() and zh.strip() and en != zh, (group, en)
+    assert value_label("step_status", "pending_approval", "zh-CN") == "待审批"
+    assert value_label("step", "some_future_step", "zh-CN") == "some_future_step"  # shown as it is

@@ -56,6 +56,11 @@ LEVEL_NUMBER = {name: i + 1 for i, name in enumerate(LEVELS)}
 Level = Literal["yellow", "orange", "red", "black"]
 ScopeKind = Literal["queue", "center", "channel", "tenant", "agent"]
 
+ALERT_STATUSES: tuple[str, ...] = ("open", "acknowledged", "resolved", "cleared")
+# Kinds of alert events: the engine's level changes, then what people do.
+ALERT_EVENT_KINDS: tuple[str, ...] = ("raised", "escalated", "de-escalated", "cleared", "acknowledged", "resolved")
+
+
 # ------------------------------------------------------------------------------------------------- measures
 Getter = Callable[[TenantState, Any, float], float | None]
 
@@ -313,7 +318,7 @@ class Alert:
     level: int
     max_level: int
     opened_at: float
-    status: str = "open"  # open, acknowledged, resolved, cleared
+    status: str = "open"  # one of ALERT_STATUSES
     acknowledged_by: str | None = None
     acknowledged_at: float | None = None
     resolved_by: str | None = None

@@ -60,6 +60,8 @@ PLAYBOOK: tuple[str, ...] = (
     "dispatch_across_skills",
 )  # fmt: skip
 AGENT_STEPS = frozenset({"move_within_region", "pull_outbound", "dispatch_across_skills"})
+# What can happen to a step: proposed (recommendation only), applied (auto), waiting for a dispatcher, decided.
+STEP_STATUSES: tuple[str, ...] = ("proposed", "applied", "pending_approval", "approved", "rejected")
 
 
 class StepConfig(BaseModel):

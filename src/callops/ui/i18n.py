@@ -162,6 +162,51 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+# Values the live engine reports (plan step kinds and statuses, alert statuses and event kinds), by group.
+VALUE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "step": {
+        "move_within_region": ("Move staff within the region", "区域内调配人员"),
+        "ivr_self_service": ("IVR self-service ahead of the queue", "排队前启用IVR自助服务"),
+        "pull_outbound": ("Pull in outbound staff", "抽调外呼人员"),
+        "stop_cross_sell": ("Stop cross-selling on inbound calls", "暂停呼入交叉营销"),
+        "dispatch_across_centers": ("Dispatch across regions/centers", "跨区域/跨中心调度"),
+        "dispatch_across_skills": ("Dispatch across skills", "跨技能调度"),
+    },
+    "step_status": {
+        "proposed": ("proposed", "建议"),
+        "applied": ("applied", "已执行"),
+        "pending_approval": ("waiting for approval", "待审批"),
+        "approved": ("approved", "已批准"),
+        "rejected": ("rejected", "已驳回"),
+    },
+    "alert_status": {
+        "open": ("open", "未处理"),
+        "acknowledged": ("acknowledged", "已确认"),
+        "resolved": ("resolved", "已解决"),
+        "cleared": ("cleared", "已消除"),
+    },
+    "alert_event": {
+        "raised": ("raised", "触发"),
+        "escalated": ("escalated", "升级"),
+        "de-escalated": ("de-escalated", "降级"),
+        "cleared": ("cleared", "消除"),
+        "acknowledged": ("acknowledged", "确认"),
+        "resolved": ("resolved", "解决"),
+    },
+}
+
+
+def value_label(group: str, value: str, locale: str = DEFAULT_LOCALE) -> str:
+    """A reported value of ``group`` (``step``, ``step_status``, ``alert_status``, ``alert_event``) in ``locale``.
+
+    An unknown value is shown as it is (a plan file may name a step kind a newer engine added).
+    """
+    pair = VALUE_LABELS[group].get(value)
+    if pair is None:
+        return value
+    return pair[1] if locale == "zh-CN" else pair[0]
+
+
 def t(key: str, locale: str = DEFAULT_LOCALE) -> str:
     """The label ``key`` in ``locale`` (``en`` or ``zh-CN``)."""
     en, zh = LABELS[key]

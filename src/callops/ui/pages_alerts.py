@@ -11,7 +11,7 @@ from callops.errors import CallopsError
 from callops.realtime.hub import hub_for
 from callops.store.roles import Permission
 from callops.ui import session
-from callops.ui.i18n import local_time, number, t
+from callops.ui.i18n import local_time, number, t, value_label
 from callops.ui.layout import LEVEL_NAMES, frame, level_badge
 
 
@@ -88,7 +88,7 @@ def alerts_page() -> None:
                 with ui.row().classes("items-center w-full gap-2"):
                     level_badge(a["level"], loc)
                     ui.label(f"{a['rule']} · {a['scope']}:{a['key']}").classes("font-medium")
-                    ui.label(f"{t('status', loc)}: {a['status']}").classes("co-muted")
+                    ui.label(f"{t('status', loc)}: {value_label('alert_status', a['status'], loc)}").classes("co-muted")
                     ui.space()
                     ui.label(f"{t('opened_at', loc)} {local_time(a['opened_at'], zone)}").classes("co-muted")
                 if a["acknowledged_by"]:
@@ -102,7 +102,7 @@ def alerts_page() -> None:
                             ui.label(local_time(h["at"], zone, "%H:%M:%S")).classes("co-muted w-20")
                             level_badge(h["level"], loc)
                             value = "" if h.get("value") is None else f"{h['value']:.3g} / {h.get('threshold')}"
-                            ui.label(f"{h['kind']} {value} {h.get('by') or ''}")
+                            ui.label(f"{value_label('alert_event', h['kind'], loc)} {value} {h.get('by') or ''}")
                 if can_act:
                     with ui.row().classes("gap-2"):
                         if a["status"] == "open":
@@ -136,8 +136,12 @@ def alerts_page() -> None:
                 for step in rec["steps"]:
                     with ui.card().classes("w-full p-2 bg-grey-1").props(f'data-step="{step["kind"]}"'):
                         with ui.row().classes("items-center gap-2 w-full"):
-                            ui.label(f"{t('step', loc)}: {step['kind']}").classes("font-medium")
-                            ui.badge(step["status"]).props("outline")
+                            ui.label(f"{t('step', loc)}: {value_label('step', step['kind'], loc)}").classes(
+                                "font-medium"
+                            )
+                            ui.badge(value_label("step_status", step["status"], loc)).props(
+                                f'outline data-step-status="{step["status"]}"'
+                            )
                             ui.space()
                             if can_decide and step["status"] == "pending_approval":
                                 aid, kind = act_["activation_id"], step["kind"]
