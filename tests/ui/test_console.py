@@ -202,6 +202,47 @@ def test_wallboard_tile_changes_colour_and_alert_is_acknowledged(server: tuple[s
     page.close()
 
 
+def test_dispatcher_approves_and_rejects_plan_steps(server: tuple[str, Env], browser: object) -> None:
+    """The afternoon overload activates the playbook; a dispatcher approves one waiting step and rejects another
+    in the browser, the hub records both, and both land in the audit trail."""
+    base, env = server
+    from callops.realtime.hub import hub_for, live_dir
+
+    hub = hub_for(TENANT)
+    lines = (live_dir(TENANT, env.home) / "events.jsonl").read_text().splitlines()
+
+    def waiting() -> list[tuple[str, str]]:
+        return [(a["activation_id"], s["kind"]) for a in hub.activations()
+                for s in a["recommendation"]["steps"] if s["status"] == "pending_approval"]  # fmt: skip
+
+    sent = 0
+    while len(waiting()) < 2 and sent < len(lines):  # feed the day until two steps wait for a decision
+        _post_events(base, env.tokens["dana"], lines[sent:sent + 2000])
+        sent += 2000
+    pending = waiting()
+    assert len(pending) >= 2, f"no two steps waiting for approval after {sent} events"
+    (approve_act, approve_kind), (reject_act, reject_kind) = pending[0], pending[1]
+
+    page = _sign_in(browser, base, env)
+    page.goto(f"{base}/alerts")
+
+    def step(act: str, kind: str) -> str:
+        return f'[data-activation="{act}"] [data-step="{kind}"]'
+
+    page.locator(step(approve_act, approve_kind)).locator('[data-test="approve"]').click()
+    page.wait_for_selector(f'{step(approve_act, approve_kind)} [data-step-status="approved"]')
+    page.locator(step(reject_act, reject_kind)).locator('[data-test="reject"]').click()
+    page.wait_for_selector(f'{step(reject_act, reject_kind)} [data-step-status="rejected"]')
+
+    status = {(a["activation_id"], s["kind"]): s["status"] for a in hub.activations()
+              for s in a["recommendation"]["steps"]}  # fmt: skip
+    assert status[(approve_act, approve_kind)] == "approved"
+    assert status[(reject_act, reject_kind)] == "rejected"
+    page.wait_for_selector('[data-test="audit"] >> text=plan.approve')
+    page.wait_for_selector('[data-test="audit"] >> text=plan.reject')
+    page.close()
+
+
 def test_trend_export_opens_in_openpyxl(server: tuple[str, Env], browser: object) -> None:
     base, env = server
     from openpyxl import load_workbook
