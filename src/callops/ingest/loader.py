@@ -100,7 +100,8 @@ def load_files(
     )
     key = mapping.natural_key(table) if mapping.adapter is None else table.key
     _reset_temp(con)
-    if direct and mapping.adapter is None and not mapping.skip:
+    tried_direct = direct and mapping.adapter is None and not mapping.skip
+    if tried_direct:
         try:
             done = _load_direct(con, summary, tenant, table, key, [Path(p) for p in paths], mapping, step, started)
         except duckdb.Error as exc:
@@ -122,7 +123,8 @@ def load_files(
             sources = [Source("adapter", "SELECT * FROM _adapter_rows", out.columns, 0, row_is_line=True)]
             mapping = canonical_mapping(table.name, out.columns)
         else:
-            step(f"reading {len(paths)} file(s)")
+            if not tried_direct:  # the direct attempt has said so already
+                step(f"reading {len(paths)} file(s)")
             sources = open_sources(con, [Path(p) for p in paths], mapping)
         for i, src in enumerate(sources):
             step(f"validating {src.label}")
