@@ -14,7 +14,8 @@ from __future__ import annotations
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +34,7 @@ from callops.tenancy import Tenant
 from callops.warehouse import ROW_HASH, Warehouse
 
 Progress = Callable[[str], None]
+GOOD_ROW = "_err IS NULL AND _skip IS NULL"  # a candidate row that loads (neither rejected nor skipped)
 
 
 @dataclass
@@ -150,7 +152,7 @@ def load_files(
     keys = ", ".join(qi(k) for k in key)
     # Duplicate natural keys inside one load: the first occurrence loads, later ones are rejected. Grouping
     # by a hash of the key is much cheaper than by the key's text; only colliding hashes are checked by text.
-    ok = "_err IS NULL AND _skip IS NULL"
+    ok = GOOD_ROW
     key_hash = f"hash({keys})"
     con.execute(f"CREATE TEMP TABLE _dupkeys AS SELECT {keys} FROM _cand WHERE false")
     if con.execute(f"SELECT count(*) FROM _cand WHERE {ok} GROUP BY {key_hash} HAVING count(*) > 1 LIMIT 1").fetchall():
@@ -255,51 +257,44 @@ def _load_direct(
     keys = ", ".join(qi(k) for k in key)
     had_rows = bool(con.execute(f"SELECT 1 FROM {name} WHERE tenant_id = {tid} LIMIT 1").fetchall())
     known = f"SEMI JOIN (SELECT {keys} FROM {name} WHERE tenant_id = {tid}) t USING ({keys})" if had_rows else ""
-    ok = "_err IS NULL AND _skip IS NULL"
-    sample = f"(SELECT * FROM ({sql}) LIMIT {DIRECT_SAMPLE_ROWS})"
+    ok = GOOD_ROW
+    con.execute(f"CREATE TEMP TABLE _sample AS SELECT * FROM ({sql}) LIMIT {DIRECT_SAMPLE_ROWS}")
     if (
-        con.execute(f"SELECT 1 FROM {sample} WHERE NOT ({ok}) LIMIT 1").fetchall()
+        con.execute(f"SELECT 1 FROM _sample WHERE NOT ({ok}) LIMIT 1").fetchall()
         or con.execute("SELECT 1 FROM _rej_errors LIMIT 1").fetchall()
-        or (known and con.execute(f"SELECT 1 FROM {sample} {known} LIMIT 1").fetchall())
+        or (known and con.execute(f"SELECT 1 FROM _sample {known} LIMIT 1").fetchall())
     ):
         return False
-    _reset_temp(con)  # the sample's reader rejects table: the full pass starts afresh
+    _reset_temp(con)  # the sample and its reader rejects: the full pass starts afresh
     cols = ", ".join(qi(c.name) for c in table.columns)
     step(f"streaming {src.label} into {table.name}")
-    con.execute("SET preserve_insertion_order = false")
-    con.execute("BEGIN TRANSACTION")
     try:
-        written = con.execute(
-            f"""INSERT INTO {name} (tenant_id, load_id, {cols}, {ROW_HASH})
-                SELECT {tid}, {lid}, {cols}, CASE WHEN {ok} THEN _hash ELSE 0 END FROM ({sql})"""
-        ).fetchall()[0][0]
-        step("checking keys")
-        mine = f"FROM {name} WHERE tenant_id = {tid} AND load_id = {lid}"
-        clean = (
-            not con.execute(f"SELECT 1 {mine} AND {ROW_HASH} = 0 LIMIT 1").fetchall()
-            and not con.execute("SELECT 1 FROM _rej_errors LIMIT 1").fetchall()
-            and not con.execute(f"SELECT 1 {mine} GROUP BY hash({keys}) HAVING count(*) > 1 LIMIT 1").fetchall()
-            and not (
-                had_rows
-                and con.execute(
-                    f"""SELECT 1 FROM (SELECT {keys} {mine}) n
-                        SEMI JOIN (SELECT {keys} FROM {name} WHERE tenant_id = {tid} AND load_id <> {lid}) o
-                        USING ({keys}) LIMIT 1"""
-                ).fetchall()
-            )
-        )
-        if not clean:
-            con.execute("ROLLBACK")
-            step("staging: the file needs row-by-row accounting")
-            return False
-        summary.read = summary.loaded = int(written)
-        _record_load(con, summary, tenant, table, paths, started)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.execute("SET preserve_insertion_order = true")
+        with _write_transaction(con):
+            written = con.execute(
+                f"""INSERT INTO {name} (tenant_id, load_id, {cols}, {ROW_HASH})
+                    SELECT {tid}, {lid}, {cols}, CASE WHEN {ok} THEN _hash ELSE 0 END FROM ({sql})"""
+            ).fetchall()[0][0]
+            step("checking keys")
+            mine = f"FROM {name} WHERE tenant_id = {tid} AND load_id = {lid}"
+            if (
+                con.execute(f"SELECT 1 {mine} AND {ROW_HASH} = 0 LIMIT 1").fetchall()
+                or con.execute("SELECT 1 FROM _rej_errors LIMIT 1").fetchall()
+                or con.execute(f"SELECT 1 {mine} GROUP BY hash({keys}) HAVING count(*) > 1 LIMIT 1").fetchall()
+                or (
+                    had_rows
+                    and con.execute(
+                        f"""SELECT 1 FROM (SELECT {keys} {mine}) n
+                            SEMI JOIN (SELECT {keys} FROM {name} WHERE tenant_id = {tid} AND load_id <> {lid}) o
+                            USING ({keys}) LIMIT 1"""
+                    ).fetchall()
+                )
+            ):
+                raise _StageInsteadError
+            summary.read = summary.loaded = int(written)
+            _record_load(con, summary, tenant, table, paths, started)
+    except _StageInsteadError:
+        step("staging: the file needs row-by-row accounting")
+        return False
     return True
 
 
@@ -383,11 +378,7 @@ def _write(
     cand_names = names.replace("file_index", "_file")
     cols = ", ".join(qi(c.name) for c in table.columns)
     on = " AND ".join(f"{qi(table.name)}.{qi(k)} = c.{qi(k)}" for k in key)
-    # Stored rows need no particular order, so the insert may run in parallel; staging
-    # (which relies on scan order for row identity) turns the setting back on.
-    con.execute("SET preserve_insertion_order = false")
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with _write_transaction(con):
         con.execute(
             f"""INSERT INTO rejects
                 SELECT {tid}, {lid}, {ql(table.name)}, {cand_names}, {reject_line_sql},
@@ -417,6 +408,23 @@ def _write(
                     FROM _cand g {unchanged} WHERE g._err IS NULL AND g._skip IS NULL"""
             )
         _record_load(con, summary, tenant, table, paths, started)
+
+
+class _StageInsteadError(Exception):
+    """Raised inside a direct load's transaction to roll it back for the staged path."""
+
+
+@contextmanager
+def _write_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """The one transaction of a load's writes: committed whole, or rolled back on any exception.
+
+    Stored rows need no particular order, so inserts inside may run in parallel; staging (which relies on
+    scan order for row identity) gets the setting back afterwards.
+    """
+    con.execute("SET preserve_insertion_order = false")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
