@@ -14,6 +14,7 @@ changes nothing.
 
 from __future__ import annotations
 
+import importlib
 from datetime import time
 from importlib import resources
 from pathlib import Path
@@ -181,6 +182,18 @@ def serve_demo(console: Console, host: str = "127.0.0.1", port: int = 8000, spee
     uvicorn.run(create_app(), host=host, port=port, log_level="warning")
 
 
+# What each domain package adds to the demo after the hotline is loaded: "module:function", called as
+# function(wh, console) in this order (customer value before marketing, which builds on it).
+CAPABILITY_STEPS: tuple[str, ...] = ()
+
+
+def run_capabilities(wh: Warehouse, console: Console) -> None:
+    """Run every domain package's demo step on the demo tenant (value, marketing, journeys, QA, knowledge...)."""
+    for target in CAPABILITY_STEPS:
+        module, func = target.split(":")
+        getattr(importlib.import_module(module), func)(wh, console)
+
+
 def run_demo(
     console: Console | None = None,
     *,
@@ -203,6 +216,8 @@ def run_demo(
             print_summary(summary)
         rows = reports.daily_contacts(wh, DEMO_TENANT)
         top = top_indicators(wh, DEMO_TENANT, "day")
+        if not sample:
+            run_capabilities(wh, console)
     print_rows(rows, title=f"Contacts per day ({DEMO_TENANT}, {DEMO_TIMEZONE})")
     print_rows(
         [{k: r[k] for k in ("metric", "label_zh", "label", "value", "previous", "change", "target", "status")}

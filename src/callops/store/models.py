@@ -387,3 +387,8 @@ TENANT_OWNED: tuple[type[Base], ...] = (
     OutboxMessage,
     AuditEntry,
 )
+
+
+# Domain packages keep their operational tables in modules of their own (value, quality, knowledge, ...), built on
+# Base and TenantOwned above. Importing them here registers them with Base.metadata, so the migrations and the
+# models/migrations agreement test see every table. One line per module, below.

@@ -196,6 +196,19 @@ VALUE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 
+def register_labels(labels: dict[str, tuple[str, str]]) -> None:
+    """Add a domain page's labels (key: (en, zh-CN)) to :data:`LABELS`; a key may not change meaning.
+
+    Each console page module of a domain package keeps its labels beside its code and registers them at import.
+    """
+    for key, pair in labels.items():
+        if len(pair) != 2 or not all(isinstance(x, str) and x for x in pair):
+            raise ValueError(f"label {key!r} needs a non-empty English and Chinese text")
+        if key in LABELS and LABELS[key] != pair:
+            raise ValueError(f"label {key!r} is already registered with another text")
+        LABELS[key] = pair
+
+
 def value_label(group: str, value: str, locale: str = DEFAULT_LOCALE) -> str:
     """A reported value of ``group`` (``step``, ``step_status``, ``alert_status``, ``alert_event``) in ``locale``.
 
