@@ -41,6 +41,7 @@ def main() -> None:
     rows = summary["read"]
     print(f"rows read                 {rows}")
     print(f"loaded/rejected/skipped   {summary['loaded']}/{summary['rejected']}/{summary['skipped']}")
+    print(f"warned (fields emptied)   {summary['warned']}  {summary['warn_reasons']}")
     print(f"callops ingest (CLI, end to end)  {seconds:6.2f} s  {rows / seconds:10,.0f} rows/s  (target < 10 s)")
     print(f"  of which the load itself        {summary['seconds']:6.2f} s")
     print(f"re-load (all unchanged)           {again:6.2f} s  unchanged={summary2['unchanged']}")

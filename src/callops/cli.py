@@ -41,6 +41,12 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "user": ("callops.store.cli", "user_app"),
     "live": ("callops.realtime.cli", "live_app"),
     "serve": ("callops.api.cli", "serve"),
+    "value": ("callops.value.cli", "value_app"),
+    "customer": ("callops.value.cli", "customer_app"),
+    "decide": ("callops.value.cli", "decide_cmd"),
+    "kb": ("callops.knowledge.cli", "kb_app"),
+    "qa": ("callops.quality.cli", "qa_app"),
+    "journey": ("callops.journey.cli", "journey_app"),
 }
 
 
@@ -152,7 +158,7 @@ def ingest(
         print_summary(summary)
 
 
-SUMMARY_COLUMNS = ("read", "loaded", "updated", "unchanged", "rejected", "skipped", "seconds")
+SUMMARY_COLUMNS = ("read", "loaded", "updated", "unchanged", "rejected", "skipped", "warned", "seconds")
 
 
 def print_summary(s: LoadSummary) -> None:
@@ -166,8 +172,12 @@ def print_summary(s: LoadSummary) -> None:
         out.print(f"  skipped {n:>8} × {reason}")
     for reason, n in s.reject_reasons.items():
         out.print(f"  [red]rejected[/] {n:>7} × {reason}")
+    for reason, n in s.warn_reasons.items():
+        out.print(f"  [yellow]emptied[/] {n:>8} × {reason}")
     if s.rejected:
         out.print(f"  see why: callops rejects --tenant {s.tenant} --load {s.load_id}")
+    if s.warned:
+        out.print(f"  emptied fields: callops rejects --warnings --tenant {s.tenant} --load {s.load_id}")
 
 
 @app.command()
@@ -176,13 +186,14 @@ def rejects(
     load: Annotated[str | None, typer.Option(help="Only this load id.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many rows (0: all).", min=0)] = 100,
     format: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
+    warnings: Annotated[bool, typer.Option("--warnings", help="Fields emptied in loaded rows instead.")] = False,
 ) -> None:
-    """Show rejected rows: file, line, column and reason."""
+    """Show rejected rows (or, with --warnings, fields emptied in rows that loaded): file, line, column, reason."""
     with Warehouse() as wh:
         from callops import reports  # imports Ibis: only for the commands that read
 
-        rows = reports.rejects(wh, tenant, load_id=load, limit=limit or None)
-    _emit(rows, format, title="Rejected rows")
+        rows = reports.rejects(wh, tenant, load_id=load, limit=limit or None, warnings=warnings)
+    _emit(rows, format, title="Emptied fields (rows loaded)" if warnings else "Rejected rows")
 
 
 @app.command()
@@ -228,11 +239,13 @@ def _emit(rows: list[dict], format: OutputFormat, title: str) -> None:
     if format == OutputFormat.csv:
         import csv
 
+        from callops.exports import csv_cell
+
         writer = csv.writer(sys.stdout)
         if rows:
             writer.writerow(rows[0].keys())
         for r in rows:
-            writer.writerow(["" if v is None else v for v in r.values()])
+            writer.writerow(["" if v is None else csv_cell(v) for v in r.values()])
         return
     print_rows(rows, title)
 

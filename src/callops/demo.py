@@ -79,7 +79,11 @@ def generate_hotline(wh: Warehouse, console: Console, days: int = DEMO_DAYS) -> 
         def on_progress(stage: str, done: int, total: int, contacts: int) -> None:
             progress.update(task, description=stage, completed=done, total=total, detail=f"{contacts:,} contacts")
 
-        summaries = generate_demo_tenant(wh, days=days, seed=7, progress=on_progress)
+        from callops.realtime.hub import live_dir
+
+        # today is simulated in the same run and kept for the live room (see start_live_day)
+        summaries = generate_demo_tenant(wh, days=days, seed=7, progress=on_progress,
+                                         live_folder=live_dir(DEMO_TENANT))  # fmt: skip
     return list(summaries.values())
 
 
@@ -90,6 +94,8 @@ def plan_workforce(console: Console, queue: str = "billing") -> None:
     schedule workbook; the schedule itself is written to the warehouse (``schedules``).
     """
     import csv
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
 
     from callops.cli import print_rows
     from callops.settings import callops_home
@@ -99,21 +105,26 @@ def plan_workforce(console: Console, queue: str = "billing") -> None:
 
     folder = callops_home() / "demo"
     folder.mkdir(parents=True, exist_ok=True)
-    with console.status("forecasting and staffing the next 7 days"), Warehouse() as wh:
-        plan = plan_for_tenant(wh, DEMO_TENANT, horizon_days=7, interval_min=30, targets=StaffingTargets())
+    # the planned week is a whole calendar week (Monday to Sunday, as the schedule and the workforce page take
+    # it): the next one that starts after today
+    today = datetime.now(ZoneInfo(DEMO_TIMEZONE)).date()
+    monday = today + timedelta(days=7 - today.weekday())
+    horizon = (monday - today).days + 6
+    with console.status(f"forecasting and staffing the next {horizon} days"), Warehouse() as wh:
+        plan = plan_for_tenant(wh, DEMO_TENANT, horizon_days=horizon, interval_min=30, targets=StaffingTargets())
     summary = plan.summary().to_dict("records")
-    print_rows(summary, title="Staffing plan, next 7 days (Erlang A, 80 % in 20 s)")
+    print_rows(summary, title=f"Staffing plan, next {horizon} days (Erlang A, 80 % in 20 s)")
     write_xlsx(plan, folder / "staffing.xlsx")
     every = write_requirements_csv(plan, folder / "requirements.csv")
     with every.open(encoding="utf-8") as f:
-        rows = [r for r in csv.DictReader(f) if r["skill"] == queue]
+        rows = [r for r in csv.DictReader(f) if r["skill"] == queue and r["interval_start"][:10] >= str(monday)]
     one = folder / f"requirements-{queue}.csv"
     with one.open("w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=["interval_start", "required", "skill"])
         writer.writeheader()
         writer.writerows(rows)
-    console.print(f"scheduling the {queue} agents for the week of {rows[0]['interval_start'][:10]} (30 s limit)")
-    schedule(tenant=DEMO_TENANT, week=rows[0]["interval_start"][:10], requirements=one, as_json=False,
+    console.print(f"scheduling the {queue} agents for the week of {monday} (30 s limit)")
+    schedule(tenant=DEMO_TENANT, week=str(monday), requirements=one, as_json=False,
              xlsx=folder / f"schedule-{queue}.xlsx", ics=None, time_limit=30.0, workers=None, save=True)
     console.print(f"workbooks: {folder}")
 
@@ -134,8 +145,12 @@ def demo_credentials(user_name: str = DEMO_USER) -> str:
 
 
 def start_live_day(console: Console, speed: float = DEMO_SPEED, fast_until: time = FAST_UNTIL) -> dict[str, object]:
-    """Simulate today's busy day (overload at 14:00) for the live room; feed it up to ``fast_until`` at once and
-    replay the rest in the background at ``speed`` × real time."""
+    """Start today's live day: feed it up to ``fast_until`` at once and replay the rest in the background at
+    ``speed`` × real time.
+
+    The day is the one :func:`generate_hotline` simulated with the history (same agents, queues and calendar,
+    an overload on billing from 14:00); without it (``--sample``), the small three-center day of
+    :mod:`callops.realtime.demo` is simulated here."""
     import json
     from datetime import datetime
     from zoneinfo import ZoneInfo
@@ -148,10 +163,17 @@ def start_live_day(console: Console, speed: float = DEMO_SPEED, fast_until: time
     # a new live day: forget the last run's event log, or its events would be rebuilt and counted twice
     for old in log_files(DEMO_TENANT):
         old.unlink()
+    for stale in ("landing.json", "snapshot.pkl"):  # the landing and the hub start from the new log
+        (folder / stale).unlink(missing_ok=True)
     zone = ZoneInfo(DEMO_TIMEZONE)
     today = datetime.now(zone).date()
-    with console.status("simulating today's live day"):
-        info = write_demo(folder, day=today)
+    day_file = folder / "events.jsonl"
+    first = day_file.read_text(encoding="utf-8").split("\n", 1)[0] if day_file.exists() else ""
+    if first and datetime.fromisoformat(json.loads(first)["ts"]).astimezone(zone).date() == today:
+        info: dict[str, object] = {"events": sum(1 for _ in day_file.open(encoding="utf-8")), "folder": str(folder)}
+    else:
+        with console.status("simulating today's live day"):
+            info = write_demo(folder, day=today)
     cut = datetime.combine(today, fast_until, zone)
     lines = (folder / "events.jsonl").read_text(encoding="utf-8").splitlines()
     split = next((i for i, line in enumerate(lines) if datetime.fromisoformat(json.loads(line)["ts"]) >= cut),
@@ -179,12 +201,22 @@ def serve_demo(console: Console, host: str = "127.0.0.1", port: int = 8000, spee
     console.print(f"[bold]console: http://{host}:{port}[/]   user [bold]{DEMO_USER}[/]   token [bold]{token}[/]",
                   soft_wrap=True)  # fmt: skip
     console.print(f"API docs: http://{host}:{port}/docs   (Ctrl-C stops)", soft_wrap=True)
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    from callops.realtime.hub import hub_for
+    from callops.realtime.landing import start_landing
+
+    app = create_app()
+    # the live day lands in the warehouse as it happens: today's TOP indicators and trends include it
+    landing = start_landing(hub_for(DEMO_TENANT, DEMO_TIMEZONE), app.state.resources)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        landing.stop()
 
 
 # What each domain package adds to the demo after the hotline is loaded: "module:function", called as
 # function(wh, console) in this order (customer value before marketing, which builds on it).
-CAPABILITY_STEPS: tuple[str, ...] = ()
+CAPABILITY_STEPS: tuple[str, ...] = ("callops.value.demo:run", "callops.quality.demo:run", "callops.journey.demo:run",
+                                      "callops.knowledge.demo:run")
 
 
 def run_capabilities(wh: Warehouse, console: Console) -> None:

@@ -8,6 +8,45 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+# A cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection"); a name such as
+# ``=HYPERLINK(...)`` must stay text in every export (issue 21).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV value that no spreadsheet runs: text starting with ``= + - @`` (or tab/CR) gets a leading ``'``."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def text_formulas(workbook: Any) -> Any:
+    """Mark every cell openpyxl took for a formula (text starting with ``=``) as plain text; returns the book.
+
+    For ordinary workbooks, called just before saving; write-only ones use :func:`xlsx_row` instead.
+    """
+    for ws in workbook.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                if c.data_type == "f":
+                    c.data_type = "s"
+    return workbook
+
+
+def xlsx_row(ws: Any, values: Sequence[Any]) -> list[Any]:
+    """Values for ``ws.append`` of a write-only sheet, with formula-like text written as text cells."""
+    from openpyxl.cell import WriteOnlyCell
+
+    out: list[Any] = []
+    for v in values:
+        if isinstance(v, str) and v.startswith("="):
+            cell = WriteOnlyCell(ws, value=v)
+            cell.data_type = "s"
+            out.append(cell)
+        else:
+            out.append(v)
+    return out
+
 
 def _cell(value: Any) -> Any:
     if isinstance(value, datetime) and value.tzinfo is not None:
@@ -35,7 +74,7 @@ def workbook_bytes(sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[
         for i, h in enumerate(headers, start=1):
             ws.column_dimensions[ws.cell(1, i).column_letter].width = max(10, min(40, len(str(h)) + 4))
     buf = io.BytesIO()
-    wb.save(buf)
+    text_formulas(wb).save(buf)
     return buf.getvalue()
 
 
@@ -43,7 +82,7 @@ def csv_bytes(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
     """UTF-8 CSV with a BOM (so Excel opens Chinese labels correctly)."""
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(headers)
+    w.writerow([csv_cell(h) for h in headers])
     for row in rows:
-        w.writerow(["" if v is None else v.isoformat() if isinstance(v, date | datetime) else v for v in row])
+        w.writerow(["" if v is None else v.isoformat() if isinstance(v, date | datetime) else csv_cell(v) for v in row])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")

@@ -95,6 +95,37 @@ def time_functions(timezone: str) -> dict[str, tuple[int, FunctionRenderer]]:
     }
 
 
+MAX_LENGTH = 4000
+MAX_DEPTH = 16  # nested parentheses; checked on the text, before the (recursive) parser sees it
+MAX_DIGITS = 18  # a number literal fits a 64-bit integer
+
+
+def check_shape(text: str, what: str = "expression") -> None:
+    """Refuse text too long, nested too deep or with too large a number, before parsing (issue 21)."""
+    if len(text) > MAX_LENGTH:
+        raise CallopsError(f"{what}: longer than {MAX_LENGTH} characters")
+    depth = deepest = 0
+    quote: str | None = None
+    digits = 0
+    for ch in text:
+        if quote is not None:
+            if ch == quote:
+                quote = None
+            continue
+        if ch in "'\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth -= 1
+        digits = digits + 1 if ch.isdigit() else 0
+        if digits > MAX_DIGITS:
+            raise CallopsError(f"{what}: a number with more than {MAX_DIGITS} digits")
+    if deepest > MAX_DEPTH:
+        raise CallopsError(f"{what}: parentheses nested deeper than {MAX_DEPTH}")
+
+
 def compile_expression(
     text: str,
     columns: Iterable[str],
@@ -112,6 +143,7 @@ def compile_expression(
     funcs = {**_base_functions(), **(functions or {})}
     if not isinstance(text, str) or not text.strip():
         raise CallopsError(f"{what}: empty expression")
+    check_shape(text, what)
     try:
         tree = sqlglot.parse_one(text, read="duckdb")
     except (ParseError, TokenError) as exc:

@@ -7,10 +7,15 @@ from callops.timezones import to_local
 from callops.warehouse import Warehouse
 
 
-def rejects(wh: Warehouse, tenant: str, *, load_id: str | None = None, limit: int | None = 100) -> list[dict]:
-    """Rejected rows of a tenant (newest loads first), optionally of one load."""
+def rejects(
+    wh: Warehouse, tenant: str, *, load_id: str | None = None, limit: int | None = 100, warnings: bool = False
+) -> list[dict]:
+    """Rejected rows of a tenant (newest loads first), optionally of one load.
+
+    With ``warnings``: the fields loads emptied instead (the row loaded), with the raw value each had.
+    """
     t = tenancy.get_tenant(wh, tenant)
-    r = tenancy.scoped(wh, t, "rejects")
+    r = tenancy.scoped(wh, t, "load_warnings" if warnings else "rejects")
     if load_id is not None:
         r = r.filter(r.load_id == load_id)
     r = r.order_by([r.load_id.desc(), r.file, r.line])

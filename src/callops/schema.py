@@ -130,6 +130,9 @@ class Table:
     key: tuple[str, ...]
     # Pairs (earlier, later) of timestamp columns that must be ordered when both are set.
     ordered: tuple[tuple[str, str], ...] = field(default=())
+    # (order column, group column, time column): a mapping may leave the order column out, and the loader then
+    # numbers the rows of each group from 0 by time, then by order in the file (event logs without step numbers).
+    sequence: tuple[str, str, str] | None = None
 
     def column(self, name: str) -> Column:
         """Return the column called ``name`` or raise ``KeyError``."""
@@ -258,16 +261,37 @@ JOURNEY_EVENTS = Table(
     name="journey_events",
     description="Steps of a customer's journey across channels.",
     key=("session_id", "seq"),
+    sequence=("seq", "session_id", "ts"),
     columns=(
-        Column("session_id", S, "Session the step belongs to.", required=True),
-        Column("seq", I, "Order of the step within its session.", required=True, non_negative=True),
+        Column("session_id", S, "Session (case) the step belongs to.", required=True),
+        Column("seq", I, "Order of the step within its session (derived by time, then file order, if absent).",
+               required=True, non_negative=True),
         Column("customer_id", S, "Customer."),
         Column("ts", T, "When the step happened.", required=True),
-        Column("channel", S, "Channel of the step.", required=True, enum=_enum(Channel)),
-        Column("step", S, "Step name (login, verify_identity, ...).", required=True),
+        Column("channel", S, "Channel of the step; empty for logs that have none.", enum=_enum(Channel)),
+        Column("step", S, "Step name (login, verify_identity, ...): the activity.", required=True),
         Column("outcome", S, "ok, failed or abandoned.", enum=("ok", "failed", "abandoned")),
         Column("error_code", S, "Failure reason code."),
         Column("contact_id", S, "Contact the step led to or belongs to."),
+        Column("resource", S, "Who or what performed the step (agent, team, system)."),
+        Column("attributes", S, "Other source columns of the step as a JSON object."),
+    ),
+)
+
+CUSTOMER_EVENTS = Table(
+    name="customer_events",
+    description="Account history of a customer: purchases, status changes, (un)subscriptions, suspensions.",
+    key=("customer_id", "ts", "kind"),
+    columns=(
+        Column("customer_id", S, "Customer.", required=True),
+        Column("ts", T, "When it happened.", required=True),
+        Column("kind", S, "What happened.", required=True,
+               enum=("purchase", "status_change", "unsubscribe", "subscribe")),
+        Column("amount", F, "Amount paid (purchases).", non_negative=True, unit="currency"),
+        Column("product", S, "Product bought, subscribed or unsubscribed."),
+        Column("status_from", S, "Status before a status change.", enum=_enum(CustomerStatus)),
+        Column("status_to", S, "Status after a status change.", enum=_enum(CustomerStatus)),
+        Column("reason", S, "Reason code (billing, voluntary, dissatisfied, ...)."),
     ),
 )
 
@@ -341,6 +365,7 @@ TABLES: dict[str, Table] = {
         SCHEDULES,
         CUSTOMERS,
         JOURNEY_EVENTS,
+        CUSTOMER_EVENTS,
         CAMPAIGNS,
         OFFERS,
         QA_EVALUATIONS,
@@ -349,7 +374,7 @@ TABLES: dict[str, Table] = {
 }
 
 # Bookkeeping tables written by the warehouse itself (not loadable by users).
-SYSTEM_TABLES = ("tenants", "loads", "rejects")
+SYSTEM_TABLES = ("tenants", "loads", "rejects", "load_warnings")
 
 
 def get_table(name: str) -> Table:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 # Tables whose rows belong to a tenant (canonical ones plus load bookkeeping).
-SCOPED_TABLES = (*schema.TABLES, "loads", "rejects")
+SCOPED_TABLES = (*schema.TABLES, "loads", "rejects", "load_warnings")
 
 
 @dataclass(frozen=True)

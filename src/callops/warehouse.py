@@ -45,10 +45,23 @@ _SYSTEM_DDL = {
             updated BIGINT NOT NULL,
             unchanged BIGINT NOT NULL,
             rejected BIGINT NOT NULL,
-            skipped BIGINT NOT NULL
+            skipped BIGINT NOT NULL,
+            warned BIGINT NOT NULL DEFAULT 0
         )""",
     "rejects": """
         CREATE TABLE IF NOT EXISTS rejects (
+            tenant_id VARCHAR NOT NULL,
+            load_id VARCHAR NOT NULL,
+            table_name VARCHAR NOT NULL,
+            file VARCHAR NOT NULL,
+            line BIGINT,
+            column_name VARCHAR,
+            reason VARCHAR NOT NULL,
+            raw VARCHAR
+        )""",
+    # A field that could not be kept: the row loaded with it empty (file line, column, reason, the raw value).
+    "load_warnings": """
+        CREATE TABLE IF NOT EXISTS load_warnings (
             tenant_id VARCHAR NOT NULL,
             load_id VARCHAR NOT NULL,
             table_name VARCHAR NOT NULL,
@@ -97,8 +110,17 @@ class Warehouse:
     def _ensure_schema(self) -> None:
         for ddl in _SYSTEM_DDL.values():
             self._con.execute(ddl)
+        self._con.execute("ALTER TABLE loads ADD COLUMN IF NOT EXISTS warned BIGINT DEFAULT 0")  # older warehouses
         for table in schema.TABLES.values():
             self._con.execute(table_ddl(table))
+        # Columns added to the schema after a warehouse was made (e.g. journey_events.resource): added empty.
+        have = set(self._con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = current_database()"
+        ).fetchall())
+        for table in schema.TABLES.values():
+            for c in table.columns:
+                if (table.name, c.name) not in have:
+                    self._con.execute(f'ALTER TABLE "{table.name}" ADD COLUMN "{c.name}" {c.type.sql}')
 
     @classmethod
     def from_backend(cls, backend: ibis.BaseBackend) -> Warehouse:
@@ -111,6 +133,22 @@ class Warehouse:
         wh.url = f"{backend.name}://"
         wh._backend = backend
         wh._con = None  # type: ignore[assignment]  # no writer: see writer()
+        return wh
+
+    def handle(self) -> Warehouse:
+        """Another connection to this open database (a DuckDB cursor), for one thread at a time.
+
+        Handles read and write in parallel with the others (DuckDB's MVCC); the API and console give each
+        request its own instead of serialising on one connection (issue 21). Close it when done.
+        """
+        if self._con is None:
+            return self  # an external read-only backend: its owner manages concurrency
+        wh = Warehouse.__new__(Warehouse)
+        wh.url = self.url
+        wh._con = self._con.cursor()
+        wh._backend = None
+        wh._con.execute("SET TimeZone = 'UTC'")  # session settings are per connection
+        wh._con.execute("SET python_enable_replacements = false")
         return wh
 
     @property

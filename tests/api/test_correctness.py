@@ -281,12 +281,13 @@ def test_docs_are_served_from_the_package(world: World) -> None:
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
 
 
-def test_prometheus_counts_requests_errors_and_live_events(world: World) -> None:
+def test_prometheus_counts_requests_errors_and_live_events(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """/metrics counts requests by route template and tenant, errors, and the live engine's events and alerts."""
     h = world.auth("acme", Role.analyst)
     for _ in range(3):
         world.client.get("/api/live/alerts/nope-123", headers=h)
-    text = world.client.get("/metrics").text
+    monkeypatch.setenv("CALLOPS_METRICS_TOKEN", "scrape-secret")  # tenant labels only for the scraper (issue 21)
+    text = world.client.get("/metrics", headers={"Authorization": "Bearer scrape-secret"}).text
     line = next(x for x in text.splitlines() if x.startswith("callops_http_errors_total{")
                 and 'route="/api/live/alerts/{alert_id}"' in x and 'tenant="acme"' in x)  # fmt: skip
     assert float(line.rsplit(" ", 1)[1]) >= 3

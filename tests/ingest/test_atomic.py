@@ -34,12 +34,13 @@ HEADER = "contact_id,channel,direction,offered_at,answered_at,wait_s,talk_s,outc
 
 
 def small_file(path: Path, n: int, talk_offset: int = 0, bad_every: int = 0) -> Path:
-    """``n`` contacts c0..c{n-1}; ``talk_offset`` changes talk_s; every ``bad_every``-th row has wait_s -1."""
+    """``n`` contacts c0..c{n-1}; ``talk_offset`` changes talk_s; every ``bad_every``-th row has channel fax."""
     lines = [HEADER]
     for i in range(n):
-        wait = -1 if bad_every and i % bad_every == bad_every - 1 else i % 50
+        wait = i % 50
+        channel = "fax" if bad_every and i % bad_every == bad_every - 1 else "voice"  # required: rejected
         lines.append(
-            f"c{i},voice,inbound,2024-05-01T08:{i // 60 % 60:02d}:{i % 60:02d}+08:00,"
+            f"c{i},{channel},inbound,2024-05-01T08:{i // 60 % 60:02d}:{i % 60:02d}+08:00,"
             f"2024-05-01T09:00:00+08:00,{wait},{i + talk_offset},answered,A{i % 7}\n"
         )
     path.write_text("".join(lines))
@@ -51,10 +52,9 @@ def big_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 1M-row canonical contacts file (written by DuckDB: fast), overlapping the small file's ids."""
     path = tmp_path_factory.mktemp("big") / "big.csv"
     duckdb.sql(
-        f"""COPY (SELECT 'c' || i AS contact_id, 'voice' AS channel, 'inbound' AS direction,
-                   TIMESTAMPTZ '2024-06-01 00:00:00+00' + to_seconds(i) AS offered_at,
-                   NULL AS answered_at,
-                   CASE WHEN i % 1000 = 999 THEN -1 ELSE i % 90 END AS wait_s,
+        f"""COPY (SELECT 'c' || i AS contact_id, CASE WHEN i % 1000 = 999 THEN 'fax' ELSE 'voice' END AS channel,
+                   'inbound' AS direction, TIMESTAMPTZ '2024-06-01 00:00:00+00' + to_seconds(i) AS offered_at,
+                   NULL AS answered_at, i % 90 AS wait_s,
                    NULL AS talk_s, 'abandoned' AS outcome, NULL AS agent_id
                 FROM range({BIG_ROWS}) t(i)) TO '{path}' (HEADER)"""
     )

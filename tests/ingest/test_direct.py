@@ -1,9 +1,9 @@
 """The direct load (one streaming pass) gives exactly what the staged load gives.
 
 A clean delimited file is written in one pass; anything that needs row-by-row accounting (a reject, a
-repeated key, a key the tenant already has) rolls that pass back and the staged path takes over. The
-problems here sit past the sample of first rows that the loader checks, so the fall-back after writing
-is what is exercised. Every case is compared with the same load forced through the staged path.
+field emptied with a warning, a repeated key, a key the tenant already has) rolls that pass back and the
+staged path takes over. The problems here sit past the sample of first rows that the loader checks, so the
+fall-back after writing is what is exercised. Every case is compared with the same load forced through the staged path.
 """
 
 from __future__ import annotations
@@ -25,20 +25,22 @@ LATE = DIRECT_SAMPLE_ROWS + 200  # a row past the sample
 
 
 def contacts_file(path: Path, n: int = ROWS, first_id: int = 0, late: str | None = None) -> Path:
-    """``n`` clean contacts; ``late`` puts one problem at row LATE (bad, dup or a given id)."""
+    """``n`` clean contacts; ``late`` puts one problem at row LATE (bad, warn, dup or a given id)."""
     lines = [HEADER]
     for i in range(n):
         cid = f"c{first_id + i}"
-        wait = i % 90
+        wait, channel = i % 90, "voice"
         if i == LATE and late == "bad":
-            wait = -1
+            channel = "fax"  # a required column with a value it cannot have: rejected
+        if i == LATE and late == "warn":
+            wait = -1  # an impossible optional field: emptied, the row loads with a warning
         if i == LATE and late == "dup":
             cid = f"c{first_id}"
         if i == LATE and late is not None and late.startswith("id:"):
             cid = late[3:]
         s = i % 60
         lines.append(
-            f"{cid},voice,inbound,2024-05-01T08:{i // 60 % 60:02d}:{s:02d}+08:00,2024-05-01T09:00:00+08:00,"
+            f"{cid},{channel},inbound,2024-05-01T08:{i // 60 % 60:02d}:{s:02d}+08:00,2024-05-01T09:00:00+08:00,"
             f"2024-05-01T09:05:00+08:00,{wait},{i % 400}.5,answered,A{i % 7},{'true' if i % 3 else 'false'}\n"
         )
     path.write_text("".join(lines))
@@ -51,11 +53,14 @@ def outcome(wh: Warehouse, tenant: str) -> dict:
     for row in contacts:
         row.pop("load_id"), row.pop("tenant_id")
     rejects = [{k: r[k] for k in ("file", "line", "column_name", "reason")} for r in read_rows(wh, tenant, "rejects")]
+    warnings = [{k: r[k] for k in ("file", "line", "column_name", "reason", "raw")}
+                for r in read_rows(wh, tenant, "load_warnings")]  # fmt: skip
     loads = [
-        {k: r[k] for k in ("rows_read", "loaded", "updated", "unchanged", "rejected", "skipped")}
+        {k: r[k] for k in ("rows_read", "loaded", "updated", "unchanged", "rejected", "skipped", "warned")}
         for r in read_rows(wh, tenant, "loads", order_by=["started_at"])
     ]
-    return {"contacts": contacts, "rejects": sorted(rejects, key=str), "loads": loads}
+    return {"contacts": contacts, "rejects": sorted(rejects, key=str), "warnings": sorted(warnings, key=str),
+            "loads": loads}
 
 
 @pytest.fixture
@@ -71,18 +76,24 @@ def _both(wh: Warehouse, a: tenancy.Tenant, b: tenancy.Tenant, path: Path, watch
     return s1, s2
 
 
-@pytest.mark.parametrize("late", [None, "bad", "dup"])
+@pytest.mark.parametrize("late", [None, "bad", "warn", "dup"])
 def test_first_load_equals_staged(tenants: tuple, tmp_path: Path, late: str | None) -> None:
-    """Clean, or with a bad row or a repeated key past the sample: same rows, rejects and counts."""
+    """Clean, or with a bad row, a warned field or a repeated key past the sample: same rows, rejects and counts."""
     wh, a, b = tenants
     steps: list[str] = []
     s1, s2 = _both(wh, a, b, contacts_file(tmp_path / "c.csv", late=late), steps)
     assert any(m.startswith("streaming") for m in steps)  # the one-pass write was tried
     assert (late is not None) == any(m.startswith("staging") for m in steps)  # ... and rolled back
-    fields = ("read", "loaded", "updated", "unchanged", "rejected", "skipped", "reject_reasons")
+    fields = ("read", "loaded", "updated", "unchanged", "rejected", "skipped", "warned", "reject_reasons",
+              "warn_reasons")
     assert {f: getattr(s1, f) for f in fields} == {f: getattr(s2, f) for f in fields}
-    assert s1.read == ROWS and s1.loaded == ROWS - (late is not None)
-    assert outcome(wh, "direct") == outcome(wh, "staged")
+    assert s1.read == ROWS and s1.loaded == ROWS - (late in ("bad", "dup"))
+    assert s1.warned == (late == "warn") and s1.rejected == (late in ("bad", "dup"))
+    seen = outcome(wh, "direct")
+    assert seen == outcome(wh, "staged")
+    if late == "warn":
+        (w,) = seen["warnings"]
+        assert (w["line"], w["column_name"], w["raw"]) == (LATE + 2, "wait_s", "-1.0")
 
 
 def test_later_loads_new_keys_and_known_keys(tenants: tuple, tmp_path: Path) -> None:

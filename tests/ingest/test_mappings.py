@@ -293,16 +293,19 @@ def test_skip_rules_constants_and_rejects(home: Warehouse, tmp_path: Path) -> No
         )
     )
     s = load_files(home, tenancy.create_tenant(home, "x"), "contacts", [path], m)
-    # Row 5 is a test call with a bad number: skip rules win, it is skipped, not rejected.
-    assert (s.read, s.loaded, s.skipped, s.rejected) == (6, 2, 3, 1)
+    # Row 5 is a test call with a bad number: skip rules win, it is skipped, not rejected. Row 3's negative
+    # wait is impossible: the contact loads with wait_s empty and a warning.
+    assert (s.read, s.loaded, s.skipped, s.rejected, s.warned) == (6, 3, 3, 0, 1)
     assert s.skip_reasons == {"test call": 2, "ghost": 1}
     rows = read_rows(home, "x", "contacts", order_by=["contact_id"])
     assert [(r["contact_id"], r["center"], r["channel"], r["outcome"], r["wait_s"]) for r in rows] == [
-        ("1", "Leeds", "voice", "abandoned", 5.0), ("6", "Leeds", "voice", "abandoned", 7.0),
+        ("1", "Leeds", "voice", "abandoned", 5.0), ("3", "Leeds", "voice", "abandoned", None),
+        ("6", "Leeds", "voice", "abandoned", 7.0),
     ]
     assert rows[0]["offered_at"] == datetime(2024, 1, 1, 10, 0, tzinfo=UTC)  # London = UTC in January
-    (rej,) = read_rows(home, "x", "rejects")
-    assert (rej["line"], rej["column_name"]) == (4, "wait_s") and "negative" in rej["reason"]
+    assert read_rows(home, "x", "rejects") == []
+    (warn,) = read_rows(home, "x", "load_warnings")
+    assert (warn["line"], warn["column_name"], warn["raw"]) == (4, "wait_s", "-1.0") and "negative" in warn["reason"]
 
 
 def test_headerless_csv_with_columns_tsv_and_gzip(home: Warehouse, tmp_path: Path) -> None:
@@ -355,13 +358,18 @@ def test_parquet(home: Warehouse, tmp_path: Path) -> None:
         path,
     )
     s = load_files(home, tenancy.create_tenant(home, "x"), "agents", [path], canonical_mapping("agents"))
-    assert (s.read, s.loaded, s.rejected) == (3, 1, 2)
-    (row,) = read_rows(home, "x", "agents")
+    # a2's impossible date is emptied (the agent loads); the row without an agent id cannot be placed
+    assert (s.read, s.loaded, s.rejected, s.warned) == (3, 2, 1, 1)
+    rows = {r["agent_id"]: r for r in read_rows(home, "x", "agents")}
+    row = rows["a1"]
     assert (row["agent_id"], row["hire_date"], row["emergency_echelon"], row["active"]) == (
         "a1", date(2020, 1, 31), 1, True,
     )
+    assert (rows["a2"]["hire_date"], rows["a2"]["emergency_echelon"]) == (None, 2)
     rejects = sorted((r["line"], r["column_name"]) for r in read_rows(home, "x", "rejects"))
-    assert rejects == [(2, "hire_date"), (3, "agent_id")]
+    assert rejects == [(3, "agent_id")]
+    (warn,) = read_rows(home, "x", "load_warnings")
+    assert (warn["line"], warn["column_name"], warn["raw"]) == (2, "hire_date", "2021-02-30")
 
 
 def test_json_lines_with_a_broken_line(home: Warehouse, tmp_path: Path) -> None:
@@ -378,14 +386,16 @@ def test_json_lines_with_a_broken_line(home: Warehouse, tmp_path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
     s = load_files(home, tenancy.create_tenant(home, "x"), "agents", [path], canonical_mapping("agents"))
     assert s.balanced
-    assert (s.loaded, s.rejected) == (2, 3)
+    assert (s.loaded, s.rejected, s.warned) == (3, 2, 1)
     rows = {r["agent_id"]: r for r in read_rows(home, "x", "agents")}
-    assert set(rows) == {"a1", "a3"}
+    assert set(rows) == {"a1", "a3", "a4"}
     assert rows["a1"]["active"] is True and rows["a3"]["emergency_echelon"] == 2 and rows["a3"]["name"] is None
+    assert rows["a4"]["emergency_echelon"] is None  # "two" is not a number: emptied, the agent kept
     rejects = {r["line"]: r for r in read_rows(home, "x", "rejects")}
-    assert set(rejects) == {2, 5, 6}
+    assert set(rejects) == {2, 5}
     assert "JSON" in rejects[2]["reason"] and rejects[2]["raw"] == lines[1]
-    assert rejects[6]["column_name"] == "emergency_echelon"
+    (warn,) = read_rows(home, "x", "load_warnings")
+    assert (warn["line"], warn["column_name"], warn["raw"]) == (6, "emergency_echelon", "two")
 
 
 def test_duplicate_keys_within_a_load(home: Warehouse, tmp_path: Path) -> None:

@@ -154,11 +154,14 @@ def test_workforce_formulas(small_wh, load_rows) -> None:
     assert r["shrinkage"] == pytest.approx((9000 - 6000) / 9000)  # paid 9000, available 6000
 
 
-def test_tenant_isolation(small_wh, load_rows) -> None:
-    """Two tenants share contact ids and a warehouse; each sees only its own rows."""
-    load_rows(small_wh, "p", "contacts", Q1)
-    load_rows(small_wh, "other", "contacts", [contact("a1", "2026-03-02T09:00:00+08:00", "abandoned", 100)])
-    mine = _one(small_wh, ["contacts_offered", "contacts_abandoned", "max_wait_s"])
+@pytest.mark.parametrize(("mine_id", "other_id"), [("p", "other"), ("t1", "t10"), ("t10", "t1")])
+def test_tenant_isolation(small_wh, load_rows, mine_id: str, other_id: str) -> None:
+    """Two tenants share contact ids and a warehouse; each sees only its own rows (also when one tenant's
+    name is a prefix of the other's, so a prefix match of tenant ids would leak)."""
+    load_rows(small_wh, mine_id, "contacts", Q1)
+    load_rows(small_wh, other_id, "contacts", [contact("a1", "2026-03-02T09:00:00+08:00", "abandoned", 100)])
+    ids = ["contacts_offered", "contacts_abandoned", "max_wait_s"]
+    (mine,) = query(small_wh, mine_id, ids, grain="day", start=DAY, end=DAY).to_pylist()
     assert (mine["contacts_offered"], mine["contacts_abandoned"], mine["max_wait_s"]) == (8, 3, 60)
-    theirs = query(small_wh, "other", ["contacts_offered", "contacts_answered"], grain="day").to_pylist()
+    theirs = query(small_wh, other_id, ["contacts_offered", "contacts_answered"], grain="day").to_pylist()
     assert [(r["contacts_offered"], r["contacts_answered"]) for r in theirs] == [(1, 0)]

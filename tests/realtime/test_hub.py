@@ -19,7 +19,7 @@ from callops.realtime.demo import write_demo
 from callops.realtime.engine import build_engine
 from callops.realtime.eventlog import log_files
 from callops.realtime.events import iter_lines
-from callops.realtime.hub import LiveHub, build_hub, hub_for, live_dir, reset_hubs
+from callops.realtime.hub import SNAPSHOT_FILE, LiveHub, build_hub, hub_for, live_dir, reset_hubs
 from callops.realtime.notify import build_adapters, load_notify, run_sender
 from callops.store import outbox, tenants
 from callops.store.db import Store
@@ -102,12 +102,17 @@ def test_restarted_hub_is_back_where_it_was_with_actions(demo, live_home: Path) 
     assert before["commands"][-1]["activation_id"] == waiting[0][0]  # the approval sent commands
 
     reset_hubs()  # the process "restarts": a new hub from the same home
+    (live_dir("demo") / SNAPSHOT_FILE).unlink()  # first without the snapshot the close wrote: the whole log
     again = hub_for("demo")
     assert again is not hub
-    assert again.rebuilt is not None
+    assert again.rebuilt is not None and again.snapshot_info is None
     assert (again.rebuilt.events, again.rebuilt.skipped) == (len(lines), 0)
     assert again.rebuilt.actions == 3 + (len(waiting) > 1)
     assert view(again) == before
+    reset_hubs()  # then from the snapshot: nothing left to replay, and the same room
+    third = hub_for("demo")
+    assert third.snapshot_info is not None and (third.rebuilt.events, third.rebuilt.actions) == (0, 0)
+    assert view(third) == before
     ack = again.alert(open_alerts[0]["alert_id"])
     assert ack["acknowledged_by"] == "alice" and "acknowledged" in [h["kind"] for h in ack["history"]]
 
@@ -123,12 +128,14 @@ def test_torn_last_line_and_log_off(demo, live_home: Path) -> None:
     hub = hub_for("demo")
     hub.submit(lines[:-1], "t")
     reset_hubs()
+    (live_dir("demo") / SNAPSHOT_FILE).unlink()  # replay the log itself (a snapshot would skip what it covers)
     with log_files("demo")[-1].open("a") as f:
         f.write(lines[-1][:30])  # the crash cut the last write short
     again = hub_for("demo")
     assert again.rebuilt is not None and (again.rebuilt.events, again.rebuilt.skipped) == (len(lines) - 1, 1)
     assert again.submit([lines[-1]], "t")["accepted"] == 1  # the sender resends what it never got an answer for
     reset_hubs()
+    (live_dir("demo") / SNAPSHOT_FILE).unlink()
     third = hub_for("demo")
     assert third.rebuilt is not None and third.rebuilt.events == len(lines)
     got = third.engine.results()
@@ -150,6 +157,7 @@ def test_demo_day_rebuilds_in_seconds(demo, live_home: Path) -> None:
         hub.submit(lines[i : i + 2000], "t")
     before = view(hub)
     hub.close()
+    (live_dir("demo") / SNAPSHOT_FILE).unlink()  # the whole log (tests/realtime/test_hub_restart.py: the snapshot)
     t0, cpu0 = time.perf_counter(), time.process_time()
     again = build_hub("demo", log=True)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0

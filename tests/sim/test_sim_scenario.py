@@ -203,7 +203,11 @@ def test_repeat_contacts_follow_the_rule(contacts: list[dict]) -> None:
         assert src["customer_id"] == c["customer_id"] is not None
         gap = (c["offered_at"] - src["ended_at"]).total_seconds()
         assert gap >= 0
-        if ladder.get(src["channel"]) == c["channel"] and gap <= 6 * 3600:
+        by_reason = sc.repeats.by_reason.get(src["ivr_result"] or "")
+        if by_reason is not None and c["channel"] == str(by_reason.to) and gap <= by_reason.within_h * 3600:
+            kinds["by_reason"] += 1  # e.g. identity verification failed in the app, then a voice call
+            assert src["outcome"] != "self_served"
+        elif ladder.get(src["channel"]) == c["channel"] and gap <= 6 * 3600:
             kinds["escalation"] += 1
             assert src["outcome"] != "self_served" or not src["resolved"]
         else:
@@ -211,7 +215,7 @@ def test_repeat_contacts_follow_the_rule(contacts: list[dict]) -> None:
             assert c["channel"] == src["channel"]
             assert not src["resolved"]
             assert gap <= sc.repeats.window_days * 86400
-    assert kinds["escalation"] > 10 and kinds["repeat"] > 10
+    assert kinds["escalation"] > 10 and kinds["repeat"] > 10 and kinds["by_reason"] > 10
     # Repeats follow unresolved contacts: none point at a resolved same-channel source.
     unresolved = [c for c in contacts if c["resolved"] is False and "-" not in c["contact_id"]
                   and c["customer_id"] is not None and c["direction"] == "inbound"]

@@ -12,8 +12,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from callops.api import deps, docs, errors, monitoring
-from callops.api.routers import ingest, live, metrics, sim, tenants, wfm
+from callops.api import deps, docs, errors, monitoring, security
+from callops.api.routers import ingest, journey, knowledge, live, metrics, quality, sim, tenants, value, wfm
 
 API_TITLE = "callops API"
 
@@ -45,7 +45,8 @@ def create_app(store_url: str | None = None, *, console: bool = True, warehouse_
     errors.install(app)
     monitoring.install(app)
     docs.install(app)
-    for module in (tenants, ingest, metrics, wfm, live, sim):
+    security.install(app)  # outermost of ours: headers and body limits on every answer (issue 21)
+    for module in (tenants, ingest, metrics, wfm, live, sim, journey, value, knowledge, quality):
         app.include_router(module.router, prefix="/api", responses=errors.ERROR_RESPONSES)
     if console:
         from callops.ui import mount

@@ -1,19 +1,29 @@
 """Dependencies of every handler: the caller (from the bearer token), permissions, the store and the warehouse.
 
 The tenant of a request comes **only** from :func:`principal` — no handler takes a tenant from the path,
-the query or the body. The warehouse is one DuckDB connection per process; DuckDB connections are not
-safe to use from several threads at once and FastAPI runs sync handlers in a thread pool, so every use
-of it is serialised by :attr:`Resources.warehouse_lock` (see :func:`warehouse`).
+the query or the body.
+
+Warehouse access (issue 21): reads never serialise on one lock. Each request that reads the warehouse
+borrows its own DuckDB connection (:meth:`callops.warehouse.Warehouse.handle`, pooled in :class:`ReaderPool`)
+after an **async admission** step: at most ``CALLOPS_API_WAREHOUSE_SLOTS`` such requests run at once (default 8;
+DuckDB already uses every core for one query), up to ``CALLOPS_API_QUEUE`` more wait on the event loop (never
+in a worker thread, so the thread pool stays free for every other route), and beyond that, or after
+``CALLOPS_API_QUEUE_WAIT_S`` seconds of waiting, the answer is 503 with ``Retry-After``. Writers (loads, the
+live landing) use the process's main connection under :attr:`Resources.warehouse_lock`, which only writers take.
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from callops.store.db import Store
@@ -23,6 +33,90 @@ from callops.warehouse import Warehouse
 
 _CONVERTOR = re.compile(r":\w+}")
 _bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer co_...`")
+
+
+def _env_number(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+class ReaderPool:
+    """Idle warehouse handles (one DuckDB connection each) for readers; thread-safe, grows on demand."""
+
+    def __init__(self, open_main: Callable[[], Warehouse], max_idle: int = 16) -> None:
+        """``open_main`` opens (or returns) the process's main warehouse, from which handles are made."""
+        self._open_main = open_main
+        self._idle: list[Warehouse] = []
+        self._lock = threading.Lock()
+        self.max_idle = max_idle
+        self.closed = False
+
+    def take(self) -> Warehouse:
+        """An idle handle, or a new one."""
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._open_main().handle()
+
+    def give(self, wh: Warehouse) -> None:
+        """Return a handle taken with :meth:`take` (closed if the pool is full or closed)."""
+        with self._lock:
+            if not self.closed and len(self._idle) < self.max_idle:
+                self._idle.append(wh)
+                return
+        wh.close()
+
+    def close(self) -> None:
+        """Close every idle handle; handles given back later are closed too."""
+        with self._lock:
+            self.closed = True
+            idle, self._idle = self._idle, []
+        for wh in idle:
+            wh.close()
+
+
+class Admission:
+    """Bounded admission of warehouse requests on the event loop: ``slots`` run, ``queue`` wait, the rest get 503."""
+
+    def __init__(self, slots: int, queue: int, wait_s: float) -> None:
+        """Limits as described in the module docstring."""
+        self.slots, self.queue, self.wait_s = max(1, slots), max(0, queue), wait_s
+        self.waiting = 0
+        self.running = 0
+        self._sem: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._sem is None or self._loop is not loop:  # a new loop (a test's second client): fresh state
+            self._sem, self._loop, self.waiting, self.running = asyncio.Semaphore(self.slots), loop, 0, 0
+        return self._sem
+
+    def _busy(self) -> HTTPException:
+        return HTTPException(503, f"server busy: {self.running} warehouse requests running and {self.waiting} "
+                             "waiting; retry shortly", headers={"Retry-After": "1"})  # fmt: skip
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one slot for the body of the ``async with``; 503 when the queue is full or the wait too long."""
+        sem = self._semaphore()
+        if sem.locked() and self.waiting >= self.queue:
+            raise self._busy()
+        self.waiting += 1
+        try:
+            await asyncio.wait_for(sem.acquire(), self.wait_s)
+        except TimeoutError:
+            raise self._busy() from None
+        finally:
+            self.waiting -= 1
+        self.running += 1
+        try:
+            yield
+        finally:
+            self.running -= 1
+            sem.release()
 
 
 class Resources:
@@ -35,9 +129,16 @@ class Resources:
         self._store: Store | None = None
         self._warehouse: Warehouse | None = None
         self._open_lock = threading.Lock()
-        # Held for every use of the single DuckDB connection (a plain Lock: FastAPI may enter and leave a
-        # generator dependency on different threads, which an RLock would not allow).
+        # Taken by writers of the main connection (loads, the live landing); readers use their own handles.
+        # A plain Lock: it may be taken and released on different threads.
         self.warehouse_lock = threading.Lock()
+        self.readers = ReaderPool(self.open_warehouse)
+        self.admission = Admission(
+            slots=int(_env_number("CALLOPS_API_WAREHOUSE_SLOTS", 8)),
+            queue=int(_env_number("CALLOPS_API_QUEUE", 256)),
+            wait_s=_env_number("CALLOPS_API_QUEUE_WAIT_S", 30.0),
+        )
+        self.writers = Admission(slots=1, queue=64, wait_s=_env_number("CALLOPS_API_WRITE_WAIT_S", 600.0))
 
     @property
     def store(self) -> Store:
@@ -48,14 +149,19 @@ class Resources:
             return self._store
 
     def open_warehouse(self) -> Warehouse:
-        """The warehouse (callers must hold :attr:`warehouse_lock` while using it)."""
+        """The main warehouse connection (writers hold :attr:`warehouse_lock` while using it)."""
         with self._open_lock:
             if self._warehouse is None:
                 self._warehouse = Warehouse(self.warehouse_url)
             return self._warehouse
 
+    def reading(self) -> _Borrowed:
+        """``with res.reading() as wh:`` a handle of this thread's own (console pages, scripts)."""
+        return _Borrowed(self.readers)
+
     def close(self) -> None:
         """Close the store and the warehouse if they were opened."""
+        self.readers.close()
         with self._open_lock:
             if self._store is not None:
                 self._store.close()
@@ -64,6 +170,22 @@ class Resources:
                 with self.warehouse_lock:
                     self._warehouse.close()
                 self._warehouse = None
+
+
+class _Borrowed:
+    """Context manager over :meth:`ReaderPool.take` / :meth:`ReaderPool.give`."""
+
+    def __init__(self, pool: ReaderPool) -> None:
+        self.pool = pool
+        self.wh: Warehouse | None = None
+
+    def __enter__(self) -> Warehouse:
+        self.wh = self.pool.take()
+        return self.wh
+
+    def __exit__(self, *exc: object) -> None:
+        if self.wh is not None:
+            self.pool.give(self.wh)
 
 
 def resources(request: Request) -> Resources:
@@ -76,12 +198,30 @@ def store(request: Request) -> Store:
     return resources(request).store
 
 
-def warehouse(request: Request) -> Iterator[Warehouse]:
-    """The app's warehouse, held exclusively for the rest of the request."""
+async def warehouse(request: Request) -> AsyncIterator[Warehouse]:
+    """A warehouse handle of this request's own, after admission (503 when the server is saturated).
+
+    Async on purpose: waiting for a slot and giving the handle back happen on the event loop, so a crowd of
+    queries can never occupy the worker threads that running requests need to finish (the freeze of issue 21).
+    """
     res = resources(request)
-    wh = res.open_warehouse()
-    with res.warehouse_lock:
-        yield wh
+    async with res.admission.slot():
+        wh = await run_in_threadpool(res.readers.take)  # opening the main connection the first time is slow
+        try:
+            yield wh
+        finally:
+            res.readers.give(wh)
+
+
+@asynccontextmanager
+async def writing(res: Resources) -> AsyncIterator[Warehouse]:
+    """The main warehouse connection for a writer (one at a time, waiting on the event loop, never a thread)."""
+    async with res.writers.slot():
+        await run_in_threadpool(res.warehouse_lock.acquire)  # shared with writers outside the API (landing)
+        try:
+            yield await run_in_threadpool(res.open_warehouse)
+        finally:
+            res.warehouse_lock.release()
 
 
 def principal(

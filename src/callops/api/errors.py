@@ -11,6 +11,7 @@ import logging
 from datetime import date
 from typing import Any
 
+import duckdb
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -31,6 +32,10 @@ def check_dates(**dates: date | None) -> None:
             raise CallopsError(f"{name} {value}: expected a date between {FIRST_DATE} and {LAST_DATE}")
 
 log = logging.getLogger("callops.api")
+
+
+class TooLargeError(CallopsError):
+    """Input over a size limit (answered 413)."""
 
 
 class ErrorOut(BaseModel):
@@ -63,7 +68,15 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(CallopsError)
     async def _callops(_req: Request, exc: CallopsError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=404 if isinstance(exc, NotFound) else 400)
+        status = 404 if isinstance(exc, NotFound) else 413 if isinstance(exc, TooLargeError) else 400
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    @app.exception_handler(duckdb.Error)
+    async def _engine(req: Request, exc: duckdb.Error) -> JSONResponse:
+        # a user's filter or file the engine could not run: their fault, but the engine's text stays in the log
+        log.warning("engine error on %s %s: %s", req.method, req.url.path, exc)
+        return JSONResponse({"detail": "the request could not be run on this data (details are in the server log)"},
+                            status_code=400)  # fmt: skip
 
     @app.exception_handler(IbisTypeError)
     async def _ibis_type(_req: Request, exc: IbisTypeError) -> JSONResponse:

@@ -29,12 +29,13 @@ from callops.expressions import quote_literal as ql
 from callops.ingest import adapters
 from callops.ingest.mapping import Mapping, canonical_mapping, known_table
 from callops.ingest.readers import STRUCTURAL_REJECTS, Source, collect_csv_rejects, open_sources
-from callops.ingest.transform import build_query
+from callops.ingest.transform import build_query, sequence_sql
 from callops.tenancy import Tenant
 from callops.warehouse import ROW_HASH, Warehouse
 
 Progress = Callable[[str], None]
 GOOD_ROW = "_err IS NULL AND _skip IS NULL"  # a candidate row that loads (neither rejected nor skipped)
+CLEAN_ROW = GOOD_ROW + " AND _warn IS NULL"  # ... and loads as it came (no field emptied with a warning)
 
 
 @dataclass
@@ -52,9 +53,11 @@ class LoadSummary:
     unchanged: int = 0
     rejected: int = 0
     skipped: int = 0
+    warned: int = 0  # rows loaded (or unchanged) with one or more fields emptied; part of loaded/updated/unchanged
     seconds: float = 0.0
     skip_reasons: dict[str, int] = field(default_factory=dict)
     reject_reasons: dict[str, int] = field(default_factory=dict)
+    warn_reasons: dict[str, int] = field(default_factory=dict)  # warnings by column and kind (a row may have several)
     source_lines: int | None = None  # event-log adapters: lines read (several lines make one row)
 
     def as_dict(self) -> dict:
@@ -102,7 +105,9 @@ def load_files(
     )
     key = mapping.natural_key(table) if mapping.adapter is None else table.key
     _reset_temp(con)
-    tried_direct = direct and mapping.adapter is None and not mapping.skip
+    # A derived sequence numbers the rows after all are read (by time, then file order): staged only.
+    derives = mapping.derives_sequence(table)
+    tried_direct = direct and mapping.adapter is None and not mapping.skip and not derives
     if tried_direct:
         try:
             done = _load_direct(con, summary, tenant, table, key, [Path(p) for p in paths], mapping, step, started)
@@ -144,6 +149,9 @@ def load_files(
                 collect_csv_rejects(con, [Path(p) for p in paths])
             if not src.row_is_line:
                 _line_thresholds(con, i, src)
+        if derives:
+            step(f"numbering {table.name}.{table.sequence[0]} by time, then file order")
+            con.execute(sequence_sql(table))
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
         raise CallopsError(f"load failed before writing anything ({mapping.name}): {first}") from None
@@ -213,6 +221,10 @@ def load_files(
     summary.skipped = sum(skips.values())
     summary.read = summary.loaded + summary.updated + summary.unchanged + summary.rejected + summary.skipped
     summary.reject_reasons = _reject_reason_counts(con)
+    warned = con.execute(f"SELECT count(*) FROM _cand WHERE {GOOD_ROW} AND _warn IS NOT NULL").fetchall()[0][0]
+    summary.warned = int(warned)
+    if summary.warned:
+        summary.warn_reasons = _warn_reason_counts(con)
 
     step("writing")
     _write(con, summary, tenant, table, key, paths, started, line_of("_cand._src", "_cand._file", "_cand._row"))
@@ -257,7 +269,7 @@ def _load_direct(
     keys = ", ".join(qi(k) for k in key)
     had_rows = bool(con.execute(f"SELECT 1 FROM {name} WHERE tenant_id = {tid} LIMIT 1").fetchall())
     known = f"SEMI JOIN (SELECT {keys} FROM {name} WHERE tenant_id = {tid}) t USING ({keys})" if had_rows else ""
-    ok = GOOD_ROW
+    ok = CLEAN_ROW
     con.execute(f"CREATE TEMP TABLE _sample AS SELECT * FROM ({sql}) LIMIT {DIRECT_SAMPLE_ROWS}")
     if (
         con.execute(f"SELECT 1 FROM _sample WHERE NOT ({ok}) LIMIT 1").fetchall()
@@ -363,6 +375,16 @@ def _reject_reason_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {r: int(n) for r, n in rows}
 
 
+def _warn_reason_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Warnings grouped by column and kind of reason, like :func:`_reject_reason_counts`."""
+    rows = con.execute(
+        f"""SELECT split_part(w, chr(31), 1) || ': ' || split_part(split_part(w, chr(31), 2), ': ', 1), count(*)
+            FROM (SELECT unnest(string_split(_warn, chr(30))) AS w FROM _cand WHERE {GOOD_ROW} AND _warn IS NOT NULL)
+            GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20"""
+    ).fetchall()
+    return {r: int(n) for r, n in rows}
+
+
 def _write(
     con: duckdb.DuckDBPyConnection,
     summary: LoadSummary,
@@ -390,6 +412,15 @@ def _write(
                 SELECT {tid}, {lid}, {ql(table.name)}, {names}, line, column_name, reason, raw
                 FROM {STRUCTURAL_REJECTS}"""
         )
+        if summary.warned:  # one row per emptied field, with the raw value it had
+            con.execute(
+                f"""INSERT INTO load_warnings
+                    SELECT {tid}, {lid}, {ql(table.name)}, file, line, split_part(w, chr(31), 1),
+                           split_part(w, chr(31), 2), split_part(w, chr(31), 3)
+                    FROM (SELECT {cand_names} AS file, {reject_line_sql} AS line,
+                                 unnest(string_split(_warn, chr(30))) AS w
+                          FROM _cand WHERE {GOOD_ROW} AND _warn IS NOT NULL)"""
+            )
         if summary.updated:
             con.execute(
                 f"""DELETE FROM {qi(table.name)} USING (SELECT * FROM _matched WHERE _old <> _hash) c
@@ -443,7 +474,9 @@ def _record_load(
 ) -> None:
     """The load's row in ``loads`` (inside the load's transaction)."""
     con.execute(
-        "INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        """INSERT INTO loads (tenant_id, load_id, table_name, files, mapping, started_at, finished_at, rows_read,
+                              loaded, updated, unchanged, rejected, skipped, warned)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             tenant.tenant_id,
             summary.load_id,
@@ -458,6 +491,7 @@ def _record_load(
             summary.unchanged,
             summary.rejected,
             summary.skipped,
+            summary.warned,
         ],
     )
 

@@ -11,7 +11,11 @@ A mapping says how a source file becomes rows of one canonical table:
   language of :mod:`callops.expressions`);
 * ``constants``: canonical column -> fixed value;
 * ``skip``: row filters that skip rows with a stated reason (counted, not rejected);
-* ``key``: the natural key (default: the table's).
+* ``key``: the natural key (default: the table's);
+* ``attributes``: source columns kept as one JSON object in the table's ``attributes`` column.
+
+A table with a ``sequence`` (``journey_events.seq``) may leave its order column out: the loader
+then numbers each group's rows from 0 by time, ties broken by order in the file.
 
 An ``adapter`` mapping (e.g. ``asterisk_queue_log``) names a Python reader for
 event logs that need pairing of events; its output is then loaded with the
@@ -100,6 +104,8 @@ class Mapping(_Strict):
     constants: dict[str, str | int | float | bool] = Field(default_factory=dict)
     skip: list[SkipRule] = Field(default_factory=list)
     key: list[str] | None = None
+    # Source columns kept together as a JSON object in the table's ``attributes`` column (event logs).
+    attributes: list[str] = Field(default_factory=list)
 
     @field_validator("table")
     @classmethod
@@ -126,7 +132,13 @@ class Mapping(_Strict):
         if overlap:
             raise ValueError(f"columns given both as fields and constants: {', '.join(sorted(overlap))}")
         mapped = set(self.fields) | set(self.constants)
-        missing = [c.name for c in table.columns if c.required and c.name not in mapped]
+        if self.attributes:
+            if "attributes" not in names:
+                raise ValueError(f"attributes: {self.table} has no attributes column")
+            if "attributes" in mapped:
+                raise ValueError("attributes: the column is given both as a list and as a field")
+        derived = table.sequence[0] if table.sequence else None  # numbered by the loader when left out
+        missing = [c.name for c in table.columns if c.required and c.name not in mapped and c.name != derived]
         if missing:
             raise ValueError(f"required columns of {self.table} not mapped: {', '.join(missing)}")
         for col in self.key or []:
@@ -139,6 +151,12 @@ class Mapping(_Strict):
         for i, rule in enumerate(self.skip):
             compile_expression(rule.when, any_name, functions=_ANY_FUNCTIONS, what=f"skip[{i}].when")
         return self
+
+    def derives_sequence(self, table: schema.Table) -> bool:
+        """True when ``table`` numbers its rows (``Table.sequence``) and this mapping leaves the number out."""
+        if self.adapter is not None or table.sequence is None:
+            return False
+        return table.sequence[0] not in self.fields and table.sequence[0] not in self.constants
 
     def natural_key(self, table: schema.Table) -> tuple[str, ...]:
         """The key rows are matched on: the mapping's ``key`` or the table's."""

@@ -118,15 +118,21 @@ def _csv(con: duckdb.DuckDBPyConnection, files: list[tuple[int, Path]], mapping:
         f"encoding = {ql(opts.encoding)}",
         "strict_mode = true",
         "null_padding = false",
+        # DuckDB accepts one field too many when that field equals the NULL string, so "A2,,Wu," would load
+        # shifted. No unquoted field can be a newline (and quoted ones are never NULL here), so an extra field
+        # is always rejected; empty fields become NULL below instead, as they did with the default NULL string.
+        "nullstr = '\n'",
+        "allow_quoted_nulls = false",
     ]
     reader = f"read_csv({', '.join(args)})"
+    empty_as_null = ", ".join(f"nullif({qi(c)}, '') AS {qi(c)}" for c in columns)
     index = "CASE filename " + " ".join(f"WHEN {ql(str(p))} THEN {i}" for i, p in files) + " END"
     # The scan streams straight into the load's candidate table, in parallel. Insertion order is preserved, so
     # that table's rowid is the scan order (file order, then line order); the loader numbers the rows from it
     # (``row_from_rowid``) and recovers file lines from those numbers.
     return Source(
         label=", ".join(str(p) for _, p in files),
-        select_sql=f"SELECT {index} AS _file, NULL::BIGINT AS _row, * EXCLUDE (filename) FROM {reader}",
+        select_sql=f"SELECT {index} AS _file, NULL::BIGINT AS _row, {empty_as_null} FROM {reader}",
         columns=columns,
         header_lines=1 if opts.header else 0,
         row_from_rowid=True,

@@ -2,12 +2,17 @@
 
 The query reads a staged source (``_row`` plus text columns) and returns, per
 row, the canonical columns, their ``_hash``, ``_skip`` (the skip reason, if a skip rule matched)
-and ``_err`` (``column<US>reason`` of the first problem, if any) and ``_raw``
+and ``_err`` (``column<US>reason`` of the first problem in a required or key column, if any), ``_warn``
+(``column<US>reason<US>raw value`` of each problem in another column, which is then left empty, joined by
+record separators) and ``_raw``
 (the source fields, only for skipped or rejected rows). All checks are SQL over
 whole columns, so validation costs one pass of DuckDB, not a Python loop.
 """
 
 from __future__ import annotations
+
+import sqlglot
+from sqlglot import expressions as exp
 
 from callops import schema
 from callops.errors import CallopsError
@@ -15,8 +20,10 @@ from callops.expressions import compile_expression, time_functions
 from callops.expressions import quote_identifier as qi
 from callops.expressions import quote_literal as ql
 from callops.ingest.mapping import DATE_FORMATS, Mapping, ParseSpec
+from callops.names import NAME_COLUMNS, NAME_PATTERN, NAME_RULE
 
-SEP = "chr(31)"  # separates column and reason inside _err
+SEP = "chr(31)"  # separates column and reason inside _err (and column, reason and raw value inside a warning)
+WSEP = "chr(30)"  # separates the warnings of one row inside _warn
 # An offset after the time of day; a bare date such as 2024-07-15 has none (its "-15" is the day).
 _OFFSET = r"\d:\d{2}(:\d{2}(\.\d*)?)?\s*(Z|z|[+-]\d{2}(:?\d{2})?)$"
 _INT = r"[+-]?\d+"
@@ -129,6 +136,13 @@ def build_query(
             f"{file_label}: mapping {mapping.name} parses column(s) {', '.join(unknown)} that the file does not have "
             f"(file columns: {', '.join(source_columns)})"
         )
+    missing_attrs = [c for c in mapping.attributes if c not in source_columns]
+    if missing_attrs:
+        raise CallopsError(
+            f"{file_label}: mapping {mapping.name} keeps attribute column(s) {', '.join(missing_attrs)} that the "
+            f"file does not have (file columns: {', '.join(source_columns)})"
+        )
+    derived = table.sequence[0] if mapping.derives_sequence(table) else None  # numbered later, see sequence_sql
     raw_names = {c: f"_raw${c}" for c in source_columns}
 
     # Layer 1: typed source columns under their own names, raw text kept beside them.
@@ -149,58 +163,93 @@ def build_query(
     if mapping.skip:
         whens = " ".join(f"WHEN ({expr(r.when, f'skip {r.reason!r}')}) THEN {ql(r.reason)}" for r in mapping.skip)
         skip_sql = f"CASE {whens} END"
-    perr_whens = []
+    # A source field that does not parse rejects the row only when a required or key column is made from it
+    # (the row cannot be placed); any other such field is left empty and recorded as a warning.
+    key = mapping.natural_key(table)
+    needed = {c.name for c in table.columns if c.required or c.name in key}
+    needed_sources = set().union(*(_referenced(mapping.fields[c]) for c in needed if c in mapping.fields))
+    perr_whens, pwarn_parts = [], []
     for col, spec in mapping.parse.items():
         if spec.type == "string":
             continue
         raw = qi(raw_names[col])
-        perr_whens.append(
-            # cheapest test first: almost every value parsed, and the trim is then never evaluated
-            f"WHEN {qi(col)} IS NULL AND {raw} IS NOT NULL AND trim({raw}) <> '' "
-            f"THEN {_reason(col, 'cannot parse as ' + spec.describe(), raw)}"
-        )
+        # cheapest test first: almost every value parsed, and the trim is then never evaluated
+        bad = f"{qi(col)} IS NULL AND {raw} IS NOT NULL AND trim({raw}) <> ''"
+        kind = "cannot parse as " + spec.describe()
+        if col in needed_sources:
+            perr_whens.append(f"WHEN {bad} THEN {_reason(col, kind, raw)}")
+        else:
+            reason = f"{ql(kind + ': ')} || {raw}"
+            pwarn_parts.append(f"CASE WHEN {bad} THEN {_warning(col, reason, raw)} END")
     perr_sql = f"CASE {' '.join(perr_whens)} END" if perr_whens else "NULL"
-    shaped_cols = ["_file", "_row", f"{skip_sql} AS _skip", f"{perr_sql} AS _perr"]
+    pwarn_sql = _joined(pwarn_parts)
+    shaped_cols = ["_file", "_row", f"{skip_sql} AS _skip", f"{perr_sql} AS _perr", f"{pwarn_sql} AS _pwarn"]
     shaped_cols += [qi(raw_names[c]) for c in source_columns]
     for col in table.columns:
         if col.name in mapping.fields:
             value = expr(mapping.fields[col.name], f"field {col.name}")
         elif col.name in mapping.constants:
             value = _constant_sql(mapping.constants[col.name])
+        elif col.name == "attributes" and mapping.attributes:
+            value = "CAST(json_object(" + ", ".join(f"{ql(a)}, {qi(a)}" for a in mapping.attributes) + ") AS VARCHAR)"
         else:
             value = "NULL"
         shaped_cols.append(f"{value} AS {qi('_x$' + col.name)}")
 
     # Layer 3: cast to the canonical types.
-    typed_cols = ["_file", "_row", "_skip", "_perr"] + [qi(raw_names[c]) for c in source_columns]
+    typed_cols = ["_file", "_row", "_skip", "_perr", "_pwarn"] + [qi(raw_names[c]) for c in source_columns]
     for col in table.columns:
         x = qi("_x$" + col.name)
         typed_cols.append(x)
         typed_cols.append(f"TRY_CAST({x} AS {col.type.sql}) AS {qi(col.name)}")
 
-    # Layer 4: validation, first failing check wins. Reasons read "kind: detail".
-    checks: list[str] = []
+    # Layer 4: validation. A problem in a required or key column rejects the row (the first failing check is its
+    # reason, "kind: detail"); a problem in any other column empties that column and records a warning.
+    problems: dict[str, list[tuple[str, str, str]]] = {c.name: [] for c in table.columns}  # (when, kind, detail)
     for col in table.columns:
         c, x = qi(col.name), qi("_x$" + col.name)
-        detail = f"CAST({x} AS VARCHAR)"
-        reason = _reason(col.name, "cannot convert to " + col.type.value, detail)
-        checks.append(f"WHEN {x} IS NOT NULL AND {c} IS NULL THEN {reason}")
-    key = mapping.natural_key(table)
+        problems[col.name].append((f"{x} IS NOT NULL AND {c} IS NULL", "cannot convert to " + col.type.value,
+                                   f"CAST({x} AS VARCHAR)"))  # fmt: skip
+    fatal: list[str] = []
     for col in table.columns:
         c = qi(col.name)
-        if col.required or col.name in key:
-            checks.append(f"WHEN {c} IS NULL THEN {_reason(col.name, 'required value missing')}")
+        if col.name in needed and col.name != derived:
+            fatal.append(f"WHEN {c} IS NULL THEN {_reason(col.name, 'required value missing')}")
         if col.enum:
             allowed = ", ".join(ql(v) for v in col.enum)
             detail = f"{c} || {ql(' (allowed: ' + ', '.join(col.enum) + ')')}"
-            checks.append(f"WHEN {c} NOT IN ({allowed}) THEN {_reason(col.name, 'not an allowed value', detail)}")
+            problems[col.name].append((f"{c} NOT IN ({allowed})", "not an allowed value", detail))
         if col.non_negative:
-            checks.append(f"WHEN {c} < 0 THEN {_reason(col.name, 'negative value', f'CAST({c} AS VARCHAR)')}")
+            problems[col.name].append((f"{c} < 0", "negative value", f"CAST({c} AS VARCHAR)"))
+        if col.name in NAME_COLUMNS and col.type == schema.ColumnType.STRING:  # names shown in the console (issue 21)
+            problems[col.name].append((f"NOT regexp_full_match({c}, {ql(NAME_PATTERN)})", "not an allowed name",
+                                       ql(NAME_RULE)))  # fmt: skip
     for earlier, later in table.ordered:
         e, lt = qi(earlier), qi(later)
         detail = f"CAST({lt} AS VARCHAR) || ' < ' || CAST({e} AS VARCHAR)"
-        checks.append(f"WHEN {lt} < {e} THEN {_reason(later, f'{later} is before {earlier}', detail)}")
+        # the later time is the one emptied, unless it is required and the earlier is not
+        target = earlier if later in needed and earlier not in needed else later
+        problems[target].append((f"{lt} < {e}", f"{later} is before {earlier}", detail))
+    conversions = [f"WHEN {w} THEN {_reason(name, k, d)}" for name in needed for w, k, d in problems[name][:1]]
+    others = [f"WHEN {w} THEN {_reason(name, k, d)}" for name in needed for w, k, d in problems[name][1:]]
+    checks = conversions + fatal + others
     err_sql = f"CASE WHEN _skip IS NOT NULL THEN NULL WHEN _perr IS NOT NULL THEN _perr {' '.join(checks)} END"
+    warn_cols = [c.name for c in table.columns if c.name not in needed]
+    wreason = {
+        name: "CASE " + " ".join(f"WHEN {w} THEN {ql(k + ': ')} || {d}" for w, k, d in problems[name]) + " END"
+        for name in warn_cols
+    }
+    judged_cols = ["*", f"{err_sql} AS _err"] + [f"{wreason[n]} AS {qi('_w$' + n)}" for n in warn_cols]
+    warn_parts = ["_pwarn"] + [
+        f"CASE WHEN {qi('_w$' + n)} IS NOT NULL THEN "
+        f"{_warning(n, qi('_w$' + n), 'CAST(' + qi('_x$' + n) + ' AS VARCHAR)')} END"
+        for n in warn_cols
+    ]
+    kept = [
+        f"CASE WHEN {qi('_w$' + c.name)} IS NULL THEN {qi(c.name)} END AS {qi(c.name)}" if c.name in warn_cols
+        else qi(c.name)
+        for c in table.columns
+    ]
     raw_struct = "concat_ws(' | ', " + ", ".join(
         f"{ql(c + '=')} || coalesce({qi(raw_names[c])}, '')" for c in source_columns
     ) + ")"
@@ -210,10 +259,45 @@ WITH src AS ({source_sql}),
 parsed AS (SELECT {', '.join(parsed_cols)} FROM src),
 shaped AS (SELECT {', '.join(shaped_cols)} FROM parsed),
 typed AS (SELECT {', '.join(typed_cols)} FROM shaped),
-checked AS (SELECT *, {err_sql} AS _err FROM typed)
-SELECT _file, _row, _skip, _err, {canon}, hash({canon}) AS _hash,
+judged AS (SELECT {', '.join(judged_cols)} FROM typed),
+checked AS (SELECT _file, _row, _skip, _err, {', '.join(qi(raw_names[c]) for c in source_columns)},
+                   CASE WHEN _err IS NULL AND _skip IS NULL THEN {_joined(warn_parts)} END AS _warn,
+                   {', '.join(kept)} FROM judged)
+SELECT _file, _row, _skip, _err, _warn, {canon}, hash({canon}) AS _hash,
        CASE WHEN _err IS NOT NULL THEN {raw_struct} END AS _raw
 FROM checked"""
+
+
+def _referenced(text: str) -> set[str]:
+    """Source columns an expression of a mapping reads."""
+    return {c.name for c in sqlglot.parse_one(text, read="duckdb").find_all(exp.Column)}
+
+
+def _warning(column: str, reason_sql: str, raw_sql: str) -> str:
+    """SQL for one warning: the column, the reason and the raw value, separated by unit separators."""
+    return f"{ql(column)} || {SEP} || {reason_sql} || {SEP} || coalesce({raw_sql}, '')"
+
+
+def _joined(parts: list[str]) -> str:
+    """SQL joining the non-NULL warnings of ``parts`` with record separators; NULL when there are none."""
+    return f"nullif(concat_ws({WSEP}, {', '.join(parts)}), '')" if parts else "NULL"
+
+
+def sequence_sql(table: schema.Table, candidates: str = "_cand", good: str = "_err IS NULL AND _skip IS NULL") -> str:
+    """SQL numbering the good candidate rows of each group (``table.sequence``) from 0, and their row hash again.
+
+    Order: the time column, then the order in the files (source, file, row): ties in time keep file order.
+    """
+    if table.sequence is None:
+        raise CallopsError(f"{table.name} has no sequence column")
+    seq, group, ts = (qi(c) for c in table.sequence)
+    canon = ", ".join("d._n" if c.name == table.sequence[0] else f"c.{qi(c.name)}" for c in table.columns)
+    return f"""UPDATE {candidates} SET {seq} = d._n, _hash = d._h FROM (
+        SELECT c._src, c._file, c._row, d._n, hash({canon}) AS _h FROM {candidates} c JOIN (
+          SELECT _src, _file, _row,
+                 row_number() OVER (PARTITION BY {group} ORDER BY {ts}, _src, _file, _row) - 1 AS _n
+          FROM {candidates} WHERE {good}) d USING (_src, _file, _row)) d
+      WHERE {candidates}._src = d._src AND {candidates}._file = d._file AND {candidates}._row = d._row"""
 
 
 def _reason(column: str, kind: str, detail_sql: str | None = None) -> str:

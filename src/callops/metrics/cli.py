@@ -17,7 +17,7 @@ from rich.table import Table
 
 from callops import tenancy
 from callops.errors import CallopsError
-from callops.exports import workbook_bytes
+from callops.exports import csv_cell, workbook_bytes
 from callops.metrics.catalog import build_catalog, load_catalog, package_files
 from callops.metrics.compiler import compile_query, plan_query
 from callops.metrics.describe import formula_text, measure_text, write_docs
@@ -177,9 +177,9 @@ def query_cmd(
     elif format == QueryFormat.csv:
         handle = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
         writer = csv.writer(handle)
-        writer.writerow(table.column_names)
+        writer.writerow([csv_cell(c) for c in table.column_names])
         for r in rows:
-            writer.writerow(["" if v is None else v for v in r.values()])
+            writer.writerow(["" if v is None else csv_cell(v) for v in r.values()])
         if output:
             handle.close()
     elif format == QueryFormat.xlsx:

@@ -42,8 +42,16 @@ def column_names(tree: exp.Expression) -> set[str]:
 
 
 def to_ibis(tree: exp.Expression, resolve: Resolver, *, what: str = "expression") -> ir.Value:
-    """Translate a checked sqlglot tree into an Ibis value; ``resolve`` maps a column name to a value."""
-    return _Translator(resolve, what).visit(tree)
+    """Translate a checked sqlglot tree into an Ibis value; ``resolve`` maps a column name to a value.
+
+    Operands of the wrong type (``-queue``, ``not queue``, ``seconds_between(queue, queue)``) are the caller's
+    mistake: they raise :class:`CallopsError` (a 400), not whatever Ibis raised (issue 21).
+    """
+    try:
+        return _Translator(resolve, what).visit(tree)
+    except (TypeError, AttributeError, ValueError, OverflowError, RecursionError) as exc:
+        kind = type(exc).__name__
+        raise CallopsError(f"{what}: {tree.sql()!r} does not fit the types of its columns ({kind})") from None
 
 
 def _lit(node: exp.Literal) -> ir.Value:

@@ -74,6 +74,31 @@ def latest_day(wh: Warehouse, tenant_id: str) -> date | None:
     return value
 
 
+def last_complete_day(wh: Warehouse, tenant_id: str, today: date | None = None) -> date | None:
+    """The TOP view's default day: the latest local day with contacts, or yesterday when that is today (a day
+    still running, landed from the live room, is shown beside it by :func:`today_so_far`, not instead of it)."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    latest = latest_day(wh, tenant_id)
+    if latest is None:
+        return None
+    today = today or datetime.now(ZoneInfo(tenancy.get_tenant(wh, tenant_id).timezone)).date()
+    return today - timedelta(days=1) if latest >= today else latest
+
+
+def today_so_far(wh: Warehouse, tenant_id: str, today: date | None = None) -> list[dict] | None:
+    """TOP rows of today (the tenant's local date) so far, or None when today has no contacts yet."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    today = today or datetime.now(ZoneInfo(tenancy.get_tenant(wh, tenant_id).timezone)).date()
+    latest = latest_day(wh, tenant_id)
+    if latest is None or latest < today:
+        return None
+    return top_indicators(wh, tenant_id, "day", today)
+
+
 def status(value: float | None, target: float | None, better: Direction) -> str:
     """'met', 'missed' or '' (no target, no value or a neutral metric)."""
     if value is None or target is None or value != value or better == Direction.NEUTRAL:
@@ -83,12 +108,13 @@ def status(value: float | None, target: float | None, better: Direction) -> str:
 
 
 def top_indicators(wh: Warehouse, tenant_id: str, period: str = "day", at: date | None = None) -> list[dict]:
-    """Rows of the TOP view for the period containing ``at`` (default: the latest day with contacts)."""
+    """Rows of the TOP view for the period containing ``at`` (default: the latest day with contacts; for ``day``
+    the last complete one, see :func:`last_complete_day`)."""
     if period not in PERIODS:
         raise CallopsError(f"unknown period {period!r}; expected one of: {', '.join(PERIODS)}")
     cat = load_catalog()
     top = load_definition(tenant_id, cat)
-    at = at or latest_day(wh, tenant_id)
+    at = at or (last_complete_day(wh, tenant_id) if period == "day" else latest_day(wh, tenant_id))
     if at is None:
         raise CallopsError(f"tenant {tenant_id!r} has no contacts yet; load some with `callops ingest`")
     ids = [i.metric for i in top.indicators]

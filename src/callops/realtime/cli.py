@@ -46,18 +46,51 @@ def _parse_speed(speed: str) -> float:
 
 
 class _Paced:
-    """An engine sink that holds each event back until its event time, at ``factor`` × real time (0: no wait)."""
+    """An engine sink that holds each event back until its event time, at ``factor`` × real time (0: no wait);
+    with a landing, every accepted event also goes to the warehouse's micro-batches."""
 
-    def __init__(self, engine: Any, factor: float) -> None:
+    def __init__(self, engine: Any, factor: float, landing: Any = None) -> None:
         self.engine = engine
         self.pacer = EventPacer(factor)
+        self.landing = landing
 
     def submit(self, raw: str | bytes, where: str = "") -> bool:
         """Wait for the event's turn, then submit it."""
         delay = self.pacer.delay(raw)
         if delay > 0:
             time.sleep(delay)
-        return bool(self.engine.submit(raw, where))
+        accepted = bool(self.engine.submit(raw, where))
+        if accepted and self.landing is not None:
+            self.landing.add(raw)
+        return accepted
+
+
+def _open_landing(tenant: str, cfg: Any, land: bool | None, console: Console) -> tuple[Any, Any]:
+    """(warehouse, landing) for a replay, or (None, None): ``land`` None lands when the warehouse already exists
+    and has the tenant; True requires both; False never lands."""
+    from callops import tenancy
+    from callops.errors import NotFound
+    from callops.realtime.hub import live_dir
+    from callops.realtime.landing import BATCH_DIR, ReplayLanding
+    from callops.settings import warehouse_url
+    from callops.warehouse import Warehouse
+
+    if land is False:
+        return None, None
+    path = warehouse_url().removeprefix("duckdb://")
+    if land is None and not (path == ":memory:" or Path(path).exists()):
+        console.print("[dim]no warehouse yet: the replay is not landed (--land creates it)[/]")
+        return None, None
+    wh = Warehouse()
+    try:
+        tenancy.get_tenant(wh, tenant)
+    except NotFound as exc:
+        wh.close()
+        if land:
+            raise
+        console.print(f"[dim]{exc}: the replay is not landed[/]")
+        return None, None
+    return wh, ReplayLanding(wh, cfg, live_dir(tenant) / BATCH_DIR)
 
 
 @live_app.command("replay")
@@ -77,6 +110,14 @@ def replay(
         str | None,
         typer.Option(
             help="Durable consumer name (default callops-<tenant>); a second run resumes after what it acknowledged."
+        ),
+    ] = None,
+    land: Annotated[
+        bool | None,
+        typer.Option(
+            "--land/--no-land",
+            help="Load finished contacts and agent states into the warehouse in micro-batches (default: when the "
+            "warehouse has the tenant).",
         ),
     ] = None,
 ) -> None:
@@ -137,7 +178,8 @@ def replay(
         eng.bus.subscribe("plans", on_plan)
     t0 = time.perf_counter()
     cpu0 = time.process_time()
-    sink = _Paced(eng, factor)
+    wh, landing = _open_landing(tenant, cfg, land, Console(stderr=True, quiet=as_json))
+    sink = _Paced(eng, factor, landing)
     if nats_url is not None:
         from callops.realtime.nats_source import consume
 
@@ -155,6 +197,13 @@ def replay(
         finally:
             if source is not sys.stdin:
                 source.close()
+    landed = None
+    if landing is not None:
+        try:
+            landing.flush()
+            landed = landing.summary()
+        finally:
+            wh.close()
     wall = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
     n = eng.stats.accepted + eng.stats.rejected + eng.stats.duplicates
@@ -182,6 +231,7 @@ def replay(
         },
         "commands": len(eng.bus.commands),
         "alert_events": [e.as_dict() for e in eng.events],
+        "landed": landed,
     }
     if as_json:
         typer.echo(json.dumps(summary))
@@ -190,6 +240,10 @@ def replay(
                   f"duplicates {eng.stats.duplicates}, late {eng.stats.late}; alert latency p99 "
                   f"{summary['alert_latency_ms']['p99'] or 0:.2f} ms; {len(pe.activations)} plan activation(s), "
                   f"{len(eng.bus.commands)} command(s)")  # fmt: skip
+    if landed is not None:
+        c, a = landed.get("contacts", {}), landed.get("agent_states", {})
+        console.print(f"landed in the warehouse: {c.get('read', 0)} contact(s), {a.get('read', 0)} agent state(s) "
+                      f"in {len(landed['load_ids'])} load(s); {landed['open_contacts']} contact(s) still open")
 
 
 @live_app.command("demo-events")
@@ -334,12 +388,18 @@ def serve(
     if replay_file is not None:
         hub.start_replay(replay_file, speed)
         console.print(f"replaying {replay_file} at {speed:g}×" if speed else f"replaying {replay_file}")
+    from callops.realtime.landing import start_landing
+
+    app = create_app()
+    landing = start_landing(hub, app.state.resources)
+    console.print(f"landing finished contacts and agent states in the warehouse every {landing.interval_s:g} s")
     console.print(f"[bold]live room: http://{host}:{port}[/]   events: POST /api/live/events   (Ctrl-C stops)")
     try:
-        uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+        uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
         stop.set()
         hub.stop()
+        landing.stop()
         for th in threads:
             th.join(timeout=5)
         if store is not None:

@@ -15,7 +15,7 @@ import json
 import math
 import zoneinfo
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -215,3 +215,80 @@ def write_demo(out: Path, scale: float = 1.0, overload: float = 2.0, seed: int =
     return {"events": len(events), "contacts": offered, "agents": len(agents), "folder": str(out),
             "overload": {"queue": "billing", "hour": 14, "extra_share": overload} if overload else None,
             "seconds": math.nan}  # fmt: skip
+
+
+def table_events(contacts: Any, agent_states: Any, queue_center: dict[str, str], tenant: str = TENANT,
+                 zone: str = ZONE) -> list[dict[str, Any]]:  # fmt: skip
+    """Live events of canonical ``contacts`` and ``agent_states`` tables (pyarrow), sorted by time like
+    :func:`records_to_events`: a leg enters its queue after its IVR time; self-served contacts emit nothing."""
+    tz = zoneinfo.ZoneInfo(zone)
+    rows: list[tuple[float, int, int, dict[str, Any]]] = []
+
+    def put(t: datetime, rank: int, ev: dict[str, Any]) -> None:
+        rows.append((t.timestamp(), rank, len(rows), {**ev, "ts": t.astimezone(tz).isoformat(timespec="microseconds")}))
+
+    for c in contacts.select(["contact_id", "center", "queue", "channel", "offered_at", "answered_at", "ended_at",
+                              "ivr_s", "outcome", "agent_id"]).to_pylist():  # fmt: skip
+        if c["outcome"] == "self_served" or c["ended_at"] is None:
+            continue
+        entry = c["offered_at"] + timedelta(seconds=c["ivr_s"] or 0.0)
+        base = {"tenant": tenant, "contact_id": c["contact_id"], "queue": c["queue"]}
+        put(entry, 1, {"type": "contact.offered", **base, "center": queue_center.get(c["queue"]),
+                       "channel": c["channel"]})  # fmt: skip
+        if c["answered_at"] is not None:
+            put(c["answered_at"], 2, {"type": "contact.answered", **base, "center": c["center"],
+                                      "agent_id": c["agent_id"]})  # fmt: skip
+        end = {"abandoned": "contact.abandoned", "transferred": "contact.transferred"}.get(c["outcome"],
+                                                                                           "contact.ended")
+        extra = {"reason": "callback"} if c["outcome"] == "callback" else {}
+        put(c["ended_at"], 3, {"type": end, **base, "agent_id": c["agent_id"], **extra})
+    for s in agent_states.select(["agent_id", "state", "reason", "queue", "started_at"]).to_pylist():
+        put(s["started_at"], 0, {"type": "agent.state", "tenant": tenant, "agent_id": s["agent_id"],
+                                 "state": s["state"], "reason": s["reason"], "queue": s["queue"]})  # fmt: skip
+    rows.sort(key=lambda r: (r[0], r[1], r[2]))
+    return [{k: v for k, v in ev.items() if v is not None} for _, _, _, ev in rows]
+
+
+def write_scenario_day(out: Path, scenario: Any, contacts: Any, agent_states: Any, agents: Any, schedules: Any,
+                       midnight: datetime, tenant: str = TENANT) -> dict[str, Any]:  # fmt: skip
+    """The live room's files for one day of a scenario run (the day the history continues into): events.jsonl
+    from the day's contacts and agent states, agents.csv from the run's roster (the warehouse's agents),
+    schedules.csv with the day's scheduled activities, and live.yaml with the scenario's queues and centers."""
+    out.mkdir(parents=True, exist_ok=True)
+    zone = scenario.timezone
+    queue_center = {q.name: q.center for q in scenario.queues}
+    events = table_events(contacts, agent_states, queue_center, tenant, zone)
+    with (out / "events.jsonl").open("w", encoding="utf-8") as f:
+        for ev in events:
+            f.write(json.dumps(ev, ensure_ascii=False, separators=(",", ":")) + "\n")
+    with (out / "agents.csv").open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["agent_id", "name", "center", "team", "skills", "emergency_echelon"])
+        for a in agents.select(["agent_id", "name", "center", "team", "skills", "emergency_echelon"]).to_pylist():
+            w.writerow([a["agent_id"], a["name"], a["center"], a["team"], a["skills"],
+                        "" if a["emergency_echelon"] is None else a["emergency_echelon"]])  # fmt: skip
+    tz = zoneinfo.ZoneInfo(zone)
+    day_end = midnight + timedelta(days=1)
+    with (out / "schedules.csv").open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["agent_id", "activity", "start_at", "end_at", "queue"])
+        for r in schedules.select(["agent_id", "activity", "start_at", "end_at", "queue"]).to_pylist():
+            if r["end_at"] > midnight and r["start_at"] < day_end:
+                w.writerow([r["agent_id"], r["activity"], r["start_at"].astimezone(tz).isoformat(),
+                            r["end_at"].astimezone(tz).isoformat(), r["queue"] or ""])  # fmt: skip
+    outbound = {o.queue for o in scenario.outbound}
+    queues = {}
+    for q in scenario.queues:
+        entry: dict[str, Any] = {"center": q.center, "channel": str(q.channel)}
+        if q.name in outbound:
+            entry["direction"] = "outbound"
+        elif q.patience is not None:
+            entry["patience_s"] = q.patience.mean_s
+        if q.channel != "voice":
+            entry.update({"target_sl": 0.7, "sl_threshold_s": 60})
+        queues[q.name] = entry
+    config = {"tenant": tenant, "timezone": zone, "centers": {c.name: c.region for c in scenario.centers},
+              "queues": queues}  # fmt: skip
+    (out / "live.yaml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    offered = sum(1 for e in events if e["type"] == "contact.offered")
+    return {"events": len(events), "contacts": offered, "agents": agents.num_rows, "folder": str(out)}

@@ -33,6 +33,9 @@ from callops.realtime.events import (
 )
 from callops.realtime.state import SCOPE_KINDS, LiveConfig, RosterAgent, ScheduleRow, Scope, TenantState
 
+# Queue and center scopes one tenant may have without listing its queues in live.yaml (issue 21).
+MAX_SCOPES = 1000
+
 AlertListener = Callable[[AlertEvent], None]
 
 
@@ -81,6 +84,10 @@ class LiveEngine:
                 self.on_window[kind].append(cr)
         self.timers: list[tuple[float, int, str, int, float]] = []  # (due, seq, agent, rule index, since)
         self._seq = 0
+        # Bounded scopes (issue 21): with queues in the live configuration, other queues are refused; without,
+        # at most max_scopes queue and center tiles are created (invented names cannot flood the wallboard).
+        self.known_queues = frozenset(config.queues)
+        self.max_scopes = MAX_SCOPES
 
     # ------------------------------------------------------------------------------------------------ intake
     def submit(self, raw: str | bytes | dict[str, Any], where: str = "") -> bool:
@@ -108,6 +115,10 @@ class LiveEngine:
         if ev.tenant != self.config.tenant:
             self.stats.reject(Rejection(where, f"event for tenant {ev.tenant!r} sent to {self.config.tenant!r}"))
             return False
+        refusal = self._scope_refusal(ev)
+        if refusal is not None:
+            self.stats.reject(Rejection(where, refusal))
+            return False
         t = ev.ts.timestamp()
         st = self.state
         if self.dedupe.is_duplicate((ev.type, ev.contact_id, t, ev.agent_id), t, st.now if st.now > t else t):
@@ -134,6 +145,17 @@ class LiveEngine:
                 if rules:
                     self._evaluate(rules, sc, now)
         return True
+
+    def _scope_refusal(self, ev: LiveEvent) -> str | None:
+        """Why ``ev`` may not create the queue/center scopes it names, or None."""
+        if ev.queue is not None and self.known_queues and ev.queue not in self.known_queues:
+            return f"queue: unknown queue {ev.queue!r} (not in the live configuration)"
+        scopes = self.state.scopes
+        new = sum(1 for kind, name in (("queue", ev.queue), ("center", ev.center))
+                  if name is not None and (kind, name) not in scopes)  # fmt: skip
+        if new and len(scopes) + new > self.max_scopes:
+            return f"queue: too many live scopes (at most {self.max_scopes}); configure the queues in live.yaml"
+        return None
 
     # ------------------------------------------------------------------------------------------------ rules
     def _evaluate(self, rules: list[CompiledRule] | tuple[CompiledRule, ...], sc: Scope, now: float) -> None:

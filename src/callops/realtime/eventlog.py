@@ -179,6 +179,50 @@ class RebuildInfo:
                 "seconds": round(self.seconds, 3)}  # fmt: skip
 
 
+def log_end(tenant: str, home: Path | None = None) -> dict[str, Any]:
+    """The position just after the last logged line: ``{"file": day file name, "offset": bytes}`` (empty: no log)."""
+    files = log_files(tenant, home)
+    return {"file": files[-1].name, "offset": files[-1].stat().st_size} if files else {}
+
+
+class WriterLock:
+    """One writer per tenant: an exclusive ``flock`` on ``writer.lock`` in the tenant's live folder.
+
+    The kernel drops the lock when its process ends, however it ends, so a second writer is refused while the
+    first one lives and takes over as soon as it is gone. The file names the holder (pid, host, since) for the
+    refusal message.
+    """
+
+    def __init__(self, tenant: str, home: Path | None = None) -> None:
+        import fcntl
+        import socket
+
+        folder = log_dir(tenant, home)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / "writer.lock"
+        self._f: IO[str] | None = self.path.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(self._f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._f.seek(0)
+            holder = self._f.read().strip() or "another process"
+            self._f.close()
+            self._f = None
+            raise CallopsError(f"tenant {tenant!r}'s live room is already run by {holder}: one writer per tenant; "
+                               "stop that one first (this one may take over once it is gone)") from None
+        self._f.seek(0)
+        self._f.truncate()
+        self._f.write(f"process {os.getpid()} on {socket.gethostname()} since "
+                      f"{datetime.now().astimezone().isoformat(timespec='seconds')}")  # fmt: skip
+        self._f.flush()
+
+    def release(self) -> None:
+        """Give the tenant's log up (closing the file drops the lock)."""
+        if self._f is not None:
+            self._f.close()
+            self._f = None
+
+
 def rebuild(
     tenant: str,
     engine: LiveEngine,
@@ -186,6 +230,7 @@ def rebuild(
     since: str | None = None,
     on_action: ActionHandler | None = None,
     fsync: bool = True,
+    start: dict[str, Any] | None = None,
 ) -> tuple[LoggedIntake, RebuildInfo]:
     """Replay the tenant's log into ``engine`` (a fresh one) and return an intake that appends to the same log.
 
@@ -193,7 +238,8 @@ def rebuild(
     a restart could replay from yesterday's date on (the default replays every file: the same state exactly).
     Listeners attached to ``engine`` before the call see the replayed alerts again; attach them afterwards to
     hear only new ones. Action lines go to ``on_action`` (skipped when None); one that fails is counted in
-    ``skipped`` (it failed the same way when it was first made, or it would not have been logged).
+    ``skipped`` (it failed the same way when it was first made, or it would not have been logged). ``start``
+    (a :func:`log_end` position, e.g. a snapshot's) replays only what was logged after it.
     """
     if engine.config.tenant != tenant:
         raise CallopsError(f"engine is for tenant {engine.config.tenant!r}, not {tenant!r}")
@@ -202,9 +248,13 @@ def rebuild(
     for path in log_files(tenant, home):
         if since is not None and path.stem.removeprefix("events-") < since:
             continue
+        if start and path.name < start["file"]:
+            continue
         info.files += 1
         with path.open(encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
+            if start and path.name == start["file"]:
+                f.seek(start["offset"])
+            for n, line in enumerate(f, 1):  # (line numbers count from the start position)
                 text = line.strip()
                 if not text:
                     continue

@@ -18,6 +18,7 @@ from typing import Any, Literal, TextIO
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from callops.names import NAME_MAX, NAME_PATTERN
 from callops.schema import AgentState, Channel
 
 EventType = Literal[
@@ -28,6 +29,10 @@ EVENT_TYPES: tuple[str, ...] = (
 )  # fmt: skip
 # Same rule as callops.tenancy.TENANT_ID (not imported: that module pulls in Ibis, too heavy for a live edge).
 TENANT_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+# Contact ids are opaque to people but still echoed in rejections and logs: printable, no quotes or brackets.
+ID_MAX = 128
+EVENT_MAX_BYTES = 8192  # one event as text (the durable log keeps the text as received)
+ID_PATTERN = r"^[\p{L}\p{N}_.:/#@+-]{1,128}$"
 
 
 class LiveEvent(BaseModel):
@@ -42,13 +47,14 @@ class LiveEvent(BaseModel):
     type: EventType
     ts: AwareDatetime
     tenant: str = Field(pattern=TENANT_PATTERN)
-    contact_id: str | None = Field(None, min_length=1)
-    queue: str | None = Field(None, min_length=1)
-    center: str | None = None
+    # Bounded and patterned (issue 21): names reach the console, so only NAME_PATTERN characters get in.
+    contact_id: str | None = Field(None, min_length=1, max_length=ID_MAX, pattern=ID_PATTERN)
+    queue: str | None = Field(None, pattern=NAME_PATTERN)
+    center: str | None = Field(None, pattern=NAME_PATTERN)
     channel: Channel | None = None  # stored as its plain string value
-    agent_id: str | None = Field(None, min_length=1)
+    agent_id: str | None = Field(None, pattern=NAME_PATTERN)
     state: AgentState | None = None  # stored as its plain string value
-    reason: str | None = None
+    reason: str | None = Field(None, max_length=NAME_MAX, pattern=NAME_PATTERN)
 
     @model_validator(mode="after")
     def _required_per_type(self) -> LiveEvent:
@@ -86,6 +92,8 @@ def _reason(exc: ValidationError) -> str:
 
 def parse_event(raw: str | bytes | dict[str, Any]) -> LiveEvent:
     """Validate one event (a JSON text or an already decoded dict); raise :class:`EventError` with a reason."""
+    if isinstance(raw, str | bytes) and len(raw) > EVENT_MAX_BYTES:
+        raise EventError(f"event of {len(raw)} bytes; at most {EVENT_MAX_BYTES} per event")
     try:
         if isinstance(raw, dict):
             return LiveEvent.model_validate(raw)

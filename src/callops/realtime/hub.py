@@ -16,7 +16,18 @@ Durability (``log=True``, the default of :func:`hub_for`): every accepted event,
 (:mod:`callops.realtime.eventlog`, ``events-YYYYMMDD.jsonl`` in the live folder) and fsync-ed before
 :meth:`LiveHub.submit` answers; a hub built on an existing log first replays it, so a restarted service is back in
 the state it had (alerts, plans, commands, agents, windows). Only intake counters of rejected and duplicate
-events start again from zero. One process at a time may own a tenant's log.
+events start again from zero.
+
+Start-up does not grow with history: every ``snapshot_every`` logged lines, and when it closes, the hub writes a
+snapshot (``snapshot.pkl``: the engine and plan engine, pickled with cloudpickle because alert measures are
+lambdas, plus the log position it is exact at); a restart loads it and replays only the log written after it.
+A snapshot is only a short cut: if it cannot be read, was made for other settings (live.yaml, roster, schedule,
+rules, plans: a fingerprint says) or points past the end of the log (the log was replaced), the hub replays
+the whole log as before.
+
+One writer per tenant: a durable hub holds the tenant's :class:`~callops.realtime.eventlog.WriterLock`, so a
+second process (a second ``live serve``) is refused with a message naming the first, and takes over once the
+first is gone.
 
 Notifications (:meth:`LiveHub.attach_notifier`): alert changes are written to the store's outbox by the
 :mod:`callops.realtime.notify` routes of the tenant's ``notify.yaml``, in the engine's thread, before the batch
@@ -25,7 +36,9 @@ that caused them is logged; a separate sender delivers them.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -35,7 +48,7 @@ from callops.errors import CallopsError
 from callops.realtime.alerts import LEVELS, Alert, AlertRule
 from callops.realtime.config import load_config, load_roster, load_schedule
 from callops.realtime.engine import build_engine
-from callops.realtime.eventlog import LoggedIntake, RebuildInfo, log_dir, rebuild
+from callops.realtime.eventlog import LoggedIntake, RebuildInfo, WriterLock, log_dir, log_end, log_files, rebuild
 from callops.realtime.events import EventPacer, iter_lines
 from callops.realtime.plans import PlanConfig
 from callops.realtime.state import LiveConfig, RosterAgent, ScheduleRow
@@ -49,6 +62,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Listener = Callable[[str, dict[str, Any]], None]
+SNAPSHOT_FILE = "snapshot.pkl"
+SNAPSHOT_EVERY = 200_000  # logged lines between snapshots: a restart replays at most about this many
 # the measures a wallboard tile shows, in order
 TILE_MEASURES = ("waiting", "longest_wait_s", "service_level_30m", "answer_rate_30m", "offered_30m",
                  "answered_30m", "abandoned_30m", "agents_ready", "agents_busy", "agents_acw", "agents_aux",
@@ -87,11 +102,19 @@ class LiveHub:
         log: bool = False,
         home: Path | None = None,
         fsync: bool = True,
+        snapshot_every: int = SNAPSHOT_EVERY,
     ) -> None:
-        """``log=True``: rebuild from the tenant's event log under ``home`` (default ``$CALLOPS_HOME``), then log
-        every accepted event and action to it (``fsync`` per batch)."""
+        """``log=True``: rebuild from the tenant's snapshot and event log under ``home`` (default
+        ``$CALLOPS_HOME``), then log every accepted event and action to it (``fsync`` per batch); a snapshot
+        is written every ``snapshot_every`` logged lines (0: only when closed)."""
         self.tenant = config.tenant
+        self.home = home
         self.engine, self.planner = build_engine(config, rules, plans, roster, schedule)
+        self.fingerprint = hashlib.sha256(repr((config, rules, plans, roster, schedule)).encode()).hexdigest()
+        self.snapshot_every = snapshot_every
+        self.snapshot_info: dict[str, Any] | None = None  # what the start-up loaded (None: no snapshot used)
+        self._snap_at = 0
+        self._writer: WriterLock | None = None
         self.lock = threading.RLock()
         self.version = 0
         self.listeners: list[Listener] = []
@@ -102,8 +125,15 @@ class LiveHub:
         self.notifier: Notifier | None = None
         self._unqueued: list[AlertEvent] = []  # alert changes the outbox could not take yet (store down)
         if log:
-            self.log, self.rebuilt = rebuild(self.tenant, self.engine, home, on_action=self._apply, fsync=fsync)
-            self.version = 1 if self.rebuilt.events else 0
+            self._writer = WriterLock(self.tenant, home)
+            try:
+                start = self._load_snapshot()
+                self.log, self.rebuilt = rebuild(self.tenant, self.engine, home, on_action=self._apply, fsync=fsync,
+                                                 start=start)  # fmt: skip
+            except BaseException:
+                self._writer.release()
+                raise
+            self.version = 1 if self.rebuilt.events or start else 0
         self.engine.bus.subscribe("*", self._fan_out)
 
     # ------------------------------------------------------------------------------------------------ listeners
@@ -153,6 +183,8 @@ class LiveHub:
             finally:
                 if self.log is not None:
                     self.log.commit()  # what the engine took is logged before anyone hears "accepted"
+            if self.log is not None and self.snapshot_every and self.log.logged - self._snap_at >= self.snapshot_every:
+                self.save_snapshot()
             self._retry_unqueued()
             self.version += 1
             answer = {"received": len(pairs), "accepted": accepted, "rejected": len(rejections),
@@ -300,11 +332,80 @@ class LiveHub:
             self._replay.join(timeout=5)
 
     def close(self) -> None:
-        """Stop a replay and close the event log (what was accepted is already on disk)."""
+        """Stop a replay, write a snapshot and close the event log (what was accepted is already on disk); the
+        tenant's log is free for another writer afterwards."""
         self.stop()
         with self.lock:
             if self.log is not None:
                 self.log.close()
+                if self._writer is not None:
+                    try:
+                        self.save_snapshot()
+                    except Exception as exc:  # a snapshot is a short cut: never fail a shutdown for it
+                        log.warning("no snapshot written for %s: %s", self.tenant, exc)
+                    self._writer.release()
+                    self._writer = None
+
+    # -------------------------------------------------------------------------------------------------- snapshot
+    def _snapshot_path(self) -> Path:
+        return log_dir(self.tenant, self.home) / SNAPSHOT_FILE
+
+    def save_snapshot(self) -> dict[str, Any]:
+        """Write the engine's state and the log position it is exact at (atomically); returns the position."""
+        import cloudpickle
+
+        with self.lock:
+            if self.log is None:
+                raise CallopsError("only a durable hub (log=True) keeps snapshots")
+            self.log.commit()
+            position = log_end(self.tenant, self.home)
+            # the hub's own hooks (locks, listeners of this process) are not state: leave them out
+            mine = [h for h in self.engine.bus.handlers.get("*", []) if getattr(h, "__self__", None) is self]
+            listeners = list(self.engine.listeners)
+            for h in mine:
+                self.engine.bus.handlers["*"].remove(h)
+            self.engine.listeners[:] = [f for f in listeners if getattr(f, "__self__", None) is not self]
+            try:
+                data = cloudpickle.dumps({"format": 1, "fingerprint": self.fingerprint, "position": position,
+                                          "engine": self.engine, "planner": self.planner,
+                                          "version": self.version})  # fmt: skip
+            finally:
+                self.engine.bus.handlers.setdefault("*", []).extend(mine)
+                self.engine.listeners[:] = listeners
+            path = self._snapshot_path()
+            tmp = path.with_suffix(".tmp")
+            with tmp.open("wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+            self._snap_at = self.log.logged
+            return position
+
+    def _load_snapshot(self) -> dict[str, Any] | None:
+        """Take the engine from a usable snapshot; the position to replay the log from (None: from its start)."""
+        import pickle
+
+        path = self._snapshot_path()
+        if not path.exists():
+            return None
+        try:
+            data = pickle.loads(path.read_bytes())  # our own file, written by save_snapshot
+            position = data["position"]
+            if data.get("format") != 1 or data["fingerprint"] != self.fingerprint:
+                raise ValueError("made for other settings")
+            if position:
+                day = log_dir(self.tenant, self.home) / position["file"]
+                if not day.exists() or day.stat().st_size < position["offset"]:
+                    raise ValueError("the log it belongs to was replaced")
+            elif log_files(self.tenant, self.home):
+                raise ValueError("made before the log began")
+        except Exception as exc:  # a short cut only: replay the whole log instead
+            log.info("snapshot of %s not used (%s); replaying the whole log", self.tenant, exc)
+            return None
+        self.engine, self.planner = data["engine"], data["planner"]
+        self.snapshot_info = {"position": position, "bytes": path.stat().st_size}
+        return position or None
 
     # ------------------------------------------------------------------------------------------- notifications
     def attach_notifier(self, store: Store, routes_path: Path | None = None, catch_up_s: float = 900.0) -> int:

@@ -12,6 +12,17 @@ share a session. A share ``journeys.share`` of sessions is recorded. Each contac
 * when it went on to a queue: ``agent`` at the answer (``ok``) or at the end (``abandoned``).
 
 Every step carries the contact's id; ``seq`` orders the steps of a session by time.
+
+Documented causes the journey views should find (the views never read them; they come from the contacts):
+
+* a failed self-service stage (``verify_identity`` failed, ``self_service`` failed or abandoned) is the only
+  source of ``failed``/``abandoned`` steps, in the proportions of each IVR/app stage's ``failure_reasons``;
+* failed app/web/chat contacts climb the channel ladder (``repeats.ladder``, minutes) and those failed with a
+  reason in ``repeats.by_reason`` go to that reason's channel: in the demo hotline 60 % of
+  ``identity_verification_failed`` contacts bring the customer to a voice call within 24 h (mean delay 4 h),
+  so "identity verification in the app, then a voice call" is a failure that drives calls;
+* contacts of one customer less than ``session_gap_min`` apart share a session, so a quick escalation appears
+  as one cross-channel session and a later one as a new session of the same customer.
 """
 
 from __future__ import annotations

@@ -8,7 +8,13 @@ identity check, the agent's answer, sometimes (``forbidden_p``) a forbidden phra
 
 Each sampled contact also gets a QA evaluation (one row per form item): ``greeting`` scores 0 when
 the greeting is missing, ``compliance`` 0 when a forbidden phrase was said; the other items
-depend on the agent's quality (a per-agent beta draw) and on whether the contact resolved.
+depend on the agent's quality (a per-agent beta draw) and on whether the contact resolved. Evaluators differ:
+evaluator *k* of the scenario's ``evaluators`` (in order) shifts the fraction of every judgement item (needs
+analysis, solution, closing, identity check) by ``EVALUATOR_SEVERITY[k % 4]`` (lenient to strict); greeting and
+compliance are facts and are not shifted.
+
+:func:`simulate_panel` makes a QA panel whose truth is known (the agent levels and the evaluator severities), for
+the tests and benchmark of the empirical-Bayes ranking: see its docstring.
 """
 
 from __future__ import annotations
@@ -56,6 +62,8 @@ _ANSWERS = {
 _EN_REQUESTS = ["I'm a visitor and my SIM card has no signal", "How do I top up my account?",
                 "I want to activate international roaming"]
 _EN_ANSWER = "I have checked your account and activated the service for you."
+# Fraction of an item's points each evaluator adds (lenient +) or takes away (strict -): real evaluator differences.
+EVALUATOR_SEVERITY = (0.05, -0.06, 0.0, -0.02)
 _FORBIDDEN_LINES = {"不知道": "这个我也不知道", "没办法": "这个我们没办法处理"}
 
 
@@ -84,6 +92,7 @@ def generate_quality(frame: ContactFrame, scenario: Scenario, resolved: np.ndarr
     u_items = rng.random((len(sample), len(q.items)))
     evaluator = rng.integers(0, len(q.evaluators), len(sample))
     delay_days = rng.uniform(0.5, 4.0, len(sample))
+    severity = [EVALUATOR_SEVERITY[k % len(EVALUATOR_SEVERITY)] for k in range(len(q.evaluators))]
     cid, bt, qn, ag = (frame[k][sample].tolist() for k in ("contact_id", "business_type", "queue", "agent_id"))
     talk, ended, res = frame["talk_s"][sample].tolist(), frame["ended_at"][sample].tolist(), resolved[sample].tolist()
     horizon = float(np.nanmax(frame["ended_at"])) if len(frame) else 0.0
@@ -132,9 +141,9 @@ def generate_quality(frame: ContactFrame, scenario: Scenario, resolved: np.ndarr
             elif item.item == "compliance":
                 frac = 0.0 if forbidden_said[j] else 1.0
             elif item.item == "solution":
-                frac = min(1.0, aq * (1.0 if res[i] else 0.6) + 0.2 * u_items[j, k])
+                frac = min(1.0, aq * (1.0 if res[i] else 0.6) + 0.2 * u_items[j, k] + severity[evaluator[j]])
             else:
-                frac = min(1.0, aq + 0.25 * (u_items[j, k] - 0.5))
+                frac = min(1.0, aq + 0.25 * (u_items[j, k] - 0.5) + severity[evaluator[j]])
             e_rows["evaluation_id"].append(f"QA-{cid[i]}")
             e_rows["item"].append(item.item)
             e_rows["contact_id"].append(cid[i])
@@ -162,3 +171,49 @@ def generate_quality(frame: ContactFrame, scenario: Scenario, resolved: np.ndarr
         "weight": pa.array(e_rows["weight"], pa.float64()),
     })  # fmt: skip
     return {"transcripts": transcripts, "qa_evaluations": evaluations}
+
+
+def simulate_panel(
+    agents: int = 40,
+    evaluators: int = 5,
+    *,
+    seed: int = 0,
+    level_mean: float = 82.0,
+    level_sd: float = 5.0,
+    noise_sd: float = 10.0,
+    severity_sd: float = 5.0,
+    min_n: int = 1,
+    max_n: int = 40,
+    periods: int = 1,
+) -> dict:
+    """Evaluation scores (0-100) of ``agents`` agents by ``evaluators`` evaluators, with the truth known.
+
+    Causal structure (what a ranking should recover, and what it must not read):
+
+    * agent *i* has a true level ``θ_i ~ N(level_mean, level_sd²)``, the same in every period;
+    * evaluator *e* has a severity ``b_e ~ N(0, severity_sd²)`` (centred to mean 0);
+    * agent *i* gets ``n_i`` evaluations per period, ``n_i`` uniform on ``min_n..max_n`` (unequal on purpose:
+      a few evaluations make a raw mean extreme by chance), each by an evaluator drawn uniformly;
+    * a score is ``clip(θ_i + b_e + ε, 0, 100)`` with ``ε ~ N(0, noise_sd²)``.
+
+    Returns ``rows`` (dicts with ``evaluation_id, agent_id, evaluator, period, score``), ``levels`` (agent → θ)
+    and ``severity`` (evaluator → b).
+    """
+    rng = np.random.default_rng(seed)
+    names = [f"A{i:03d}" for i in range(agents)]
+    evs = [f"qa{e:02d}" for e in range(evaluators)]
+    theta = rng.normal(level_mean, level_sd, agents)
+    sev = rng.normal(0.0, severity_sd, evaluators)
+    sev -= sev.mean()
+    n = rng.integers(min_n, max_n + 1, agents)
+    rows = []
+    for p in range(periods):
+        for i, a in enumerate(names):
+            who = rng.integers(0, evaluators, n[i])
+            eps = rng.normal(0.0, noise_sd, n[i])
+            for j in range(n[i]):
+                score = float(np.clip(theta[i] + sev[who[j]] + eps[j], 0.0, 100.0))
+                rows.append({"evaluation_id": f"P{p}-{a}-{j}", "agent_id": a, "evaluator": evs[who[j]],
+                             "period": p, "score": score})  # fmt: skip
+    return {"rows": rows, "levels": dict(zip(names, theta.tolist(), strict=True)),
+            "severity": dict(zip(evs, sev.tolist(), strict=True))}  # fmt: skip

@@ -10,6 +10,11 @@ contacts is *re-labelled* so that customers come back:
 * **escalation** (minutes): a contact on a channel of the ladder (app -> chat, chat -> voice, ...)
   whose self-service failed or whose need is unresolved brings the customer, with probability
   ``escalation_p``, to the next channel after an exponential delay;
+* **escalation by reason** (hours): a contact whose self-service failed for a reason listed in
+  ``by_reason`` (e.g. ``identity_verification_failed``) brings the customer, with that reason's
+  probability, to its channel (e.g. voice) after an exponential delay, within ``within_h`` hours; such
+  contacts do not also climb the ladder. This is the documented cause behind "identity verification
+  failed in the app, then a voice call within 24 h" in the journeys;
 * **repeat** (days): an unresolved contact that did not escalate brings the customer back on the
   same channel, with probability ``p_unresolved``, after an exponential delay truncated to
   ``window_days``.
@@ -63,9 +68,28 @@ def link_repeats(frame: ContactFrame, scenario: Scenario, resolved: np.ndarray, 
     # Escalations: failed self-service or unresolved contacts on a ladder channel.
     src_all, tgt_all = [], []
     escalated = np.zeros(n, dtype=bool)
+    reason = frame["ivr_result"]
+    for why, rc in cfg.by_reason.items():
+        src = np.flatnonzero(eligible & self_failed & (reason == why) & (channel != str(rc.to)) & (u_esc < rc.p))
+        if not len(src):
+            continue
+        delay = rng.exponential(rc.delay_mean_min * 60.0, len(src))
+        for flag in (False, True):
+            cand = np.flatnonzero(eligible & (channel == str(rc.to)) & (vip == flag))
+            sel = src[vip[src] == flag]
+            if not len(sel) or not len(cand):
+                continue
+            tgt = _first_after(offered, cand, ended[sel] + delay[vip[src] == flag])
+            keep = (tgt >= 0) & (offered[np.maximum(tgt, 0)] - ended[sel] <= rc.within_h * 3600.0)
+            src_all.append(sel[keep])
+            tgt_all.append(tgt[keep])
+            escalated[sel[keep]] = True
+        escalated[src] = True  # drawn for this reason: it does not also climb the ladder
     ladder = {str(k): str(v) for k, v in cfg.ladder.items()}
     for ch_from, ch_to in ladder.items():
-        src = np.flatnonzero(eligible & (channel == ch_from) & (self_failed | ~resolved) & (u_esc < cfg.escalation_p))
+        src = np.flatnonzero(
+            eligible & ~escalated & (channel == ch_from) & (self_failed | ~resolved) & (u_esc < cfg.escalation_p)
+        )
         if not len(src):
             continue
         delay = rng.exponential(cfg.escalation_delay_mean_min * 60.0, len(src))

@@ -94,25 +94,27 @@ def run_scenario(
     start_date: date | None = None,
     progress: Progress | None = None,
     extras: bool = False,
+    extra_streams: tuple[ArrivalStream, ...] = (),
 ) -> dict[str, pa.Table]:
     """Simulate ``days`` days of ``scenario``; return every canonical table (name -> pyarrow table).
 
     ``start_date`` is the first local day (default: the ``days`` days that end yesterday). With
     ``extras`` the contacts table also carries ``ivr_result``, ``vip`` and ``repeat_of`` (not canonical).
+    ``extra_streams`` are added to the scenario's arrivals (the demo's overload hour on its live day).
     """
     # Millions of long-lived tuples make the cyclic GC rescan them again and again (it found nothing
     # to free in profiles, and cost a third of the run): pause it for the run.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _run(scenario, days, seed, start_date, progress, extras)
+        return _run(scenario, days, seed, start_date, progress, extras, extra_streams)
     finally:
         if enabled:
             gc.enable()
 
 
 def _run(scenario: Scenario, days: int, seed: int, start_date: date | None, progress: Progress | None,
-         extras: bool) -> dict[str, pa.Table]:
+         extras: bool, extra_streams: tuple[ArrivalStream, ...] = ()) -> dict[str, pa.Table]:
     say = progress or (lambda *_: None)
     start = run_start(scenario, days, start_date)
     s_cust, s_roster, s_engine, s_after = np.random.SeedSequence(seed).spawn(4)
@@ -121,6 +123,7 @@ def _run(scenario: Scenario, days: int, seed: int, start_date: date | None, prog
     say("roster", 0, days, 0)
     roster = build_roster(scenario, start, days, np.random.default_rng(s_roster))
     model = build_model(scenario, start, days, roster, customers.pool_ids, customers.pool_vip)
+    model.streams.extend(extra_streams)
     say("simulating", 0, days, 0)
     records = simulate(model, int(s_engine.generate_state(1)[0]),
                        progress=lambda d, k: say("simulating", min(d, days), days, k))

@@ -219,6 +219,15 @@ class CustomersCfg(_Model):
     arrears_contact_factor: float = Field(2.0, gt=0, description="how much likelier arrears customers call")
 
 
+class ReasonEscalationCfg(_Model):
+    """A self-service failure reason that sends customers to another channel (a documented cause for journeys)."""
+
+    p: float = Field(ge=0, le=1)  # probability that a contact failed for this reason brings the customer to `to`
+    to: Channel
+    delay_mean_min: float = Field(gt=0)
+    within_h: float = Field(24.0, gt=0)  # no target contact within this many hours: no escalation
+
+
 class RepeatsCfg(_Model):
     """Repeat contacts after an unresolved one, and escalations up the channel ladder."""
 
@@ -228,6 +237,7 @@ class RepeatsCfg(_Model):
     escalation_p: float = Field(0.0, ge=0, le=1)
     escalation_delay_mean_min: float = Field(10.0, gt=0)
     ladder: dict[Channel, Channel] = Field(default_factory=dict)  # channel -> the channel people try next
+    by_reason: dict[str, ReasonEscalationCfg] = Field(default_factory=dict)  # failure reason -> its escalation
 
 
 class ScoreModelCfg(_Model):

@@ -98,6 +98,54 @@ def user_token(
     print(token)
 
 
+@user_app.command("revoke-token")
+def user_revoke_token(
+    prefix: Annotated[str, typer.Argument(help="The token's prefix (as `callops user list` shows it).")],
+    tenant: Annotated[str, typer.Option(help="Tenant.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Revoke an API token: it stops working at once, in the API and in open console pages (audited)."""
+    from callops.errors import NotFound
+    from callops.store import users
+    from callops.store.db import Store
+
+    with Store() as store:
+        key = ensure_tenant(store, tenant)
+        with store.session() as s:
+            match = [t for t in users.list_tokens(s, key) if t.prefix == prefix.strip()]
+            if not match:
+                raise NotFound(f"no token with prefix {prefix!r} in tenant {key!r}")
+            row = users.revoke_token(s, key, match[0].id, cli_actor())
+            result = {"tenant": key, "prefix": row.prefix, "revoked_at": row.revoked_at.isoformat()}
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False))
+        return
+    out.print(f"token {result['prefix']} of tenant {key} revoked")
+
+
+@user_app.command("set-role")
+def user_set_role(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    tenant: Annotated[str, typer.Option(help="Tenant.")],
+    role: Annotated[str, typer.Option(help="The new role.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Change a user's role (audited); open console pages follow it at their next action."""
+    from callops.store import users
+    from callops.store.db import Store
+
+    with Store() as store:
+        key = ensure_tenant(store, tenant)
+        with store.session() as s:
+            user = users.get_user_by_name(s, key, name)
+            user = users.set_role(s, key, user.id, role, cli_actor())
+            result = {"tenant": key, "user": user.name, "role": user.role}
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False))
+        return
+    out.print(f"{name} of tenant {key} is now {result['role']}")
+
+
 @user_app.command("list")
 def user_list(
     tenant: Annotated[str, typer.Option(help="Tenant.")],

@@ -392,3 +392,6 @@ TENANT_OWNED: tuple[type[Base], ...] = (
 # Domain packages keep their operational tables in modules of their own (value, quality, knowledge, ...), built on
 # Base and TenantOwned above. Importing them here registers them with Base.metadata, so the migrations and the
 # models/migrations agreement test see every table. One line per module, below.
+import callops.store.models_knowledge  # noqa: E402, F401
+import callops.store.models_quality  # noqa: E402, F401
+import callops.store.models_value  # noqa: E402, F401

@@ -46,7 +46,18 @@ def mount(app: Any) -> None:
         resources = app.state.resources = Resources()
     session.HOLDER.resources = resources
     # Importing the page modules registers their routes with NiceGUI.
-    from callops.ui import pages_alerts, pages_live, pages_reference, pages_top, pages_trends, pages_wfm  # noqa: F401
+    from callops.ui import (  # noqa: F401
+        pages_alerts,
+        pages_journey,
+        pages_knowledge,
+        pages_live,
+        pages_quality,
+        pages_reference,
+        pages_top,
+        pages_trends,
+        pages_value,
+        pages_wfm,
+    )
 
     ui.run_with(
         app,

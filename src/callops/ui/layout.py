@@ -6,6 +6,7 @@ from nicegui import ui
 
 from callops.store.roles import Permission
 from callops.ui import session
+from callops.ui.guard import checked, data_attrs
 from callops.ui.i18n import t
 
 # Alert levels: one colour everywhere (tiles, badges, history); None = normal.
@@ -23,6 +24,10 @@ NAV = (
     ("/alerts", "nav_alerts", "notification_important", Permission.live_read),
     ("/workforce", "nav_wfm", "groups", Permission.wfm_read),
     ("/reference", "nav_reference", "menu_book", Permission.metrics_read),
+    ("/journeys", "journey_nav", "route", Permission.journeys_read),
+    ("/quality", "nav_quality", "fact_check", Permission.qa_read),
+    ("/value", "value_nav", "workspace_premium", Permission.value_read),
+    ("/kb", "kb_nav", "local_library", Permission.kb_read),
 )
 
 _CSS = """
@@ -41,11 +46,10 @@ def level_label(level: str | None, locale: str) -> str:
 
 def level_badge(level: str | None, locale: str) -> ui.badge:
     """A badge in the level's colour."""
-    return (
-        ui.badge(level_label(level, locale))
-        .style(f"background:{LEVEL_COLORS[level]} !important; color:{LEVEL_TEXT[level]}")
-        .props(f'data-level="{level or "none"}"')
+    badge = ui.badge(level_label(level, locale)).style(
+        f"background:{LEVEL_COLORS[level]} !important; color:{LEVEL_TEXT[level]}"
     )
+    return data_attrs(badge, level=level or "none")
 
 
 def frame(ctx: session.Ctx, title_key: str) -> None:
@@ -68,6 +72,7 @@ def frame(ctx: session.Ctx, title_key: str) -> None:
             ui.icon("person").classes("ml-2 max-sm:hidden")
             ui.label(ctx.user_name).classes("max-sm:hidden").props('data-test="user"')
 
+        @checked(ctx)
         def change(e: object) -> None:
             value = getattr(e, "value", None)
             if value and value != ctx.locale:
@@ -87,7 +92,7 @@ def frame(ctx: session.Ctx, title_key: str) -> None:
                 continue  # what a role may not do is not shown
             active = "bg-blue-1 text-primary" if key == title_key else ""
             with (
-                ui.link(target=path).classes(f"no-underline text-black w-full {active}").props(f'data-nav="{path}"'),
+                data_attrs(ui.link(target=path).classes(f"no-underline text-black w-full {active}"), nav=path),
                 ui.row().classes("items-center gap-3 px-4 py-2 w-full"),
             ):
                 ui.icon(icon)

@@ -11,6 +11,7 @@ from callops.errors import CallopsError
 from callops.realtime.hub import hub_for
 from callops.store.roles import Permission
 from callops.ui import session
+from callops.ui.guard import checked, data_attrs
 from callops.ui.i18n import local_time, number, t, value_label
 from callops.ui.layout import LEVEL_NAMES, frame, level_badge
 
@@ -39,6 +40,7 @@ def alerts_page() -> None:
     hub = hub_for(ctx.tenant_id, ctx.timezone)
     can_act, can_decide = ctx.can(Permission.alerts_act), ctx.can(Permission.plans_decide)
 
+    @checked(ctx, Permission.alerts_act)
     def act(kind: str, alert_id: str, note: str | None = None) -> None:
         try:
             before = hub.alert(alert_id)
@@ -61,6 +63,7 @@ def alerts_page() -> None:
         ui.notify(f"{t('acknowledge' if kind == 'ack' else 'resolve', loc)}: {alert_id}", type="positive")
         render.refresh()
 
+    @checked(ctx, Permission.plans_decide)
     def decide(activation_id: str, step: str, approve: bool) -> None:
         try:
             hub.decide(activation_id, step, approve, ctx.user_name)
@@ -84,7 +87,7 @@ def alerts_page() -> None:
         if not alerts:
             ui.label(t("alerts_none", loc)).classes("text-grey-7")
         for a in alerts:
-            with ui.card().classes("w-full p-3").props(f'data-alert="{a["alert_id"]}" data-status="{a["status"]}"'):
+            with data_attrs(ui.card().classes("w-full p-3"), alert=a["alert_id"], status=a["status"]):
                 with ui.row().classes("items-center w-full gap-2"):
                     level_badge(a["level"], loc)
                     ui.label(f"{a['rule']} · {a['scope']}:{a['key']}").classes("font-medium")
@@ -122,7 +125,7 @@ def alerts_page() -> None:
             ui.label(t("plans_none", loc)).classes("text-grey-7")
         for act_ in acts:
             rec = act_["recommendation"]
-            with ui.card().classes("w-full p-3").props(f'data-activation="{act_["activation_id"]}"'):
+            with data_attrs(ui.card().classes("w-full p-3"), activation=act_["activation_id"]):
                 with ui.row().classes("items-center gap-2 w-full"):
                     level_badge(_level(act_["level"]), loc)
                     ui.label(f"{act_['plan']} · {t('queue', loc)} {act_['queue']}").classes("font-medium")
@@ -134,14 +137,13 @@ def alerts_page() -> None:
                     f"({t('target', loc)} {number(rec['target_sl'], 'ratio')})"
                 ).classes("text-primary")
                 for step in rec["steps"]:
-                    with ui.card().classes("w-full p-2 bg-grey-1").props(f'data-step="{step["kind"]}"'):
+                    with data_attrs(ui.card().classes("w-full p-2 bg-grey-1"), step=step["kind"]):
                         with ui.row().classes("items-center gap-2 w-full"):
                             ui.label(f"{t('step', loc)}: {value_label('step', step['kind'], loc)}").classes(
                                 "font-medium"
                             )
-                            ui.badge(value_label("step_status", step["status"], loc)).props(
-                                f'outline data-step-status="{step["status"]}"'
-                            )
+                            data_attrs(ui.badge(value_label("step_status", step["status"], loc)).props("outline"),
+                                       step_status=step["status"])
                             ui.space()
                             if can_decide and step["status"] == "pending_approval":
                                 aid, kind = act_["activation_id"], step["kind"]
@@ -194,6 +196,7 @@ def alerts_page() -> None:
 
     ui.context.client.on_disconnect(hub.subscribe(listener))
 
+    @checked(ctx, Permission.live_read, tick=True)
     def tick() -> None:
         if changes["seen"] != changes["drawn"]:
             changes["drawn"] = changes["seen"]

@@ -14,6 +14,7 @@ from nicegui import ui
 from callops.realtime.hub import hub_for
 from callops.store.roles import Permission
 from callops.ui import session
+from callops.ui.guard import checked, data_attrs
 from callops.ui.i18n import local_time, number, t
 from callops.ui.layout import LEVEL_COLORS, LEVEL_TEXT, frame, level_label
 
@@ -24,12 +25,8 @@ SCOPE_ORDER = {"center": 0, "queue": 1, "channel": 2, "region": 3}
 def _tile(tile: dict, loc: str) -> None:
     level = tile["level"]
     bg, fg = LEVEL_COLORS[level], LEVEL_TEXT[level]
-    with (
-        ui.card()
-        .classes("co-tile p-3 gap-1")
-        .style(f"background:{bg}; color:{fg}")
-        .props(f'data-key="{tile["scope"]}:{tile["key"]}" data-level="{level or "none"}"')
-    ):
+    card = ui.card().classes("co-tile p-3 gap-1").style(f"background:{bg}; color:{fg}")
+    with data_attrs(card, key=f"{tile['scope']}:{tile['key']}", level=level or "none"):
         with ui.row().classes("w-full items-center no-wrap"):
             ui.label(tile["key"]).classes("text-h6 font-semibold")
             ui.space()
@@ -78,6 +75,7 @@ def live_page() -> None:
 
     tiles()
 
+    @checked(ctx, Permission.live_read, tick=True)
     def tick() -> None:
         if seen["changes"] == seen["drawn"]:
             return

@@ -14,6 +14,7 @@ from callops.metrics.describe import formula_text, measure_text
 from callops.metrics.parameters import load_parameters
 from callops.store.roles import Permission
 from callops.ui import session
+from callops.ui.guard import checked, data_attrs
 from callops.ui.i18n import metric_label, t
 from callops.ui.layout import frame
 
@@ -56,11 +57,8 @@ def reference_page(q: str = "") -> None:
         count.set_text(f"{len(chosen)} / {len(base)} {t('metrics_count', loc)}")
         for m in chosen:
             s = m.spec
-            with (
-                ui.expansion(f"{metric_label(m, loc)} · {m.id}", caption=s.description)
-                .classes("w-full border rounded")
-                .props(f'data-metric="{m.id}"') as exp
-            ):
+            exp = ui.expansion(f"{metric_label(m, loc)} · {m.id}", caption=s.description)
+            with data_attrs(exp.classes("w-full border rounded"), metric=m.id):
                 ui.label(
                     f"{t('unit', loc)}: {s.unit} · {t('better', loc)}: {s.direction.value} · v{s.version}"
                 ).classes("co-muted")
@@ -76,6 +74,7 @@ def reference_page(q: str = "") -> None:
                     ui.label(f"{t('parameters', loc)}: " + ", ".join(f"{p} = {values[p]}" for p in s.parameters))
                 sql_box = ui.column().classes("w-full")
 
+                @checked(ctx, Permission.metrics_read)
                 async def load_sql(_e: Any = None, mid: str = m.id, box: ui.column = sql_box) -> None:
                     if box.default_slot.children:
                         return

@@ -7,8 +7,11 @@ from nicegui import app, ui
 from callops.errors import CallopsError
 from callops.store.roles import Permission
 from callops.ui import session
-from callops.ui.i18n import DEFAULT_LOCALE, change, number, t
+from callops.ui.guard import checked, data_attrs
+from callops.ui.i18n import DEFAULT_LOCALE, change, number, register_labels, t
 from callops.ui.layout import PRIMARY, STATUS_COLORS, frame
+
+register_labels({"top_today_so_far": ("Today so far", "今日截至目前")})
 
 TOP_PERIODS = ("day", "month", "quarter", "year")
 WALL_SECONDS = 10.0
@@ -49,7 +52,7 @@ def _tile(row: dict, loc: str, grain: str, big: bool = False) -> None:
     arrow = "" if diff is None else ("▲" if diff > 0 else "▼" if diff < 0 else "＝")
     target = f"{t('target', loc)} {number(row['target'], row['unit'])}" if row["target"] is not None else ""
     card = ui.card().classes("co-tile cursor-pointer p-3").style(f"border-top: 6px solid {colour}")
-    card.props(f'data-metric="{row["metric"]}" data-status="{row["status"] or "none"}"')
+    data_attrs(card, metric=row["metric"], status=row["status"] or "none")
     card.on("click", lambda: ui.navigate.to(f"/trends?metric={row['metric']}&grain={grain}"))
     with card:
         ui.label(label).classes("text-subtitle2 text-grey-8")
@@ -91,13 +94,19 @@ async def top_page(period: str = "day", wall: int = 0) -> None:
         .classes("grid gap-3 w-full grid-cols-2 md:grid-cols-3 xl:grid-cols-4")
         .props('data-test="top-grid"')
     )
+    # the day view shows the last complete day; today so far (landed from the live room) comes beside it
+    today_grid = ui.element("div").classes("grid gap-3 w-full grid-cols-2 md:grid-cols-3 xl:grid-cols-4")
+    today_grid.props["data-test"] = "top-today"
 
+    @checked(ctx, Permission.metrics_read)
     async def show(p: str) -> None:
-        from callops.metrics.top import top_indicators
+        from callops.metrics.top import today_so_far, top_indicators
 
         state["period"] = p
+        today_grid.clear()
         try:
             rows = await session.warehouse_call(top_indicators, ctx.tenant_id, p)
+            today = await session.warehouse_call(today_so_far, ctx.tenant_id) if p == "day" else None
         except CallopsError as exc:
             grid.clear()
             with grid:
@@ -109,11 +118,17 @@ async def top_page(period: str = "day", wall: int = 0) -> None:
         with grid:
             for row in rows:
                 _tile(row, loc, p, big=bool(wall))
+        if today:
+            with today_grid:
+                ui.label(f"{t('top_today_so_far', loc)} · {today[0]['period']}").classes("text-grey-7 col-span-full")
+                for row in today:
+                    _tile(row, loc, p, big=bool(wall))
 
     toggle.on_value_change(lambda e: show(e.value))
     await show(period)
     if wall:
 
+        @checked(ctx, Permission.metrics_read, tick=True)
         def rotate() -> None:
             nxt = TOP_PERIODS[(TOP_PERIODS.index(state["period"]) + 1) % len(TOP_PERIODS)]
             toggle.set_value(nxt)  # triggers show()

@@ -17,6 +17,7 @@ from callops.metrics.grains import GRAINS, bucket_seconds, period_end
 from callops.metrics.sources import DIMENSIONS
 from callops.store.roles import Permission
 from callops.ui import session
+from callops.ui.guard import checked
 from callops.ui.i18n import local_time, metric_label, number, t
 from callops.ui.layout import frame
 
@@ -157,6 +158,7 @@ async def trends_page(metric: str = "service_level", grain: str = "day") -> None
     def fmt_period(p: Any) -> str:
         return p.strftime("%Y-%m-%d %H:%M") if isinstance(p, datetime) else str(p)
 
+    @checked(ctx, Permission.metrics_read)
     async def show() -> None:
         mid, g, by = m_sel.value, g_sel.value, d_sel.value or None
         unit = cat.metric(mid).spec.unit
@@ -229,6 +231,7 @@ async def trends_page(metric: str = "service_level", grain: str = "day") -> None
         ]
         table.update()
 
+    @checked(ctx, Permission.metrics_read)
     async def on_point(e: Any) -> None:
         periods = shown.get("periods") or []
         if e.data_index is None or e.data_index >= len(periods):
@@ -243,6 +246,7 @@ async def trends_page(metric: str = "service_level", grain: str = "day") -> None
 
     chart.on_point_click(on_point)
 
+    @checked(ctx, Permission.metrics_read)
     def export(fmt: str) -> None:
         cols, rows = shown["columns"], shown["rows"]
         if not cols:

@@ -15,6 +15,7 @@ from callops.errors import CallopsError
 from callops.exports import workbook_bytes
 from callops.store.roles import Permission
 from callops.ui import session
+from callops.ui.guard import checked, data_attrs
 from callops.ui.i18n import t
 from callops.ui.layout import frame
 
@@ -197,6 +198,7 @@ async def workforce_page(week: str = "", queue: str = "") -> None:
         ui.label(t("no_forecast", loc)).classes("text-grey-7").props('data-test="no-forecast"')
         if ctx.can(Permission.wfm_plan):
 
+            @checked(ctx, Permission.wfm_plan)
             async def plan() -> None:
                 note = ui.notification(t("running", loc), spinner=True, timeout=None)
                 try:
@@ -267,7 +269,7 @@ async def workforce_page(week: str = "", queue: str = "") -> None:
                     }
                 )
         with ui.expansion(f"{t('team', loc)} {team} · {len(agents)}", value=n == 0).classes("w-full"):
-            ui.echart(
+            chart = ui.echart(
                 {
                     "tooltip": {},
                     "legend": {"top": 0},
@@ -283,8 +285,10 @@ async def workforce_page(week: str = "", queue: str = "") -> None:
                     "dataZoom": [{"type": "inside", "filterMode": "weakFilter"}],
                     "series": series,
                 }
-            ).classes("w-full").style(f"height:{max(160, 26 * len(agents) + 70)}px").props(f'data-team="{team}"')
+            ).classes("w-full").style(f"height:{max(160, 26 * len(agents) + 70)}px")
+            data_attrs(chart, team=team)
 
+    @checked(ctx, Permission.wfm_read)
     def export() -> None:
         slots = data["slots"]
         per_interval = [

@@ -59,10 +59,8 @@ def store() -> Any:
 
 
 def with_warehouse(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run ``fn(wh, *args, **kwargs)`` holding the app's single warehouse connection (call it off the loop)."""
-    res = resources()
-    wh = res.open_warehouse()
-    with res.warehouse_lock:
+    """Run ``fn(wh, *args, **kwargs)`` on a warehouse handle of this thread's own (call it off the loop)."""
+    with resources().reading() as wh:
         return fn(wh, *args, **kwargs)
 
 
@@ -107,7 +105,7 @@ def sign_out() -> None:
     app.storage.user.clear()
 
 
-def _still_valid(tenant_id: str, user_id: int, token_id: int) -> Role | None:
+def still_valid(tenant_id: str, user_id: int, token_id: int) -> Role | None:
     """The user's current role if the token is still good, else None."""
     from callops.errors import NotFound
     from callops.store import models
@@ -132,7 +130,7 @@ def current() -> Ctx | None:
     data = app.storage.user
     if "token_id" not in data:
         return None
-    role = _still_valid(data["tenant_id"], data["user_id"], data["token_id"])
+    role = still_valid(data["tenant_id"], data["user_id"], data["token_id"])
     if role is None:
         sign_out()
         return None

@@ -27,6 +27,9 @@ schedule_app = typer.Typer(help="Weekly shift scheduling (CP-SAT).", no_args_is_
 err = Console(stderr=True)
 
 
+_WHY = {"people": "not enough people", "contract_rules": "contract rules", "assignment": "assignment time limit",
+        "unknown": "unknown"}
+
 def workforce_for(tenant: str) -> tuple[Workforce, str]:
     """The tenant's workforce rules ($CALLOPS_HOME/tenants/<T>/workforce.yaml) or the shipped default."""
     path = callops_home() / "tenants" / tenant / "workforce.yaml"
@@ -194,6 +197,11 @@ def schedule(
         from callops.wfm.schedule_export import write_ics
 
         summary["ics_files"] = len(write_ics(problem, rows, ics))
+    # why the week falls short, in agent-intervals (see scheduling.uncovered_intervals)
+    summary["short_by_reason"] = {}
+    for u in result.uncovered:
+        key = u.get("reason", "unknown")
+        summary["short_by_reason"][key] = summary["short_by_reason"].get(key, 0) + u["short"]
     if as_json:
         typer.echo(json.dumps({**summary, "uncovered": result.uncovered}, default=str))
         return
@@ -221,4 +229,7 @@ def schedule(
         worst = sorted(result.uncovered, key=lambda u: -u["short"])[:10]
         out.print("[yellow]intervals short of agents (worst 10):[/]")
         for u in worst:
-            out.print(f"  {u['interval_start']} {u['queue'] or 'all'}: {u['scheduled']}/{u['required']}")
+            why = f" ({_WHY[u['reason']]}, {u['agents_able']} able)" if u.get("reason") else ""
+            out.print(f"  {u['interval_start']} {u['queue'] or 'all'}: {u['scheduled']}/{u['required']}{why}")
+        by = summary["short_by_reason"]
+        out.print("short agent-intervals by reason: " + ", ".join(f"{_WHY[k]} {v}" for k, v in by.items()))

@@ -20,6 +20,8 @@ def write_xlsx(problem: Problem, rows: list[dict], coverage: dict, summary: dict
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import PatternFill
 
+    from callops.exports import xlsx_row  # formula-like names stay text (issue 21)
+
     zone = zoneinfo.ZoneInfo(problem.timezone)
     step = problem.interval_minutes
     per_day = DAY_MIN // step
@@ -47,7 +49,7 @@ def write_xlsx(problem: Problem, rows: list[dict], coverage: dict, summary: dict
         ws = wb.create_sheet(day.strftime("%a %Y-%m-%d"))
         ws.append(["agent", *[f"{(j * step) // 60:02d}:{(j * step) % 60:02d}" for j in range(per_day)]])
         for agent in problem.agents:
-            line: list = [agent.agent_id]
+            line: list = xlsx_row(ws, [agent.agent_id])
             for j in range(per_day):
                 act = grid[agent.agent_id].get(d * per_day + j)
                 cell = WriteOnlyCell(ws, value=_LETTER.get(act, act[:1].upper()) if act else None)
@@ -58,7 +60,7 @@ def write_xlsx(problem: Problem, rows: list[dict], coverage: dict, summary: dict
     ws = wb.create_sheet("Rows")
     ws.append(["agent_id", "activity", "start_local", "end_local", "queue", "start_at_utc", "end_at_utc"])
     for r in rows:
-        ws.append(
+        ws.append(xlsx_row(ws,
             [
                 r["agent_id"],
                 r["activity"],
@@ -68,13 +70,14 @@ def write_xlsx(problem: Problem, rows: list[dict], coverage: dict, summary: dict
                 r["start_at"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 r["end_at"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             ]
-        )
+        ))  # fmt: skip
     ws = wb.create_sheet("Coverage")
     ws.append(["interval_start_local", "queue", "required", "scheduled", "difference"])
     for q, req in problem.requirements.items():
         cov = coverage[q]
         for i in range(problem.n_intervals):
-            ws.append([week0 + timedelta(minutes=i * step), q or "all", int(req[i]), int(cov[i]), int(cov[i] - req[i])])
+            ws.append(xlsx_row(ws, [week0 + timedelta(minutes=i * step), q or "all", int(req[i]), int(cov[i]),
+                                    int(cov[i] - req[i])]))  # fmt: skip
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)

@@ -775,25 +775,77 @@ def solve_schedule(problem: Problem, time_limit: float = 60.0, workers: int | No
         gap=gap,
         seconds=time.perf_counter() - t0,
         stages=stages,
-        uncovered=uncovered_intervals(problem, score.coverage),
+        uncovered=uncovered_intervals(problem, score.coverage, reachable_agents(problem, opts),
+                                      plan_coverage(problem, counts) if counts.objective is not None else None),
     )
 
 
-def uncovered_intervals(problem: Problem, coverage: dict[str | None, np.ndarray]) -> list[dict]:
-    """Intervals where scheduled agents fall short of the requirement."""
+def reachable_agents(problem: Problem, opts: list[Option]) -> dict[str | None, np.ndarray]:
+    """Per queue and interval: how many agents have at least one allowed shift (contract templates, availability,
+    time off, skills) that covers the interval - the most that could be there if every rule about the rest of
+    their week were waived."""
+    n = problem.n_intervals
+    seen: dict[str | None, list[set[int]]] = {q: [set() for _ in range(n)] for q in problem.requirements}
+    for o in opts:
+        if o.queue not in seen:
+            continue
+        t = problem.templates[o.k]
+        s = o.day * DAY_MIN + t.start_minute
+        for i in _cover_intervals(problem, s, s + t.length_minutes):
+            seen[o.queue][i].add(o.agent)
+    return {q: np.array([len(x) for x in sets]) for q, sets in seen.items()}
+
+
+def plan_coverage(problem: Problem, counts: _Counts) -> dict[str | None, np.ndarray]:
+    """Coverage of the counting stage's plan (shift counts minus the breaks it placed): the best the week's
+    aggregate rules (agents per day and skill, hours bands) allow at the weights' trade-off."""
+    cov = {q: np.zeros(problem.n_intervals, dtype=int) for q in problem.requirements}
+    for (d, k, q), c in counts.n.items():
+        if q in cov and c:
+            t = problem.templates[k]
+            s = d * DAY_MIN + t.start_minute
+            cov[q][list(_cover_intervals(problem, s, s + t.length_minutes))] += c
+    for ((d, k, q), _r), items in counts.placements.items():
+        if q in cov:
+            s = d * DAY_MIN + problem.templates[k].start_minute
+            for off, length, c in items:
+                cov[q][list(_cover_intervals(problem, s + off, s + off + length))] -= c
+    return cov
+
+
+def uncovered_intervals(problem: Problem, coverage: dict[str | None, np.ndarray],
+                        reachable: dict[str | None, np.ndarray] | None = None,
+                        plan: dict[str | None, np.ndarray] | None = None) -> list[dict]:  # fmt: skip
+    """Intervals where scheduled agents fall short of the requirement, each with why when it can be told:
+
+    - ``people``: fewer agents can work the interval at all (``reachable``) than it needs;
+    - ``contract_rules``: enough could, but the counting plan - which keeps the week's aggregate rules (agents
+      per day and skill, weekly hours bands, days off) - falls short there too: covering it would break those
+      rules or cost more short intervals elsewhere;
+    - ``assignment``: the plan covers it, but naming agents under every individual rule (rest, consecutive
+      days, two days off in a row, fairness) within the time limit did not.
+    """
     out = []
     for q, req in problem.requirements.items():
         cov = coverage[q]
         for i in np.nonzero(cov < req)[0]:
-            out.append(
-                {
-                    "interval_start": problem.to_utc(int(i) * problem.interval_minutes).isoformat(),
-                    "queue": q,
-                    "required": int(req[i]),
-                    "scheduled": int(cov[i]),
-                    "short": int(req[i] - cov[i]),
-                }
-            )
+            row = {
+                "interval_start": problem.to_utc(int(i) * problem.interval_minutes).isoformat(),
+                "queue": q,
+                "required": int(req[i]),
+                "scheduled": int(cov[i]),
+                "short": int(req[i] - cov[i]),
+            }
+            if reachable is not None:
+                can = int(reachable[q][i])
+                row["agents_able"] = can
+                if can < req[i]:
+                    row["reason"] = "people"
+                elif plan is not None and plan[q][i] < req[i]:
+                    row["reason"] = "contract_rules"
+                elif plan is not None:
+                    row["reason"] = "assignment"
+            out.append(row)
     return out
 
 

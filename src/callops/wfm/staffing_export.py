@@ -107,7 +107,9 @@ def write_xlsx(plan: StaffingPlan, path: Path) -> Path:
                 cell.number_format = fmt
         qs.freeze_panes = "B2"
         qs.column_dimensions["A"].width = 18
-    wb.save(path)
+    from callops.exports import text_formulas
+
+    text_formulas(wb).save(path)  # a queue named "=..." stays text (issue 21)
     return path
 
 

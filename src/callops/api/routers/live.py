@@ -83,10 +83,14 @@ EVENTS_BODY = {"requestBody": {"required": True, "description": "A JSON array of
 
 
 @router.post("/events", summary="Submit a batch of live events", openapi_extra=EVENTS_BODY)
-async def events(request: Request, hub: EventsHub) -> dict[str, Any]:
+async def events(request: Request, hub: EventsHub, st: StoreDep) -> dict[str, Any]:
     """Each item is accepted or rejected on its own: the answer counts them and gives each rejection's reason."""
     items = parse_batch(await request.body())
-    return clean(await run_in_threadpool(hub.submit, items, "api"))
+    answer = clean(await run_in_threadpool(hub.submit, items, "api"))
+    who: Principal = request.state.principal
+    counts = {k: answer.get(k) for k in ("received", "accepted", "rejected", "duplicates", "late")}
+    await run_in_threadpool(_record, st, who, "live_events.post", "live_events", None, None, counts)  # issue 21
+    return answer
 
 
 @router.get("/tiles", summary="Wallboard tiles")

@@ -17,7 +17,7 @@ from callops import tenancy
 from callops.api.deps import WarehouseDep, require
 from callops.api.errors import check_dates
 from callops.errors import CallopsError
-from callops.exports import workbook_bytes
+from callops.exports import csv_cell, workbook_bytes
 from callops.metrics.catalog import load_catalog
 from callops.metrics.compiler import compile_query, parse_where, plan_query
 from callops.metrics.describe import formula_text, measure_text
@@ -32,6 +32,7 @@ from callops.store.roles import Permission
 from callops.store.users import Principal
 
 router = APIRouter(tags=["metrics"])
+MAX_ANSWER_ROWS = 100_000  # rows of one /api/metrics/query answer (issue 21)
 Reader = Annotated[Principal, Depends(require(Permission.metrics_read))]
 CONTACT_COLUMNS = ("contact_id", "channel", "direction", "center", "queue", "business_type", "agent_id",
                    "customer_id", "offered_at", "answered_at", "ended_at", "outcome")  # fmt: skip
@@ -87,6 +88,9 @@ def query(
         raise CallopsError("no metric given; see GET /api/metrics")
     table = run_query(wh, who.tenant_id, ids, grain=grain, by=split(by), start=from_, end=to, where=where,
                       compare=compare, top=top, rank_by=rank_by)  # fmt: skip
+    if table.num_rows > MAX_ANSWER_ROWS:  # a day × agent × queue answer over years would exhaust the server
+        raise CallopsError(f"the answer would have {table.num_rows:,} rows (at most {MAX_ANSWER_ROWS:,}); "
+                           "narrow the dates, use a coarser grain, fewer dimensions or top")  # fmt: skip
     rows = [{k: plain(v) for k, v in r.items()} for r in table.to_pylist()]
     columns = table.column_names
     if format == QueryFormat.json:
@@ -94,9 +98,9 @@ def query(
     if format == QueryFormat.csv:
         buf = io.StringIO()
         w = csv.writer(buf)
-        w.writerow(columns)
+        w.writerow([csv_cell(c) for c in columns])
         for r in rows:
-            w.writerow(["" if r[c] is None else r[c] for c in columns])
+            w.writerow(["" if r[c] is None else csv_cell(r[c]) for c in columns])
         return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="metrics.csv"'})  # fmt: skip
     xlsx = workbook_bytes([("metrics", columns, [[r[c] for c in columns] for r in rows])])

@@ -88,6 +88,43 @@ def issue_token(user_id: UserId, who: Admin, st: StoreDep, body: TokenIn | None 
     return {"user_id": user_id, "token": plain, "label": body.label, "expires_at": expires}
 
 
+class RoleIn(BaseModel):
+    """A user's new role."""
+
+    role: Role
+
+
+TokenId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Token id (of the caller's tenant).")]
+
+
+def token_dict(t: Any) -> dict[str, Any]:
+    """JSON view of a token (prefix and dates, never the secret)."""
+    return {"id": t.id, "user_id": t.user_id, "prefix": t.prefix, "label": t.label, "created_at": t.created_at,
+            "expires_at": t.expires_at, "revoked_at": t.revoked_at}  # fmt: skip
+
+
+@router.post("/users/{user_id}/role", summary="Change a user's role (admin)")
+def set_role(user_id: UserId, body: RoleIn, who: Admin, st: StoreDep) -> dict[str, Any]:
+    """The new role applies to the user's next request and to their open console pages (audited)."""
+    with st.session() as s:
+        return user_dict(users.set_role(s, who.tenant_id, user_id, body.role, who.user_name))
+
+
+@router.get("/users/{user_id}/tokens", summary="A user's API tokens (admin)")
+def list_tokens(user_id: UserId, who: Admin, st: StoreDep) -> list[dict[str, Any]]:
+    """Prefix, label and dates of each token of the user (never the token itself)."""
+    with st.session() as s:
+        users.get_user(s, who.tenant_id, user_id)  # 404 for another tenant's user
+        return [token_dict(t) for t in users.list_tokens(s, who.tenant_id, user_id)]
+
+
+@router.post("/tokens/{token_id}/revoke", summary="Revoke an API token (admin)")
+def revoke_token(token_id: TokenId, who: Admin, st: StoreDep) -> dict[str, Any]:
+    """The token stops working at once, API and console alike (audited; revoking twice changes nothing)."""
+    with st.session() as s:
+        return token_dict(users.revoke_token(s, who.tenant_id, token_id, who.user_name))
+
+
 @router.get("/audit", summary="The tenant's audit log (admin)")
 def audit_log(
     who: Admin,

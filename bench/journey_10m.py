@@ -1,0 +1,117 @@
+"""Journey views (variants, directly-follows graph with waits, durations) on 10M events, against pm4py.
+
+    nice -n 10 .venv/bin/python bench/journey_10m.py [--events 10000000] [--ref-events 300000]
+
+A synthetic log (sessions of 2-14 steps over 15 step names, waits of minutes) is written to a fresh warehouse
+under two tenants: ``big`` (``--events``) and ``ref`` (its first sessions, about ``--ref-events`` events).
+callops computes summary + variants + DFG through ``callops.journey.views`` (DuckDB, both cores) on both;
+pm4py (AGPL, bench extra only) runs ``format_dataframe`` + variants + performance DFG + case durations on the
+``ref`` log only: on 10M events it needs far more than this machine's memory and the few minutes a benchmark
+may take. The printed ratio compares the two on the same ``ref`` log (and checks they agree); the 10M figure
+is callops alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from callops.journey import views
+from callops.tenancy import create_tenant, get_tenant, scoped
+from callops.warehouse import Warehouse
+
+err = Console(stderr=True)
+
+
+def generate(wh: Warehouse, tenant: str, events: int, seed: int = 7) -> int:
+    """Insert about ``events`` synthetic journey events for ``tenant``; the number written."""
+    sessions = max(1, events // 8)  # lengths 2..14, mean 8
+    con = wh.writer()
+    con.execute(f"SELECT setseed({seed / 100})")
+    con.execute(
+        f"""INSERT INTO journey_events (tenant_id, load_id, session_id, seq, customer_id, ts, channel, step,
+                                       outcome, _row_hash)
+        SELECT '{tenant}', 'bench', 'S' || s, k, 'C' || (s % {max(1, sessions // 3)}),
+               TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_seconds(s * 7 + k * 90 + (hash(s, k) % 600)::BIGINT),
+               CASE s % 4 WHEN 0 THEN 'app' WHEN 1 THEN 'voice' WHEN 2 THEN 'web' ELSE 'chat' END,
+               'step_' || ((hash(s) % 5 + k * (1 + hash(s) % 3) + hash(s, k) % 2) % 15),
+               CASE WHEN hash(s, k, 1) % 20 = 0 THEN 'failed' ELSE 'ok' END, 1
+        FROM range({sessions}) r(s), LATERAL range(2 + s % 13) t(k)"""
+    )
+    return scoped(wh, tenant, "journey_events").count().to_pyarrow().as_py()
+
+
+def ours(wh: Warehouse, tenant: str) -> tuple[float, dict]:
+    """Seconds for summary + all variants + DFG, and the summary."""
+    t0 = time.perf_counter()
+    t = get_tenant(wh, tenant)
+    s = views.summary(wh, t)
+    views.variants(wh, t, top=None)
+    views.dfg(wh, t)
+    return time.perf_counter() - t0, s
+
+
+def reference(wh: Warehouse, tenant: str) -> tuple[float, dict]:
+    """Seconds for pm4py's variants, performance DFG and case durations on the tenant's log (formatting included)."""
+    import numpy as np
+    import pm4py
+
+    df = scoped(wh, tenant, "journey_events").select("session_id", "step", "ts", "seq").order_by(
+        ["session_id", "seq"]).to_pandas()
+    t0 = time.perf_counter()
+    f = pm4py.format_dataframe(df, case_id="session_id", activity_key="step", timestamp_key="ts")
+    variants = pm4py.get_variants(f)
+    perf, _, _ = pm4py.discover_performance_dfg(f)
+    dfg, _, _ = pm4py.discover_dfg(f)
+    durations = pm4py.get_all_case_durations(f)
+    secs = time.perf_counter() - t0
+    return secs, {"variants": len(variants), "edges": len(dfg), "perf_edges": len(perf),
+                  "median_duration_s": float(np.median(durations))}
+
+
+def main() -> None:
+    """Run the benchmark and print one JSON document."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=10_000_000)
+    ap.add_argument("--ref-events", type=int, default=300_000)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        wh = Warehouse(f"duckdb://{Path(d) / 'bench.duckdb'}")
+        try:
+            for name in ("big", "ref"):
+                create_tenant(wh, name, "UTC")
+            with err.status("generating the logs"):
+                n_big = generate(wh, "big", args.events)
+                n_ref = generate(wh, "ref", args.ref_events)
+            err.print(f"logs: big {n_big:,} events, ref {n_ref:,} events")
+            with err.status("callops on the ref log"):
+                ours(wh, "ref")  # warm-up (Ibis compile, caches)
+                ref_ours = min(ours(wh, "ref")[0] for _ in range(3))
+                _, ref_summary = ours(wh, "ref")
+            with err.status("pm4py on the ref log"):
+                ref_pm4py, ref_check = reference(wh, "ref")
+            agree = (ref_check["variants"] == ref_summary["variants"] and ref_check["edges"] == ref_summary["edges"]
+                     and abs(ref_check["median_duration_s"] - ref_summary["median_duration_s"]) < 1e-6)
+            with err.status(f"callops on {n_big:,} events"):
+                big_secs, big_summary = ours(wh, "big")
+        finally:
+            wh.close()
+    out = {
+        "events": n_big, "callops_s": round(big_secs, 2), "callops_events_per_s": round(n_big / big_secs),
+        "sessions": big_summary["sessions"], "variants": big_summary["variants"],
+        "ref_events": n_ref, "ref_callops_s": round(ref_ours, 3), "ref_pm4py_s": round(ref_pm4py, 3),
+        "ratio_pm4py_over_callops": round(ref_pm4py / ref_ours, 1), "ref_results_agree": agree,
+    }
+    print(json.dumps(out, indent=2))
+    if not agree:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""Demo step of the knowledge base: the hotline's bilingual articles, synonyms, two weeks of simulated agent
+searches and suggestions, hot topics with a knowledge-gap task, and verification reminders.
+
+How the simulated usage is generated (seeded; the detectors never read these rules):
+
+* **Searches.** Each search term has a steady Poisson rate per day (``TERM_RATES``) over the 8 days before now.
+  In the last 24 hours two things change: the operator's 2G/3G shutdown notice (sent to one city the evening
+  before) multiplies the migration questions by ``SHUTDOWN_LIFT``, and a new eSIM offer — which no article covers
+  yet — brings ``ESIM_TODAY`` searches a day against ``ESIM_BEFORE`` before. Every other term keeps its rate.
+* **Suggestions.** For up to 300 of the last day's contacts with a business type, the customer's words are a
+  phrasing of one of that business's articles with a word dropped; the agent opens the first suggestion with
+  probability 0.7 and links it to the contact with probability 0.6 when it is the article the customer meant,
+  0.1 otherwise; 20 % of linked articles are also sent to the customer.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+from rich.console import Console
+
+from callops.knowledge import articles, assist, demo_articles, hot, service
+from callops.store.db import Store
+from callops.store.models_knowledge import KbArticle, KbEvent
+from callops.store.scoping import scoped
+
+TENANT = "demo"
+TERM_RATES = {"话费余额查询": 30, "流量包怎么退订": 18, "停机保号": 10, "宽带报修": 14, "怎么升级5G": 12,
+              "收到退网短信怎么办": 4, "国际漫游": 6, "roaming charges": 2, "how do I check my balance": 3}
+SHUTDOWN_LIFT = 6.0
+ESIM_TODAY, ESIM_BEFORE = 14, 0.3
+
+
+def _events(now: datetime, rng: random.Random) -> list[dict[str, Any]]:
+    """The simulated searches (see the module docstring)."""
+    import numpy as np
+
+    gen = np.random.default_rng(rng.randrange(2**32))
+    out = []
+    for day in range(8, -1, -1):
+        start = now - timedelta(days=day + 1)
+        today = day == 0
+        rates = dict(TERM_RATES)
+        rates["eSIM怎么开通"] = ESIM_TODAY if today else ESIM_BEFORE
+        if today:
+            rates["收到退网短信怎么办"] *= SHUTDOWN_LIFT
+        for term, rate in rates.items():
+            queue = "upgrade_5g" if "退网" in term or "5G" in term or "eSIM" in term else None
+            for _ in range(int(gen.poisson(rate))):
+                out.append({"query": term, "at": start + timedelta(seconds=rng.uniform(0, 86_399)), "queue": queue})
+    return out
+
+
+def _contacts(wh: Any, limit: int) -> list[dict[str, Any]]:
+    from callops import tenancy
+
+    t = tenancy.scoped(wh, TENANT, "contacts")
+    t = t.filter(t.business_type.notnull())
+    last = t.offered_at.max().to_pyarrow().as_py()
+    if last is None:
+        return []
+    day = t.filter(t.offered_at >= last - timedelta(days=1)).select("contact_id", "business_type", "queue")
+    return day.limit(limit).to_pyarrow().to_pylist()
+
+
+def run(wh: Any, console: Console) -> dict[str, Any]:
+    """Load the demo knowledge base and its simulated usage into tenant ``demo``; print what it shows."""
+    from callops.store.tenants import sync_tenants
+
+    rng = random.Random(15)
+    now = datetime.now().astimezone()
+    with Store() as store:
+        sync_tenants(store, wh)
+        records = demo_articles.build()
+        with store.session() as s:
+            import json
+
+            res = service.import_lines(s, TENANT, iter(json.dumps(r, ensure_ascii=False) for r in records), "demo",
+                                       can_review=True, source="demo knowledge base")
+            service.set_synonyms(s, TENANT, demo_articles.SYNONYMS_YAML, "demo synonyms")
+            # history: billing articles were last verified 26 days ago (30-day interval → reminders are due)
+            for row in s.scalars(scoped(KbArticle, TENANT)):
+                if "billing" in row.tags[:1]:
+                    row.verified_at = now - timedelta(days=26)
+            first_run = not s.scalars(scoped(KbEvent, TENANT).limit(1)).first()
+            if first_run:
+                s.add_all(KbEvent(tenant_id=TENANT, kind="searched", query=e["query"], hits=1, queue=e["queue"],
+                                  at=e["at"], actor="agent-sim") for e in _events(now, rng))
+        linked = 0
+        if first_run:
+            by_tag: dict[str, list[dict[str, Any]]] = {}
+            for r in records:
+                if r["state"] == "published" and not r["valid_to"]:
+                    by_tag.setdefault(r["tags"][0], []).append(r)
+            for c in _contacts(wh, 300):
+                pool = by_tag.get(c["business_type"])
+                if not pool:
+                    continue
+                meant = rng.choice(pool)
+                words = rng.choice(meant["phrasings"])
+                hits = assist.suggest(store, TENANT, words=words, business_type=c["business_type"],
+                                      contact_id=c["contact_id"], queue=c["queue"], actor="agent-sim")
+                if not hits or rng.random() > 0.7:
+                    continue
+                assist.record_event(store, TENANT, "opened", hits[0].key, contact_id=c["contact_id"])
+                if rng.random() < (0.6 if hits[0].key == meant["id"] else 0.1):
+                    linked += 1
+                    assist.record_event(store, TENANT, "linked", hits[0].key, contact_id=c["contact_id"])
+                    if rng.random() < 0.2:
+                        assist.record_event(store, TENANT, "sent", hits[0].key, contact_id=c["contact_id"])
+        topics = hot.detect_for_tenant(store, TENANT, wh=wh, now=now, notify=True)
+        with store.session() as s:
+            reminders = articles.remind_due(s, TENANT, now=now)
+        use = assist.usage(store, TENANT)
+    console.print(f"knowledge: {res.created + res.updated + res.unchanged} articles "
+                  f"({res.created} new), {len(reminders)} verification reminders, link rate "
+                  f"{use['link_rate'] if use['link_rate'] is not None else '-'}")
+    for t in topics:
+        cover = t.article or f"knowledge gap → task #{t.task_id} for {t.owner}"
+        console.print(f"  hot {t.kind} [bold]{t.subject}[/]: {t.current} vs {t.expected:.1f} expected "
+                      f"(p={t.p_value:.1g}) → {cover}", highlight=False)
+    return {"import": res.as_dict(), "topics": [t.as_dict() for t in topics], "reminders": len(reminders),
+            "linked": linked, "usage": use}

@@ -1,0 +1,285 @@
+"""The search index: Chinese and English articles in one BM25 index (bm25s), field boosts, filters, highlights.
+
+Each article is indexed as several *units* in one BM25 space: its title, **each phrasing on its own**, and its
+body. An article's score is ``Σ boost(field) × best unit score in that field``. Scoring phrasings one by one
+(instead of one long document of every phrasing) is what lifts recall over plain BM25: a customer's question
+usually paraphrases *one* way of asking, and a long concatenation dilutes it (numbers in docs/benchmarks.md).
+
+Filters (audience, state, tags, language, expiry) are boolean masks over the articles applied before the
+top-k, so a filter never empties a result that would otherwise have matches further down.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import bm25s
+import numpy as np
+
+from callops.errors import CallopsError
+from callops.knowledge import tokenize
+
+MAX_QUERY_CHARS = 2000
+MAX_QUERY_TOKENS = 256
+FIELDS = ("title", "phrasings", "body")
+# Tuned on a dev split of banking77 training phrasings (every 5th held out), never on the test questions.
+DEFAULT_BOOSTS = {"title": 0.5, "phrasings": 1.0, "body": 0.3, "best_phrasing": 0.3}
+_MD = re.compile(r"[#*_`>\[\]()!|-]+")
+_LINK_TARGET = re.compile(r"\]\((?:kb:)?[^)]*\)")
+
+
+@dataclass(frozen=True)
+class Doc:
+    """What the index needs of an article."""
+
+    key: str
+    title: str
+    body: str = ""
+    phrasings: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    audiences: tuple[str, ...] = ("agent",)
+    language: str = "zh"
+    state: str = "published"
+    valid_to: date | None = None
+    owner: str = ""
+    confidence: str = "validated"
+
+
+@dataclass
+class Hit:
+    """One search result."""
+
+    key: str
+    score: float
+    title: str
+    state: str
+    language: str
+    expired: bool
+    highlights: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready."""
+        return {
+            "id": self.key, "score": round(self.score, 4), "title": self.title, "state": self.state,
+            "language": self.language, "expired": self.expired, "highlights": self.highlights,
+        }
+
+
+def clean_query(query: str) -> str:
+    """The query with control characters removed; refuses empty and over-long queries with a clear message."""
+    if not isinstance(query, str):
+        raise CallopsError("the query must be text")
+    if len(query) > MAX_QUERY_CHARS:
+        raise CallopsError(f"query is {len(query)} characters long; at most {MAX_QUERY_CHARS} are searched")
+    cleaned = " ".join(tokenize.normalize(query).split())
+    if not cleaned:
+        raise CallopsError("empty query: type a few words of the question")
+    return cleaned
+
+
+def plain_body(markdown: str) -> str:
+    """Markdown body as text to index (link targets and markup removed)."""
+    return _MD.sub(" ", _LINK_TARGET.sub("]", markdown))
+
+
+class Index:
+    """A built index over a list of :class:`Doc` (immutable; rebuild to change)."""
+
+    def __init__(
+        self,
+        docs: Sequence[Doc],
+        *,
+        mode: str = "char12",
+        word_pairs: bool = True,
+        stem: bool = True,
+        boosts: dict[str, float] | None = None,
+        synonyms: Sequence[Sequence[str]] = (),
+        per_phrasing: bool = True,
+        pairs_score: bool = False,
+        k1: float = 1.5,
+        b: float = 0.75,
+    ) -> None:
+        """Tokenise and index ``docs``. ``per_phrasing=False`` with ``boosts={"body": 1}`` is plain BM25."""
+        if mode not in tokenize.MODES:
+            raise CallopsError(f"unknown tokenizer {mode!r}; use one of {', '.join(tokenize.MODES)}")
+        self.docs = list(docs)
+        self.mode, self.word_pairs, self.stem = mode, word_pairs, stem
+        self.boosts = dict(DEFAULT_BOOSTS if boosts is None else boosts)
+        self.per_phrasing = per_phrasing
+        self.pairs_score = pairs_score
+        self._synonyms = self._synonym_tokens(synonyms)
+        self.retriever, self.unit_article, self.unit_field = self._build(
+            [(0, d.title) for d in self.docs] if per_phrasing else [],
+            [(1, " ".join(d.phrasings)) for d in self.docs] if per_phrasing else [],
+            [(2, plain_body(d.body)) if per_phrasing else (2, " ".join([d.title, *d.phrasings, plain_body(d.body)]))
+             for d in self.docs],
+            k1=k1, b=b,
+        )
+        # Each phrasing on its own (its own BM25 space: lengths of single questions normalise each other).
+        self.phr_retriever, self.phr_article, _ = self._build(
+            [(3, p) for d in self.docs for p in d.phrasings] if per_phrasing and self.boosts.get("best_phrasing") else [],
+            k1=k1, b=b, articles=[i for i, d in enumerate(self.docs) for _ in d.phrasings],
+        )
+        self._field_units = {
+            name: (np.flatnonzero(self.unit_field == f), self.unit_article[self.unit_field == f])
+            for f, name in enumerate(FIELDS) if self.boosts.get(name) and (self.unit_field == f).any()
+        }
+        starts = np.flatnonzero(np.r_[True, self.phr_article[1:] != self.phr_article[:-1]]) if len(
+            self.phr_article) else np.empty(0, dtype=np.int64)
+        self._phr_starts, self._phr_owner = starts, self.phr_article[starts] if len(starts) else starts
+        n = len(self.docs)
+        self.states = np.array([d.state for d in self.docs], dtype=object)
+        self.languages = np.array([d.language for d in self.docs], dtype=object)
+        self.valid_to = np.array([d.valid_to.toordinal() if d.valid_to else 10**7 for d in self.docs], dtype=np.int64)
+        self._audience: dict[str, np.ndarray] = {}
+        self._tag: dict[str, np.ndarray] = {}
+        for name, groups in (("_audience", "audiences"), ("_tag", "tags")):
+            index: dict[str, list[int]] = {}
+            for i, d in enumerate(self.docs):
+                for v in getattr(d, groups):
+                    index.setdefault(v, []).append(i)
+            setattr(self, name, {k: np.asarray(v, dtype=np.int64) for k, v in index.items()})
+        self.position = {d.key: i for i, d in enumerate(self.docs)}
+        self.size = n
+
+    def _build(self, *groups: list[tuple[int, str]], k1: float, b: float, articles: list[int] | None = None,
+               ) -> tuple[bm25s.BM25 | None, np.ndarray, np.ndarray]:
+        """One BM25 index over the non-empty texts of ``groups`` (article i's unit of each group is its i-th)."""
+        unit_article: list[int] = []
+        unit_field: list[int] = []
+        corpus: list[list[str]] = []
+        for group in groups:
+            for i, (f, text) in enumerate(group):
+                toks = tokenize.tokens(text, self.mode, word_pairs=self.word_pairs, stem=self.stem) if text.strip() else []
+                if toks:
+                    unit_article.append(articles[i] if articles is not None else i)
+                    unit_field.append(f)
+                    corpus.append(toks)
+        retriever = None
+        if corpus:
+            retriever = bm25s.BM25(k1=k1, b=b)
+            retriever.index(corpus, show_progress=False)
+        return retriever, np.asarray(unit_article, dtype=np.int64), np.asarray(unit_field, dtype=np.int8)
+
+    def _synonym_tokens(self, groups: Sequence[Sequence[str]]) -> list[tuple[list[str], list[str]]]:
+        """Per group: (normalised phrases, tokens of the whole group)."""
+        out = []
+        for group in groups:
+            phrases = [tokenize.normalize(p).strip() for p in group if p and p.strip()]
+            toks = [t for p in phrases for t in tokenize.tokens(p, self.mode, word_pairs=self.word_pairs, stem=self.stem)]
+            out.append((phrases, toks))
+        return out
+
+    def query_tokens(self, query: str) -> list[str]:
+        """The query's tokens plus those of every synonym group one of whose phrases the query contains."""
+        toks = tokenize.tokens(query, self.mode, word_pairs=self.word_pairs, stem=self.stem)
+        normalized = tokenize.normalize(query)
+        for phrases, group_toks in self._synonyms:
+            if any(p and p in normalized for p in phrases):
+                toks.extend(t for t in group_toks if t not in toks)
+        return toks[:MAX_QUERY_TOKENS]
+
+    def scores(self, query: str) -> np.ndarray:
+        """Score of every article for ``query`` (0 where nothing matches).
+
+        An article must share at least one *strong* token with the query (a word, a word pair or a pair of Han
+        characters); one matching on single Han characters only (一, 的, 费 ...) scores 0, so "found nothing"
+        means something. Indexes without character pairs (``char1``, ``jieba``) count every token as strong.
+        """
+        toks = self.query_tokens(query)
+        if self.mode != "char12":
+            return self._scores(toks)
+        strong = [t for t in toks if not (len(t) == 1 and tokenize.has_han(t))]
+        weak = [t for t in toks if len(t) == 1 and tokenize.has_han(t)]
+        if not self.pairs_score:  # rank on words and single characters; pairs only decide who may be ranked
+            strong_words = [t for t in strong if not tokenize.has_han(t)]
+            gate = self._scores(strong) > 0
+            return np.where(gate, self._scores(strong_words + weak), 0.0)
+        out = self._scores(strong)
+        if weak:
+            out += np.where(out > 0, self._scores(weak), 0.0)
+        return out
+
+    def _scores(self, toks: list[str]) -> np.ndarray:
+        out = np.zeros(self.size, dtype=np.float64)
+        if not self.size or self.retriever is None or not toks:
+            return out
+        unit_scores = self.retriever.get_scores(toks)
+        for name, (units, arts) in self._field_units.items():  # at most one unit per article and field
+            out[arts] += self.boosts[name] * unit_scores[units]
+        boost = self.boosts.get("best_phrasing", 0.0)
+        if boost and self.phr_retriever is not None:
+            # phrasing units are stored article by article: the best of each article is one reduceat
+            phr = self.phr_retriever.get_scores(toks)
+            out[self._phr_owner] += boost * np.maximum.reduceat(phr, self._phr_starts)
+        return out
+
+    def mask(
+        self,
+        *,
+        audience: str | None = None,
+        states: Sequence[str] | None = ("published",),
+        tags: Sequence[str] = (),
+        language: str | None = None,
+        include_expired: bool = False,
+        today: date | None = None,
+    ) -> np.ndarray:
+        """Which articles pass the filters (tags: an article must carry every tag given)."""
+        keep = np.ones(self.size, dtype=bool)
+        if audience:
+            only = np.zeros(self.size, dtype=bool)
+            only[self._audience.get(audience, np.empty(0, dtype=np.int64))] = True
+            keep &= only
+        if states:
+            keep &= np.isin(self.states, list(states))
+        for tag in tags:
+            only = np.zeros(self.size, dtype=bool)
+            only[self._tag.get(tag, np.empty(0, dtype=np.int64))] = True
+            keep &= only
+        if language:
+            keep &= self.languages == language
+        if not include_expired:
+            keep &= self.valid_to >= (today or date.today()).toordinal()
+        return keep
+
+    def search(self, query: str, *, k: int = 10, keep: np.ndarray | None = None, today: date | None = None,
+               highlights: bool = True) -> list[Hit]:
+        """The top ``k`` articles for ``query`` among those ``keep`` allows (default: every article)."""
+        query = clean_query(query)
+        scores = self.scores(query)
+        if keep is not None:
+            scores = np.where(keep, scores, 0.0)
+        candidates = np.flatnonzero(scores > 0)
+        if not len(candidates):
+            return []
+        k = max(1, min(int(k), 100))
+        if len(candidates) > k:
+            top = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
+        else:
+            top = candidates
+        top = top[np.lexsort((top, -scores[top]))]
+        day = (today or date.today()).toordinal()
+        hits = []
+        for i in top:
+            d = self.docs[int(i)]
+            hit = Hit(d.key, float(scores[i]), d.title, d.state, d.language, bool(self.valid_to[i] < day))
+            if highlights:
+                hit.highlights = self._highlights(d, query)
+            hits.append(hit)
+        return hits
+
+    def _highlights(self, d: Doc, query: str) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for name, text in (("title", d.title), ("body", d.body)):
+            snippet = tokenize.highlight(text, query)
+            if snippet:
+                out[name] = snippet
+        for p in d.phrasings:
+            snippet = tokenize.highlight(p, query)
+            if snippet:
+                out["phrasing"] = snippet
+                break
+        return out

@@ -1,0 +1,172 @@
+"""Customer value page: classes of the latest snapshot, one customer's profile, the value explanation as a
+chart, tags, a timeline across channels, and the care tasks per team. zh-CN and en labels are registered here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nicegui import ui
+
+from callops import tenancy
+from callops.errors import CallopsError
+from callops.store.roles import Permission
+from callops.ui import session
+from callops.ui.guard import data_attrs
+from callops.ui.i18n import register_labels, t
+from callops.ui.layout import frame
+
+register_labels({
+    "value_nav": ("Customer value", "客户价值"),
+    "value_customer": ("Customer id", "客户编号"),
+    "value_classes": ("Customers per value class", "各价值等级客户数"),
+    "value_score": ("Value score", "价值得分"),
+    "value_class": ("Class", "等级"),
+    "value_route": ("Route", "路由"),
+    "value_explain": ("Why this score: contribution of each indicator", "得分构成：各指标贡献"),
+    "value_tags": ("Tags", "标签"),
+    "value_no_tags": ("no tags", "无标签"),
+    "value_timeline": ("Timeline (contacts, journey steps, account events)", "时间线（接触、旅程步骤、账户事件）"),
+    "value_profile": ("Profile", "客户画像"),
+    "value_no_scores": ("No value scores yet: run `callops value score`.",
+                        "尚无价值评分：请运行 `callops value score`。"),
+    "value_not_found": ("No such customer.", "未找到该客户。"),
+    "value_care": ("Care tasks per team", "各团队关怀任务"),
+    "value_when": ("When", "时间"),
+    "value_kind": ("Kind", "类型"),
+    "value_channel": ("Channel", "渠道"),
+    "value_what": ("What", "内容"),
+    "value_detail": ("Detail", "详情"),
+    "value_decision": ("Decision for a voice contact", "语音来电决策"),
+    "value_historical": ("historical", "历史价值"),
+    "value_current": ("current", "当前价值"),
+    "value_future": ("future", "未来价值"),
+    "value_impact": ("impact", "影响价值"),
+    "value_elastic": ("elastic", "弹性价值"),
+})  # fmt: skip
+
+PROFILE_KEYS = ("plan", "arpu", "status", "network_generation", "usage_gb", "vip_level", "tenure_months",
+                "contacts_30d", "complaints_30d", "csat_last", "purchases_365d", "spend_365d", "clv_p_alive",
+                "clv_value")  # fmt: skip
+
+
+def page_data(wh: Any, tenant_id: str, customer_id: str | None) -> dict[str, Any]:
+    """The latest snapshot's summary, and one customer's profile and decision (default: a high-value one)."""
+    from callops.value.decide import customer_profile, decide
+    from callops.value.snapshot import snapshot_meta, snapshot_row
+
+    tenant = tenancy.get_tenant(wh, tenant_id)
+    meta = snapshot_meta(tenant_id)
+    if not customer_id:
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        from callops.value.snapshot import value_dir
+
+        table = pq.read_table(value_dir(tenant_id) / f"v{meta['version']:04d}.parquet",
+                              columns=["customer_id", "score", "value_class"])  # fmt: skip
+        high = table.filter(pc.equal(table.column("value_class"), "high_value"))
+        pick = high if high.num_rows else table
+        customer_id = str(pick.column("customer_id")[0])
+    profile = customer_profile(wh, tenant, customer_id)
+    decision = decide(tenant, customer_id, "voice") if snapshot_row(tenant_id, customer_id) else None
+    return {"meta": meta, "customer_id": customer_id, "profile": profile, "decision": decision}
+
+
+def care_rows(tenant_id: str) -> list[dict[str, Any]]:
+    """The tenant's care tasks (newest first)."""
+    from callops.value.care import list_tasks
+
+    with session.store().session() as s:
+        return list_tasks(s, tenant_id, limit=200)
+
+
+def _explain_chart(value: dict[str, Any], loc: str) -> None:
+    """Horizontal bars: each indicator's contribution to the score, coloured by dimension."""
+    colors = {"historical": "#1565c0", "current": "#2e7d32", "future": "#6a1b9a", "impact": "#ef6c00",
+              "elastic": "#00838f"}  # fmt: skip
+    names, data = [], []
+    for dim, d in value["dimensions"].items():
+        for ind in d["indicators"]:
+            names.append(f"{t('value_' + dim, loc)} · {ind['id']}")
+            data.append({"value": round(ind["contribution"], 2), "itemStyle": {"color": colors[dim]}})
+    ui.echart({
+        "tooltip": {"trigger": "axis"},
+        "grid": {"left": 150, "right": 20, "top": 10, "bottom": 24},
+        "xAxis": {"type": "value"},
+        "yAxis": {"type": "category", "data": list(reversed(names))},
+        "series": [{"type": "bar", "data": list(reversed(data)), "label": {"show": True, "position": "right"}}],
+    }).classes("w-full").style(f"height: {24 * len(names) + 50}px")  # fmt: skip
+
+
+@ui.page("/value")
+async def value_page(customer: str = "") -> None:
+    """The customer value page of the signed-in tenant."""
+    ctx = session.require(Permission.value_read)
+    if ctx is None:
+        return
+    loc = ctx.locale
+    frame(ctx, "value_nav")
+    try:
+        d = await session.warehouse_call(page_data, ctx.tenant_id, customer.strip() or None)
+    except CallopsError as exc:
+        key = "value_not_found" if customer else "value_no_scores"
+        data_attrs(ui.label(t(key, loc)), test="value-empty")
+        ui.label(str(exc)).classes("co-muted")
+        return
+    meta, prof = d["meta"], d["profile"]
+    with ui.row().classes("items-end gap-3"):
+        c_in = ui.input(t("value_customer", loc), value=d["customer_id"]).props("dense outlined").classes("w-48")
+        ui.button(icon="search", on_click=lambda: ui.navigate.to(f"/value?customer={c_in.value}")).props("unelevated")
+    classes = meta["classes"]
+    ui.label(t("value_classes", loc)).classes("text-h6")
+    ui.echart({
+        "tooltip": {"trigger": "item"},
+        "series": [{"type": "pie", "radius": ["35%", "65%"],
+                    "data": [{"name": k, "value": v} for k, v in classes.items()]}],
+    }).classes("w-full h-56")  # fmt: skip
+    value = prof.get("value")
+    with ui.row().classes("w-full gap-4"):
+        with ui.card().classes("w-full md:w-[48%]"):
+            ui.label(f"{t('value_profile', loc)} · {d['customer_id']}").classes("text-h6")
+            if value:
+                data_attrs(ui.label(f"{t('value_score', loc)} {value['score']:.1f} · {t('value_class', loc)} "
+                                    f"{value['class']} · {t('value_route', loc)} {value['route']}"),
+                           test="value-score")  # fmt: skip
+            for k in PROFILE_KEYS:
+                v = prof["features"].get(k)
+                ui.label(f"{k}: {round(v, 2) if isinstance(v, float) else v}").classes("co-muted")
+        with ui.card().classes("w-full md:w-[48%]"):
+            ui.label(t("value_tags", loc)).classes("text-h6")
+            with ui.row().classes("gap-2"):
+                if not prof["tags"]:
+                    ui.label(t("value_no_tags", loc)).classes("co-muted")
+                for tag in prof["tags"]:
+                    data_attrs(ui.chip(tag["label"]["zh-CN" if loc.startswith("zh") else "en"]), tag=tag["id"])
+            dec = d["decision"]
+            if dec:
+                ui.label(t("value_decision", loc)).classes("text-subtitle1 q-mt-md")
+                ui.label(f"{dec['strategy']} → {dec['route']}")
+                ui.label(dec["guidance"]["zh-CN" if loc.startswith("zh") else "en"]).classes("co-muted")
+    if value:
+        ui.label(t("value_explain", loc)).classes("text-h6")
+        _explain_chart(value, loc)
+    ui.label(t("value_timeline", loc)).classes("text-h6")
+    cols = [{"name": k, "label": t(lab, loc), "field": k} for k, lab in
+            (("ts", "value_when"), ("kind", "value_kind"), ("channel", "value_channel"), ("what", "value_what"),
+             ("detail", "value_detail"))]  # fmt: skip
+    rows = [{**r, "ts": r["ts"][:16].replace("T", " ")} for r in prof["timeline"]]
+    ui.table(columns=cols, rows=rows).classes("w-full").props("dense")
+    tasks = care_rows(ctx.tenant_id)
+    ui.label(t("value_care", loc)).classes("text-h6")
+    by_team: dict[str, dict[str, int]] = {}
+    for task in tasks:
+        by_team.setdefault(task["team"], {}).setdefault(task["status"], 0)
+        by_team[task["team"]][task["status"]] += 1
+    teams = sorted(by_team)
+    ui.echart({
+        "tooltip": {"trigger": "axis"}, "legend": {"top": 0},
+        "grid": {"left": 100, "right": 16, "top": 30, "bottom": 24},
+        "xAxis": {"type": "value"}, "yAxis": {"type": "category", "data": teams},
+        "series": [{"name": st, "type": "bar", "stack": "s", "data": [by_team[tm].get(st, 0) for tm in teams]}
+                   for st in ("open", "contacted", "resolved")],
+    }).classes("w-full").style(f"height: {40 * len(teams) + 80}px")  # fmt: skip

@@ -1,0 +1,100 @@
+"""`/api/qa/…` on a real store and warehouse: permissions, keys, 4xx for bad input, tenants t1/t10 isolated."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+sys.path.insert(0, str(Path(__file__).parent))
+import qa_world  # noqa: E402
+
+from callops.api.app import create_app  # noqa: E402
+from callops.store.db import Store  # noqa: E402
+from callops.store.roles import Role  # noqa: E402
+from callops.store.tenants import sync_tenants  # noqa: E402
+from callops.store.users import create_user  # noqa: E402
+from callops.warehouse import Warehouse  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, dict]]:
+    tmp = tmp_path_factory.mktemp("qa-api")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CALLOPS_HOME", str(tmp / "home"))
+    mp.delenv("CALLOPS_WAREHOUSE", raising=False)
+    mp.delenv("CALLOPS_STORE_URL", raising=False)
+    url = f"sqlite:///{tmp / 'store.sqlite3'}"
+    tokens: dict = {}
+    with Warehouse() as wh, Store(url) as st:
+        qa_world.build(wh, tmp, "t1", seed=1)
+        (tmp / "t10").mkdir()
+        qa_world.build(wh, tmp / "t10", "t10", seed=2, agents=5)
+        sync_tenants(st, wh)
+        with st.session() as s:
+            for tenant in ("t1", "t10"):
+                for role in (Role.admin, Role.team_lead, Role.analyst):
+                    _, plain = create_user(s, tenant, f"{tenant}-{role.value}", role, "test")
+                    tokens[(tenant, role)] = {"Authorization": f"Bearer {plain}"}
+    with TestClient(create_app(url, console=False), raise_server_exceptions=False) as client:
+        yield client, tokens
+    mp.undo()
+
+
+def test_ranking_keys_and_permissions(api: tuple[TestClient, dict]) -> None:
+    client, tok = api
+    r = client.get("/api/qa/ranking?period=2026-11&top=3", headers=tok[("t1", Role.analyst)])
+    assert r.status_code == 200, r.text
+    agents = r.json()["agents"]
+    assert len(agents) == 12
+    assert {"agent_id", "n", "mean", "shrunk_mean", "interval", "rank_interval", "p_top", "reliability"} <= set(
+        agents[0])
+    t10 = client.get("/api/qa/ranking?period=2026-11", headers=tok[("t10", Role.analyst)]).json()["agents"]
+    assert {a["agent_id"] for a in t10} == {f"A{i:03d}" for i in range(5)}
+    # the analyst reads but may not plan (qa:manage) or work tasks (qa:evaluate)
+    assert client.post("/api/qa/plan", json={"period": "2026-11"}, headers=tok[("t1", Role.analyst)]).status_code == 403
+    assert client.get("/api/qa/tasks", headers=tok[("t1", Role.analyst)]).status_code == 403
+    assert client.get("/api/qa/ranking?period=2026-13", headers=tok[("t1", Role.analyst)]).status_code == 422
+    assert client.get("/api/qa/ranking?period=2026-11").status_code == 401
+
+
+def test_plan_draw_and_xlsx(api: tuple[TestClient, dict]) -> None:
+    client, tok = api
+    r = client.post("/api/qa/plan", json={"period": "2026-11", "margin": 5}, headers=tok[("t1", Role.admin)])
+    assert r.status_code == 200, r.text
+    assert all(a["population"] == 60 for a in r.json()["agents"])
+    x = client.post("/api/qa/draw?format=xlsx", json={"period": "2026-11", "margin": 5},
+                    headers=tok[("t1", Role.admin)])  # fmt: skip
+    assert x.status_code == 200 and x.content[:2] == b"PK"
+    bad = client.post("/api/qa/plan", json={"period": "2026-11", "allocation": "random"},
+                      headers=tok[("t1", Role.admin)])  # fmt: skip
+    assert bad.status_code == 422
+
+
+def test_tasks_are_isolated_between_t1_and_t10(api: tuple[TestClient, dict]) -> None:
+    client, tok = api
+    lead1, lead10 = tok[("t1", Role.team_lead)], tok[("t10", Role.team_lead)]
+    r = client.post("/api/qa/tasks", json={"agent_id": "A001", "owner": "lead", "reason": "decline"}, headers=lead1)
+    assert r.status_code == 200, r.text
+    task = r.json()
+    assert client.get("/api/qa/tasks", headers=lead10).json() == []
+    assert client.patch(f"/api/qa/tasks/{task['id']}", json={"status": "done"}, headers=lead10).status_code == 404
+    done = client.patch(f"/api/qa/tasks/{task['id']}", json={"status": "done", "outcome": "ok"}, headers=lead1)
+    assert done.status_code == 200 and done.json()["status"] == "done"
+
+
+def test_agreement_and_sample_size(api: tuple[TestClient, dict]) -> None:
+    from test_agreement import SF1979, SF1979_ICC
+
+    client, tok = api
+    ratings = [{"unit": str(u), "rater": str(j), "value": float(v)} for u, row in enumerate(SF1979)
+               for j, v in enumerate(row)]  # fmt: skip
+    r = client.post("/api/qa/agreement", json={"ratings": ratings}, headers=tok[("t1", Role.analyst)])
+    assert r.status_code == 200, r.text
+    assert {k: round(v, 2) for k, v in r.json()["icc"].items()} == SF1979_ICC
+    s = client.get("/api/qa/sample-size?sd=12&margin=3&population=400", headers=tok[("t1", Role.analyst)])
+    assert (s.json()["n"], s.json()["n_without_fpc"]) == (54, 62)
+    assert client.get("/api/qa/sample-size?sd=12&margin=0", headers=tok[("t1", Role.analyst)]).status_code == 422
