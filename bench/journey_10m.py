@@ -2,7 +2,7 @@
 
     nice -n 10 .venv/bin/python bench/journey_10m.py [--events 10000000] [--ref-events 300000]
 
-A synthetic log (sessions of 2-14 steps over 15 step names, waits of minutes) is written to a fresh warehouse
+A synthetic log (sessions of 2-14 steps over 15 step names, 10-20 min apart, in time order) goes to a new warehouse
 under two tenants: ``big`` (``--events``) and ``ref`` (its first sessions, about ``--ref-events`` events).
 callops computes summary + variants + DFG through ``callops.journey.views`` (DuckDB, both cores) on both;
 pm4py (AGPL, bench extra only) runs ``format_dataframe`` + variants + performance DFG + case durations on the
@@ -38,7 +38,7 @@ def generate(wh: Warehouse, tenant: str, events: int, seed: int = 7) -> int:
         f"""INSERT INTO journey_events (tenant_id, load_id, session_id, seq, customer_id, ts, channel, step,
                                        outcome, _row_hash)
         SELECT '{tenant}', 'bench', 'S' || s, k, 'C' || (s % {max(1, sessions // 3)}),
-               TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_seconds(s * 7 + k * 90 + (hash(s, k) % 600)::BIGINT),
+               TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_seconds(s * 7 + k * 600 + (hash(s, k) % 590)::BIGINT),
                CASE s % 4 WHEN 0 THEN 'app' WHEN 1 THEN 'voice' WHEN 2 THEN 'web' ELSE 'chat' END,
                'step_' || ((hash(s) % 5 + k * (1 + hash(s) % 3) + hash(s, k) % 2) % 15),
                CASE WHEN hash(s, k, 1) % 20 = 0 THEN 'failed' ELSE 'ok' END, 1

@@ -22,7 +22,8 @@ from callops.knowledge.search import Doc, Index
 
 ZH_TOPIC = ["流量包", "话费", "宽带", "套餐", "停机保号", "复机", "4G升5G", "国际漫游", "积分兑换", "携号转网", "副卡",
             "实名认证", "补卡", "发票", "家庭网", "视频彩铃", "来电显示", "呼叫转移", "靓号", "合约机"]
-ZH_ACT = ["怎么办理", "如何取消", "资费是多少", "为什么扣费", "什么时候生效", "能不能退订", "在哪里查询", "失败了怎么办",
+ZH_ACT = ["怎么办理", "如何取消", "资费是多少", "为什么扣费", "什么时候生效", "能不能退订", "在哪里查询",
+          "失败了怎么办",
           "需要什么材料", "有没有优惠"]
 ZH_FILL = ["请问", "你好", "我想问一下", "麻烦帮我看看", "急", "谢谢"]
 EN_TOPIC = ["data plan", "roaming", "bill", "broadband", "sim card", "suspension", "reactivation", "5g upgrade",
@@ -40,7 +41,8 @@ def corpus(n: int, rng: random.Random) -> list[Doc]:
             acts = rng.sample(ZH_ACT, 3)
             docs.append(Doc(key=f"zh{i}", title=f"{topic}{acts[0]}（{region}）", language="zh",
                             phrasings=tuple(f"{topic}{a}" for a in acts),
-                            body="。".join(f"{region}{topic}{rng.choice(ZH_ACT)}，请拨打10086或登录APP" for _ in range(3))))
+                            body="。".join(f"{region}{topic}{rng.choice(ZH_ACT)}，请拨打10086或登录APP"
+                                          for _ in range(3))))
         else:
             topic, region = rng.choice(EN_TOPIC), f"region {rng.randint(1, 400)}"
             acts = rng.sample(EN_ACT, 3)

@@ -112,6 +112,29 @@ def _issue_token(w: World) -> None:
     assert who["tenant_id"] == "acme"
 
 
+@case("GET", "/api/users/{user_id}/tokens")
+def _list_tokens(w: World) -> None:
+    acme(w, "GET", f"/api/users/{w.user_ids['beta'][Role.admin]}/tokens", expect=404)
+    mine = acme(w, "GET", f"/api/users/{w.user_ids['acme'][Role.analyst]}/tokens").json()
+    assert mine and "token_hash" not in mine[0]
+
+
+@case("POST", "/api/tokens/{token_id}/revoke")
+def _revoke_token(w: World) -> None:
+    """beta's token ids answer 404 to acme and keep working (issue 21)."""
+    beta_tokens = w.client.get(f"/api/users/{w.user_ids['beta'][Role.analyst]}/tokens",
+                               headers=w.auth("beta")).json()  # fmt: skip
+    acme(w, "POST", f"/api/tokens/{beta_tokens[0]['id']}/revoke", expect=404)
+    assert w.client.get("/api/tenant", headers=w.auth("beta", Role.analyst)).status_code == 200
+
+
+@case("POST", "/api/users/{user_id}/role")
+def _set_role(w: World) -> None:
+    acme(w, "POST", f"/api/users/{w.user_ids['beta'][Role.analyst]}/role", expect=404, json={"role": "admin"})
+    who = w.client.get("/api/tenant", headers=w.auth("beta", Role.analyst)).json()
+    assert who["user"]["role"] == "analyst"
+
+
 @case("GET", "/api/audit")
 def _audit(w: World) -> None:
     entries = acme(w, "GET", "/api/audit", params={"limit": 1000}).json()

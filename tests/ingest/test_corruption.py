@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from callops import schema, tenancy
 from callops.ingest.loader import load_files
 from callops.ingest.mapping import canonical_mapping, load_mapping
+from callops.names import NAME_COLUMNS, is_name
 from callops.warehouse import Warehouse
 from foundation_helpers import read_rows
 
@@ -53,6 +54,10 @@ _non_neg = st.floats(min_value=0, max_value=1e7, allow_nan=False, allow_infinity
 _any_float = st.floats(min_value=-1e7, max_value=1e7, allow_nan=False, allow_infinity=False)
 
 
+# Letters and digits of any script first, then also spaces and allowed punctuation (callops.names).
+_name = st.from_regex(r"[\w\u4e00-\u9fff][\w\u4e00-\u9fff .,:;/#&+|~!?%*()-]{0,11}", fullmatch=True).filter(is_name)
+
+
 def _opt(strategy: st.SearchStrategy) -> st.SearchStrategy:
     return st.none() | strategy
 
@@ -78,8 +83,8 @@ def contact_rows(draw: st.DrawFn, contact_id: str) -> dict:
         offer_result=draw(_opt(st.sampled_from(("accepted", "declined")))),
     )
     for col in STRING_COLS:
-        if col != "contact_id":
-            row[col] = draw(_opt(_text))
+        if col != "contact_id":  # names shown in the console follow callops.names' rule (issue 21)
+            row[col] = draw(_opt(_name if col in NAME_COLUMNS else _text))
     for col in FLOAT_COLS:
         row[col] = draw(_opt(_non_neg if col in NON_NEG else _any_float))
     # Each timestamp is written with its own offset: the instant is what must survive.

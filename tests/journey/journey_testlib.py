@@ -36,9 +36,9 @@ S4,2,C3,2026-03-05T12:00:00+08:00,app,verify_identity,failed,identity_verificati
 T10_LOG = """session_id,seq,customer_id,ts,channel,step,outcome,error_code,contact_id
 X9,0,Z9,2026-03-02T09:00:00+08:00,web,web_login,ok,,Q9
 """
-CONTACTS = """contact_id,channel,direction,customer_id,business_type,offered_at,outcome,csat
-K1,app,inbound,C1,billing,2026-03-02T09:00:00+08:00,abandoned,
-K2,voice,inbound,C1,billing,2026-03-02T11:00:00+08:00,answered,2
-K3,app,inbound,C2,data_plan,2026-03-03T10:00:00+08:00,self_served,
-K4,app,inbound,C3,billing,2026-03-04T10:00:00+08:00,abandoned,
+CONTACTS = """contact_id,channel,direction,customer_id,business_type,offered_at,outcome,csat,talk_s
+K1,app,inbound,C1,billing,2026-03-02T09:00:00+08:00,abandoned,,
+K2,voice,inbound,C1,billing,2026-03-02T11:00:00+08:00,answered,2,600
+K3,app,inbound,C2,data_plan,2026-03-03T10:00:00+08:00,self_served,,
+K4,app,inbound,C3,billing,2026-03-04T10:00:00+08:00,abandoned,,
 """

@@ -45,9 +45,9 @@ def test_summary_and_isolation(world: Warehouse) -> None:
     assert (s["events"], s["sessions"], s["steps"], s["variants"], s["edges"]) == (10, 4, 5, 4, 4)
     assert s["rework_share"] == pytest.approx(1 / 4)  # S4 repeats verify_identity
     assert s["self_loops"] == 1
-    # durations: S1 60 s, S2 120 s, S3 150 s, S4 26 h 1 min = 93660 s -> median (120 + 150) / 2
+    # durations: S1 60 s, S2 120 s, S3 150 s, S4 26 h = 93600 s -> median (120 + 150) / 2
     assert s["median_duration_s"] == pytest.approx(135.0)
-    assert s["mean_duration_s"] == pytest.approx((60 + 120 + 150 + 93660) / 4)
+    assert s["mean_duration_s"] == pytest.approx((60 + 120 + 150 + 93600) / 4)
     s10 = views.summary(world, _t(world, "t10"))
     assert (s10["events"], s10["sessions"]) == (1, 1)
 

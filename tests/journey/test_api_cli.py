@@ -93,6 +93,19 @@ def test_bad_input_is_4xx(api: tuple) -> None:
     assert r.status_code == 200 and [s["reached"] for s in r.json()[0]["steps"]] == [3, 1]
 
 
+def test_cost_and_perception_routes(api: tuple) -> None:
+    client, tokens, _ = api
+    c = client.get("/api/journeys/cost", headers=_h(tokens, "t1")).json()
+    assert c["contacts"] == 4 and c["e_channel_share"] == 0.75 and c["containment"]["self_service_sessions"] == 3
+    assert client.get("/api/journeys/cost", headers=_h(tokens, "t10")).json()["contacts"] == 0
+    r = client.get("/api/journeys/perception/dissatisfied", headers=_h(tokens, "t1"))
+    assert r.status_code == 200 and r.json()["customers_sample"] == ["C1"]
+    assert client.get("/api/journeys/perception/dissatisfied", headers=_h(tokens, "t10")).json()[
+        "customers_sample"] == []
+    assert client.get("/api/journeys/perception/churn", headers=_h(tokens, "t1")).status_code == 200
+    assert client.get("/api/journeys/perception/nope", headers=_h(tokens, "t1")).status_code == 422
+
+
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "CALLOPS_HOME": str(home)}
     env.pop("CALLOPS_WAREHOUSE", None)
@@ -100,8 +113,15 @@ def _cli(home: Path, *args: str) -> subprocess.CompletedProcess:
                           env=env, timeout=300, check=False)
 
 
-def test_cli_json_is_one_document_with_the_issue_keys(api: tuple) -> None:
-    _, _, home = api
+def test_cli_json_is_one_document_with_the_issue_keys(tmp_path: Path) -> None:
+    home = tmp_path / "home"  # its own warehouse: the API's app holds the other one open
+    with Warehouse(f"duckdb://{home / 'warehouse.duckdb'}") as wh:
+        from callops.tenancy import create_tenant as create_wh_tenant
+
+        t = create_wh_tenant(wh, "t1")
+        p = tmp_path / "t1.csv"
+        p.write_text(T1_LOG, encoding="utf-8")
+        load_files(wh, t, "journey_events", [p], load_mapping("canonical", "journey_events"))
     r = _cli(home, "summary", "--tenant", "t1", "--json")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)

@@ -48,7 +48,7 @@ def client(world: dict) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def auth(world: dict):  # noqa: ANN201 - a function
+def auth(world: dict):
     """``auth(tenant, role)``: the Authorization header of that tenant's user with that role."""
 
     def header(tenant: str, role: str) -> dict[str, str]:

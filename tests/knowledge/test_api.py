@@ -6,18 +6,19 @@ import json
 
 import pytest
 
-ART = {"title": "停机保号怎么办理", "body": "携带身份证到营业厅办理，或拨打 10086。", "phrasings": ["我要停机", "how to suspend my line"],
+ART = {"title": "停机保号怎么办理", "body": "携带身份证到营业厅办理，或拨打 10086。",
+       "phrasings": ["我要停机", "how to suspend my line"],
        "tags": ["suspension"], "audiences": ["agent", "customer"], "language": "mixed"}
 
 
-def _publish(client, auth, tenant: str = "t1", key: str = "suspend", **extra) -> None:  # noqa: ANN001
+def _publish(client, auth, tenant: str = "t1", key: str = "suspend", **extra) -> None:
     r = client.put(f"/api/kb/articles/{key}", json={**ART, **extra}, headers=auth(tenant, "team_lead"))
     assert r.status_code == 200, r.text
     r = client.post(f"/api/kb/articles/{key}/publish", headers=auth(tenant, "director"))
     assert r.status_code == 200, r.text
 
 
-def test_author_writes_reviewer_publishes_reader_searches(client, auth) -> None:  # noqa: ANN001
+def test_author_writes_reviewer_publishes_reader_searches(client, auth) -> None:
     r = client.put("/api/kb/articles/suspend", json=ART, headers=auth("t1", "analyst"))
     assert r.status_code == 403 and "kb:author" in r.json()["detail"]
     r = client.put("/api/kb/articles/suspend", json=ART, headers=auth("t1", "team_lead"))
@@ -42,14 +43,14 @@ def test_author_writes_reviewer_publishes_reader_searches(client, auth) -> None:
     ("\x00\x01\x02", 400, "empty query"),
     ("停机\x00\x1b[31m", 200, None),
 ])
-def test_bad_queries_get_clear_answers(client, auth, q: str, code: int, needle: str | None) -> None:  # noqa: ANN001
+def test_bad_queries_get_clear_answers(client, auth, q: str, code: int, needle: str | None) -> None:
     r = client.get("/api/kb/search", params={"q": q}, headers=auth("t1", "analyst"))
     assert r.status_code == code, r.text
     if needle:
         assert needle in r.json()["detail"]
 
 
-def test_self_link_and_bad_bodies_are_400(client, auth) -> None:  # noqa: ANN001
+def test_self_link_and_bad_bodies_are_400(client, auth) -> None:
     r = client.put("/api/kb/articles/loop", json={**ART, "body": "见 [此文](kb:loop)"}, headers=auth("t1", "team_lead"))
     assert r.status_code == 400 and "links to itself" in r.json()["detail"]
     r = client.put("/api/kb/articles/a", json={**ART, "id": "b"}, headers=auth("t1", "team_lead"))
@@ -63,7 +64,7 @@ def test_self_link_and_bad_bodies_are_400(client, auth) -> None:  # noqa: ANN001
     assert r.status_code == 400 and r.json()["detail"].startswith("body:3:")
 
 
-def test_import_endpoint_reports_rejected_lines(client, auth) -> None:  # noqa: ANN001
+def test_import_endpoint_reports_rejected_lines(client, auth) -> None:
     body = "\n".join([json.dumps({"id": "a1", **ART}, ensure_ascii=False), "oops",
                       json.dumps({"id": "a2", **ART, "state": "published"}, ensure_ascii=False)])
     r = client.post("/api/kb/import", content=body.encode(), headers=auth("t1", "team_lead"))
@@ -72,7 +73,7 @@ def test_import_endpoint_reports_rejected_lines(client, auth) -> None:  # noqa: 
     assert [x["line"] for x in res["rejects"]] == [2, 3] and "reviewer" in res["rejects"][1]["reason"]
 
 
-def test_tenants_never_see_each_other(client, auth) -> None:  # noqa: ANN001
+def test_tenants_never_see_each_other(client, auth) -> None:
     _publish(client, auth, "t1")
     assert client.get("/api/kb/articles/suspend", headers=auth("t10", "admin")).status_code == 404
     assert client.get("/api/kb/search", params={"q": "停机"}, headers=auth("t10", "analyst")).json()["count"] == 0
@@ -81,7 +82,7 @@ def test_tenants_never_see_each_other(client, auth) -> None:  # noqa: ANN001
     assert client.get("/api/kb/export", headers=auth("t10", "admin")).json() == []
 
 
-def test_suggest_events_usage(client, auth) -> None:  # noqa: ANN001
+def test_suggest_events_usage(client, auth) -> None:
     _publish(client, auth, "t1")
     _publish(client, auth, "t1", key="bill", title="话费查询", body="发送 CXHF 到 10086", phrasings=["查话费"],
              tags=["billing"])
@@ -106,7 +107,7 @@ def test_suggest_events_usage(client, auth) -> None:  # noqa: ANN001
     assert r.status_code == 400 and "nothing to suggest" in r.json()["detail"]
 
 
-def test_hot_feed_and_tasks(client, auth) -> None:  # noqa: ANN001
+def test_hot_feed_and_tasks(client, auth) -> None:
     r = client.get("/api/kb/hot", headers=auth("t1", "analyst"))
     assert r.status_code == 200 and r.json()["topics"] == []
     assert client.get("/api/kb/tasks", headers=auth("t1", "team_lead")).json() == []

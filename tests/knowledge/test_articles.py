@@ -49,7 +49,8 @@ def test_self_link_is_refused_other_links_are_fine() -> None:
 
 
 def test_import_rejects_bad_lines_and_loads_the_rest(world: dict, tmp_path: Path) -> None:
-    good = {"id": "a1", "title": "停机", "body": "b", "phrasings": ["怎么停机", "how to suspend"], "tags": ["suspension"],
+    good = {"id": "a1", "title": "停机", "body": "b", "phrasings": ["怎么停机", "how to suspend"],
+            "tags": ["suspension"],
             "audiences": ["agent", "customer"], "language": "mixed", "state": "published"}
     lines = [
         json.dumps(good, ensure_ascii=False),
@@ -67,7 +68,8 @@ def test_import_rejects_bad_lines_and_loads_the_rest(world: dict, tmp_path: Path
     assert (res.created, res.updated) == (2, 0)
     assert [(r["line"], r["reason"].split(":")[0]) for r in res.rejected] == [
         (2, "not JSON (Expecting property name enclosed in double quotes at column 2)"),
-        (3, "audiences.0"), (4, "article 'a3' links to itself (kb"), (6, "extra"), (8, "id 'a1' already given on line 1"),
+        (3, "audiences.0"), (4, "article 'a3' links to itself (kb"), (6, "extra"),
+        (8, "id 'a1' already given on line 1"),
     ]
     with world["store"].session() as s:
         exported = service.export_records(s, "t1")
@@ -120,7 +122,7 @@ def test_reminders_before_verification_is_due_once(world: dict) -> None:
 
 
 def test_bad_article_fields_are_named() -> None:
-    with pytest.raises(CallopsError, match="^id: String should match"):
+    with pytest.raises(CallopsError, match=r"^id: String should match"):
         articles.parse_article({"id": "a b", "title": "x"})
     with pytest.raises(CallopsError, match="language"):
         articles.parse_article({"id": "a", "title": "x", "language": "fr"})

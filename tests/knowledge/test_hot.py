@@ -64,8 +64,8 @@ def test_events_give_a_hot_term_a_gap_task_and_a_notification(world: dict) -> No
         rows = []
         for day in range(1, 8):  # baseline: 2 searches a day for each term
             for q in ("停机保号", "5g消息"):
-                rows += [KbEvent(tenant_id="t1", kind="searched", query=q, hits=1, at=NOW - timedelta(days=day, hours=3))
-                         for _ in range(2)]
+                at = NOW - timedelta(days=day, hours=3)
+                rows += [KbEvent(tenant_id="t1", kind="searched", query=q, hits=1, at=at) for _ in range(2)]
         rows += [KbEvent(tenant_id="t1", kind="searched", query="停机保号", hits=1, queue="q-suspend",
                          at=NOW - timedelta(hours=2)) for _ in range(20)]
         rows += [KbEvent(tenant_id="t1", kind="searched", query="5g消息", hits=0, queue="q-5g",
@@ -89,3 +89,51 @@ def test_events_give_a_hot_term_a_gap_task_and_a_notification(world: dict) -> No
     with store.session() as s:
         assert len(list(s.scalars(select(OutboxMessage)))) == 2
     assert hot.detect_for_tenant(store, "t10", now=NOW)[0].subject == "t10-only"
+
+
+def test_business_type_surge_from_contacts_names_queues_and_article(world: dict, tmp_path) -> None:
+    from callops.ingest.loader import load_files
+    from callops.ingest.mapping import load_mapping
+    from callops.warehouse import Warehouse
+
+    last = datetime(2026, 3, 9, 12, 0).astimezone()
+    lines = ["contact_id,center,queue,channel,direction,offered_at,outcome,business_type"]
+    n = 0
+    for day in range(1, 8):  # baseline: 10 billing and 6 roaming contacts a day
+        for bt, count in (("billing", 10), ("roaming", 6)):
+            for i in range(count):
+                n += 1
+                at = last - timedelta(days=day, minutes=i * 7 + 1)
+                lines.append(f"c{n},hq,{bt}-q,voice,inbound,{at.isoformat()},abandoned,{bt}")
+    for bt, queue, count in (("billing", "billing-q", 11), ("roaming", "roaming-q", 25), ("roaming", "vip-q", 5)):
+        for i in range(count):  # the last day: roaming jumps, billing as usual
+            n += 1
+            at = (last - timedelta(minutes=i * 20)).isoformat()
+            lines.append(f"c{n},hq,{queue},voice,inbound,{at},abandoned,{bt}")
+    f = tmp_path / "contacts.csv"
+    f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    store = world["store"]
+    with store.session() as s:
+        art = articles.parse_article({"id": "roam", "title": "国际漫游", "tags": ["roaming"], "state": "published"})
+        articles.save_article(s, "t1", art, "rita", can_review=True)
+    with Warehouse(world["wh_url"]) as wh:
+        from callops import tenancy
+
+        load_files(wh, tenancy.get_tenant(wh, "t1"), "contacts", [f], load_mapping("canonical", "contacts"))
+        topics = hot.detect_for_tenant(store, "t1", wh=wh, now=NOW)
+        assert [(t.kind, t.subject, t.current, t.baseline) for t in topics] == [("business_type", "roaming", 30, 42)]
+        assert topics[0].queues == ["roaming-q", "vip-q"] and topics[0].article == "roam"
+        assert hot.detect_for_tenant(store, "t10", wh=wh, now=NOW) == []
+
+
+def test_coverage_needs_the_distinctive_words() -> None:
+    from callops.knowledge.search import Doc, Index
+
+    roam = Doc("roam", "开通国际漫游", phrasings=("出国怎么用手机",))
+    other = Doc("bill", "怎么查话费", phrasings=("话费怎么开通提醒",))
+    assert hot.coverage("怎么开通", roam) == 1.0  # unweighted, every character present
+    index = Index([roam, other])
+    # 'esim' is in no article (highest idf): not covered, whatever else is shared
+    assert hot.coverage("eSIM怎么开通", roam, index) == 0.0
+    assert hot.coverage("国际漫游怎么开通", roam, index) == 1.0
+    assert hot.coverage("副卡怎么开通", roam, index) < hot.COVERAGE  # 副卡 is in no article

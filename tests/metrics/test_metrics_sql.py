@@ -2,6 +2,7 @@
 
 A change to the compiler that changes the SQL shows up here as a diff to review. After an
 intended change, regenerate with ``CALLOPS_UPDATE_SNAPSHOTS=1 pytest tests/metrics/test_metrics_sql.py``.
+A missing snapshot fails (a deleted file must not be silently recreated); that variable also writes new ones.
 """
 
 from __future__ import annotations
@@ -43,12 +44,32 @@ def test_sql_snapshot(name: str) -> None:
         sql = ibis.to_sql(expr).strip() + "\n"
     # every read of a table is scoped to the tenant
     assert len(re.findall(r'FROM "\w+" AS', sql)) == len(re.findall(r"\"tenant_id\" = 'snap'", sql))
-    path = SNAPSHOTS / f"{name}.sql"
-    if os.environ.get("CALLOPS_UPDATE_SNAPSHOTS") == "1" or not path.exists():
-        if not path.exists() and os.environ.get("CI"):
-            pytest.fail(f"missing snapshot {path}")
+    check_snapshot(SNAPSHOTS / f"{name}.sql", sql)
+
+
+def check_snapshot(path: Path, sql: str) -> None:
+    """``sql`` equals the pinned file; with ``CALLOPS_UPDATE_SNAPSHOTS=1`` the file is (re)written instead."""
+    if os.environ.get("CALLOPS_UPDATE_SNAPSHOTS") == "1":
         path.write_text(sql, encoding="utf-8")
-    assert sql == path.read_text(encoding="utf-8"), f"SQL of {name} changed; review and update the snapshot"
+    if not path.exists():
+        pytest.fail(f"missing snapshot {path}; write it with CALLOPS_UPDATE_SNAPSHOTS=1 and review it")
+    assert sql == path.read_text(encoding="utf-8"), f"SQL of {path.stem} changed; review and update the snapshot"
+
+
+def test_a_missing_snapshot_fails_unless_asked_to_write_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deleted snapshot is a failure, not recreated; CALLOPS_UPDATE_SNAPSHOTS=1 writes it."""
+    path = tmp_path / "gone.sql"
+    monkeypatch.delenv("CALLOPS_UPDATE_SNAPSHOTS", raising=False)
+    with pytest.raises(pytest.fail.Exception, match="missing snapshot"):
+        check_snapshot(path, "SELECT 1\n")
+    assert not path.exists()
+    monkeypatch.setenv("CALLOPS_UPDATE_SNAPSHOTS", "1")
+    check_snapshot(path, "SELECT 1\n")
+    assert path.read_text(encoding="utf-8") == "SELECT 1\n"
+    monkeypatch.delenv("CALLOPS_UPDATE_SNAPSHOTS")
+    check_snapshot(path, "SELECT 1\n")
+    with pytest.raises(AssertionError, match="changed"):
+        check_snapshot(path, "SELECT 2\n")
 
 
 def test_shared_conditions_and_one_contacts_scan() -> None:

@@ -10,14 +10,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).parent))
-import qa_world  # noqa: E402
+import qa_world
 
-from callops.api.app import create_app  # noqa: E402
-from callops.store.db import Store  # noqa: E402
-from callops.store.roles import Role  # noqa: E402
-from callops.store.tenants import sync_tenants  # noqa: E402
-from callops.store.users import create_user  # noqa: E402
-from callops.warehouse import Warehouse  # noqa: E402
+from callops.api.app import create_app
+from callops.store.db import Store
+from callops.store.roles import Role
+from callops.store.tenants import sync_tenants
+from callops.store.users import create_user
+from callops.warehouse import Warehouse
 
 
 @pytest.fixture(scope="module")

@@ -270,3 +270,26 @@ def test_state_intervals_tile_each_agents_time(stream: list[tuple[str, float, st
         assert covered == pytest.approx(col.open_states[agent]["started_at"] - times[0])
         assert all(r["ended_at"] > r["started_at"] for r in mine)
         assert all(a["ended_at"] <= b["started_at"] for a, b in itertools.pairwise(mine))
+
+
+def test_a_failed_pass_is_repeated_whole(day: dict[str, Any], home: Warehouse) -> None:
+    """The tenant is not in the warehouse yet: the pass fails after reading the log, and nothing it read is lost
+    once the tenant exists (the lander went back to its saved state)."""
+    folder = live_dir("demo")
+    folder.mkdir(parents=True)
+    for name in ("live.yaml", "agents.csv", "schedules.csv"):
+        shutil.copy(day["folder"] / name, folder / name)
+    reset_hubs()
+    try:
+        hub = build_hub("demo", log=True)
+        feed(hub, day["lines"][: len(day["lines"]) // 2])
+        lander = Lander(hub.engine.config)
+        with pytest.raises(Exception, match="no tenant 'demo'"):
+            lander.land(home)
+        assert not (folder / STATE_FILE).exists()
+        tenancy.create_tenant(home, "demo", "Asia/Shanghai")
+        feed(hub, day["lines"][len(day["lines"]) // 2:])
+        lander.land(home)
+        assert set(landed_contacts(home)) == set(day["truth"])
+    finally:
+        reset_hubs()

@@ -9,12 +9,12 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import Sec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from callops.names import NAME_PATTERN, is_name
 from callops.store.roles import Role
+from conftest import Sec
 
 HEADER = "contact_id,channel,direction,center,queue,offered_at,outcome\n"
 
@@ -101,7 +101,7 @@ def test_live_event_fields_are_bounded(sec: Sec) -> None:
         json.dumps({**base, "ts": ts.isoformat(), "contact_id": "ok4", "queue": "q", "pad": "p" * 9000}),
         {**base, "ts": ts.isoformat(), "contact_id": "ok5", "queue": "客服（北京）"},  # fine
     ]
-    r = sec.client.post("/api/live/events", json=items[:4] + [json.loads(items[4])] + items[5:],
+    r = sec.client.post("/api/live/events", json=[*items[:4], json.loads(items[4]), *items[5:]],
                         headers=sec.auth("t10", Role.dispatcher))  # fmt: skip
     answer = r.json()
     assert answer["accepted"] == 2 and answer["rejected"] == 4, answer  # the padded object is accepted: extras drop
@@ -131,7 +131,8 @@ def test_unknown_queue_is_refused_when_queues_are_configured() -> None:
 
     eng = LiveEngine(LiveConfig(tenant="t1", queues={"billing": QueueConfig()}), rules=[])
     ts = "2026-01-01T08:00:00+08:00"
-    ok = {"type": "contact.offered", "ts": ts, "tenant": "t1", "contact_id": "a", "queue": "billing", "channel": "voice"}
+    ok = {"type": "contact.offered", "ts": ts, "tenant": "t1", "contact_id": "a", "queue": "billing",
+          "channel": "voice"}
     assert eng.submit(ok)
     assert not eng.submit({**ok, "contact_id": "b", "queue": "invented"})
     assert "unknown queue 'invented'" in eng.stats.samples[-1].reason
@@ -187,3 +188,20 @@ def _duck():
     if not _CON:
         _CON.append(duckdb.connect())
     return _CON[0]
+
+
+@given(st.text(alphabet="()'\"queu wait_s=0123456789-+*/,<>andortisnulbew", max_size=160))
+@settings(max_examples=400, deadline=None)
+def test_filters_fail_only_with_a_clear_error(text: str) -> None:
+    """Any filter text is either accepted or refused with CallopsError (a 400), never another exception (500)."""
+    import ibis
+
+    from callops.errors import CallopsError
+    from callops.metrics.exprs import parse_checked, to_ibis
+
+    t = ibis.table({"queue": "string", "wait_s": "float64"}, name="c")
+    try:
+        tree = parse_checked(text, {"queue", "wait_s"}, what="where")
+        to_ibis(tree, lambda name: t[name], what="where")
+    except CallopsError:
+        pass

@@ -19,10 +19,18 @@ from callops.store import alerts, audit, documents, outbox, users, views
 from callops.store.db import Store
 from callops.store.models import TENANT_OWNED
 
-from .storetest import T0
+from .storetest import T0, add_tenant
 
 MODULES = (users, views, documents, alerts, outbox, audit)
 RULES_YAML = "alerts:\n  - name: long-wait\n    measure: longest_wait_s\n    levels: {yellow: 60}\n"
+
+
+@pytest.fixture(params=[("acme", "beta"), ("t10", "t1")], ids=["acme-beta", "t10-t1"])
+def two_tenants(store: Store, request: pytest.FixtureRequest) -> tuple[str, str]:
+    """The other tenant and the one whose calls are checked: ``acme`` and ``beta``, then ``t10`` and ``t1``,
+    whose name is a prefix of the other's (a filter matching tenant ids by prefix leaks t10 into t1)."""
+    other, reader = request.param
+    return add_tenant(store, other), add_tenant(store, reader, "Europe/Paris")
 
 
 def _tenant_functions() -> set[str]:

@@ -102,8 +102,8 @@ def test_classes_follow_the_first_matching_rule() -> None:
     for i in range(200):
         row = {k: t.column(k)[i].as_py() for k in ("repeat_contacts_30d", "transfers_30d", "complaints_30d",
                                                     "max_business_contacts_30d")}  # fmt: skip
-        complex_ = ((row["repeat_contacts_30d"] or 0) >= 2 or (row["transfers_30d"] or 0) >= 2
-                    or (row["complaints_30d"] or 0) >= 1 or (row["max_business_contacts_30d"] or 0) >= 3)  # fmt: skip
+        complex_ = ((row["max_business_contacts_30d"] or 0) >= 4 or (row["transfers_30d"] or 0) >= 2
+                    or (row["complaints_30d"] or 0) >= 2)  # fmt: skip
         want = ("high_value" if s.score[i] >= 70 else "complex" if complex_ else "low_value" if s.score[i] < 30
                 else "standard")  # fmt: skip
         assert s.value_class[i] == want

@@ -418,3 +418,32 @@ def test_cli_json_keys_and_errors() -> None:
     )
     d = json.loads(res.stdout)
     assert d["stable"] is False and d["asa_s"] is None
+
+
+def _mp_erlang_c_asa(c: int, a: mp.mpf, aht: mp.mpf) -> mp.mpf:
+    """ASA of M/M/c from the textbook Erlang C sum, in 40-digit arithmetic (independent of the module)."""
+    with mp.workdps(40):
+        top = a**c / mp.factorial(c) * c / (c - a)
+        p_wait = top / (mp.fsum(a**k / mp.factorial(k) for k in range(c)) + top)
+        return p_wait * aht / (c - a)
+
+
+@pytest.mark.parametrize(
+    ("calls", "interval_s", "aht_s", "target_asa_s"),
+    [(1200, 1800, 150, 15.0), (360, 1800, 240, 20.0), (40, 900, 300, 5.0), (5000, 3600, 180, 10.0), (3, 1800, 600, 60)],
+)
+def test_required_agents_for_an_asa_target_is_the_smallest_count_meeting_it(
+    calls: float, interval_s: float, aht_s: float, target_asa_s: float
+) -> None:
+    """Erlang C staffing for an ASA target: the brute-force smallest c with ASA(c) <= target (mpmath), and the
+    reported ASA is the independent one at that c (regression: a wrong formula gave 49 agents and 200 s ASA)."""
+    a = mp.mpf(calls) * aht_s / interval_s
+    c = int(mp.floor(a)) + 1
+    while _mp_erlang_c_asa(c, a, mp.mpf(aht_s)) > target_asa_s:
+        c += 1
+    r = q.required_agents("erlang-c", calls=calls, interval_s=interval_s, aht_s=aht_s, target_asa_s=target_asa_s)
+    assert float(r.agents) == c
+    assert float(r.asa_s) == pytest.approx(float(_mp_erlang_c_asa(c, a, mp.mpf(aht_s))), rel=1e-9)
+    assert float(r.asa_s) <= target_asa_s
+    if c - 1 > a:
+        assert _mp_erlang_c_asa(c - 1, a, mp.mpf(aht_s)) > target_asa_s

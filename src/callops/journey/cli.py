@@ -177,3 +177,35 @@ def replay_cmd(
     with Warehouse(read_only=True) as wh:
         doc = customer_journey(wh, get_tenant(wh, tenant), customer)
     _emit(doc, as_json, doc["timeline"], f"{tenant}: customer {customer}")
+
+
+@journey_app.command("perception")
+def perception_cmd(
+    tenant: Tenant,
+    view: Annotated[str, typer.Argument(help="churn, dissatisfied or arpu.")] = "churn",
+    from_: From = None, to: To = None, where: Where = None, as_json: Json = False,
+) -> None:
+    """Churned vs retained (effect sizes, CIs), dissatisfied customers' paths and reasons, high-ARPU behaviour."""
+    from callops.journey import perception
+
+    funcs = {"churn": perception.churn_comparison, "dissatisfied": perception.dissatisfied,
+             "arpu": perception.high_arpu}
+    if view not in funcs:
+        raise CallopsError(f"unknown perception view {view!r}; expected one of: {', '.join(funcs)}")
+    with Warehouse(read_only=True) as wh:
+        doc = funcs[view](wh, get_tenant(wh, tenant), _sel(from_, to, where))
+    rows = doc.get("features") or doc.get("reasons") or []
+    _emit(doc, as_json, [{k: v for k, v in r.items() if not isinstance(v, list)} for r in rows], f"{tenant}: {view}")
+
+
+@journey_app.command("cost")
+def cost_cmd(tenant: Tenant, as_json: Json = False) -> None:
+    """Cost per contact per channel, e-channel share, true containment, diversion per week."""
+    from callops.journey import cost
+
+    with Warehouse(read_only=True) as wh:
+        t = get_tenant(wh, tenant)
+        doc = {**cost.channel_costs(wh, t), "containment": cost.containment(wh, t), "weeks": cost.diversion(wh, t)}
+    share, contained = doc["e_channel_share"] or 0.0, doc["containment"]["containment"] or 0.0
+    _emit(doc, as_json, doc["channels"], f"{tenant}: cost per channel (e-channel share {100 * share:.1f}%, "
+          f"true containment {100 * contained:.1f}%)")

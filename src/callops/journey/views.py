@@ -17,13 +17,13 @@ from callops.tenancy import Tenant
 from callops.warehouse import Warehouse
 
 # Shared CTEs: each event with the next step and the wait to it, and one row per session.
-_STEPS = """steps AS (
+_STEPS = """steps AS MATERIALIZED (
   SELECT session_id, seq, ts, step,
          lead(step) OVER w AS next_step,
          (epoch_us(lead(ts) OVER w) - epoch_us(ts)) / 1e6 AS wait_s,
          lag(step) OVER w AS prev_step, lead(step, 2) OVER w AS next2
   FROM ev WINDOW w AS (PARTITION BY session_id ORDER BY seq))"""
-_SESSIONS = """sess AS (
+_SESSIONS = """sess AS MATERIALIZED (
   SELECT session_id, count(*) AS n, (epoch_us(max(ts)) - epoch_us(min(ts))) / 1e6 AS duration_s,
          count(*) > count(DISTINCT step) AS rework, list(step ORDER BY seq) AS path
   FROM ev GROUP BY session_id)"""
@@ -40,7 +40,7 @@ def _rows(wh: Warehouse, tenant: Tenant, sel: Selection | None, ctes: list[str],
 def summary(wh: Warehouse, tenant: Tenant, sel: Selection | None = None) -> dict:
     """Counts and durations of the selected sessions (the keys of ``callops journey summary --json``)."""
     row = _rows(
-        wh, tenant, sel, [_STEPS, _SESSIONS],
+        wh, tenant, sel, [_STEPS, _SESSIONS, _LOOPS],
         """SELECT (SELECT count(*) FROM ev) AS events,
                   (SELECT count(*) FROM sess) AS sessions,
                   (SELECT count(DISTINCT step) FROM ev) AS steps,
@@ -52,17 +52,15 @@ def summary(wh: Warehouse, tenant: Tenant, sel: Selection | None = None) -> dict
                   (SELECT quantile_cont(duration_s, 0.9) FROM sess) AS p90_duration_s,
                   (SELECT avg(CASE WHEN rework THEN 1.0 ELSE 0.0 END) FROM sess) AS rework_share,
                   (SELECT count(*) FROM steps WHERE step = next_step) AS self_loops,
+                  (SELECT count(*) FILTER (WHERE self_loop) FROM loops) AS self_loop_sessions,
+                  (SELECT count(*) FILTER (WHERE return_loop) FROM loops) AS return_loop_sessions,
                   (SELECT min(ts) FROM ev) AS first_ts, (SELECT max(ts) FROM ev) AS last_ts""",
     )[0]
     out = {k: row[k] for k in ("events", "sessions", "steps", "variants", "edges")}
     for k in ("median_duration_s", "mean_duration_s", "p90_duration_s", "rework_share"):
         out[k] = None if row[k] is None else float(row[k])
     out["self_loops"] = row["self_loops"]
-    loops = _rows(
-        wh, tenant, sel, [_STEPS, _LOOPS],
-        "SELECT count(*) FILTER (WHERE self_loop) AS s, count(*) FILTER (WHERE return_loop) AS r FROM loops",
-    )[0]
-    out["self_loop_sessions"], out["return_loop_sessions"] = loops["s"], loops["r"]
+    out["self_loop_sessions"], out["return_loop_sessions"] = row["self_loop_sessions"], row["return_loop_sessions"]
     out["first_ts"] = row["first_ts"].isoformat() if row["first_ts"] else None
     out["last_ts"] = row["last_ts"].isoformat() if row["last_ts"] else None
     return out
@@ -73,12 +71,13 @@ def variants(wh: Warehouse, tenant: Tenant, sel: Selection | None = None, top: i
     limit = f"LIMIT {int(top)}" if top else ""
     rows = _rows(
         wh, tenant, sel, [_SESSIONS],
-        f"""SELECT path, count(*) AS sessions, count(*) / (SELECT count(*) FROM sess) AS share,
+        f"""SELECT path, count(*) AS sessions, count(*) / sum(count(*)) OVER () AS share,
+                   sum(count(*)) OVER () AS total_sessions, count(*) OVER () AS total_variants,
                    any_value(n) AS steps, median(duration_s) AS median_duration_s,
                    avg(duration_s) AS mean_duration_s, bool_or(rework) AS rework
             FROM sess GROUP BY path ORDER BY sessions DESC, path {limit}""",
     )
-    total = _rows(wh, tenant, sel, [_SESSIONS], "SELECT count(*) AS s, count(DISTINCT path) AS v FROM sess")[0]
+    total = {"s": int(rows[0]["total_sessions"]) if rows else 0, "v": int(rows[0]["total_variants"]) if rows else 0}
     return {
         "sessions": total["s"],
         "variants": total["v"],
@@ -100,18 +99,19 @@ def variants(wh: Warehouse, tenant: Tenant, sel: Selection | None = None, top: i
 
 def dfg(wh: Warehouse, tenant: Tenant, sel: Selection | None = None) -> dict:
     """The directly-follows graph: edges with counts and waits, and the start and end steps."""
-    edges = _rows(
+    rows = _rows(
         wh, tenant, sel, [_STEPS],
-        """SELECT step AS "from", next_step AS "to", count(*) AS count, avg(wait_s) AS mean_wait_s,
+        """SELECT 'edge' AS kind, step AS "from", next_step AS "to", count(*) AS count, avg(wait_s) AS mean_wait_s,
                   median(wait_s) AS median_wait_s, quantile_cont(wait_s, 0.9) AS p90_wait_s
-           FROM steps WHERE next_step IS NOT NULL GROUP BY ALL ORDER BY count DESC, "from", "to" """,
+           FROM steps WHERE next_step IS NOT NULL GROUP BY ALL
+           UNION ALL SELECT 'start', step, NULL, count(*), NULL, NULL, NULL FROM steps
+                     WHERE prev_step IS NULL GROUP BY ALL
+           UNION ALL SELECT 'end', step, NULL, count(*), NULL, NULL, NULL FROM steps
+                     WHERE next_step IS NULL GROUP BY ALL
+           ORDER BY kind, count DESC, "from", "to" """,
     )
-    ends = _rows(
-        wh, tenant, sel, [_STEPS],
-        """SELECT 'start' AS kind, step, count(*) AS sessions FROM steps WHERE prev_step IS NULL GROUP BY ALL
-           UNION ALL SELECT 'end', step, count(*) FROM steps WHERE next_step IS NULL GROUP BY ALL
-           ORDER BY kind, sessions DESC, step""",
-    )
+    edges = [{k: v for k, v in r.items() if k != "kind"} for r in rows if r["kind"] == "edge"]
+    ends = [{"kind": r["kind"], "step": r["from"], "sessions": r["count"]} for r in rows if r["kind"] != "edge"]
     for e in edges:
         for k in ("mean_wait_s", "median_wait_s", "p90_wait_s"):
             e[k] = float(e[k])

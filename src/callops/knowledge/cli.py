@@ -19,7 +19,7 @@ TenantOpt = Annotated[str, typer.Option(help="Tenant.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
-def _store_for(tenant: str):  # noqa: ANN202 - a Store, imported lazily
+def _store_for(tenant: str):
     from callops.store.cli import ensure_tenant
     from callops.store.db import Store
 

@@ -112,7 +112,8 @@ def to_jsonl(docs: list[Doc], queries: list[Labelled], articles_out: Path, queri
     """Write the articles in the ``kb import`` format and the queries in the ``kb evaluate`` format."""
     with articles_out.open("w", encoding="utf-8") as fh:
         for d in docs:
-            rec = {"id": d.key, "title": d.title or d.phrasings[0][:200], "body": d.body, "phrasings": list(d.phrasings),
+            rec = {"id": d.key, "title": d.title or d.phrasings[0][:200], "body": d.body,
+                   "phrasings": list(d.phrasings),
                    "tags": list(d.tags), "audiences": list(d.audiences), "language": d.language, "state": d.state}
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
     with queries_out.open("w", encoding="utf-8") as fh:

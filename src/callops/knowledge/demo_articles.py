@@ -52,7 +52,8 @@ _ARTICLES: list[tuple[str, list[str], str, str, str, str, list[str], list[str]]]
      ["怎么换套餐", "改成便宜点的套餐", "套餐降档", "换套餐什么时候生效"],
      ["how do I change my plan", "switch to a cheaper plan", "when does a plan change start"]),
     ("5g-upgrade", ["upgrade_5g", "data_plan"], "4G 升级 5G 套餐", "Upgrading from 4G to 5G",
-     "升级 5G 套餐无需换号；手机需支持 5G 且开启 5G 开关。升级次月生效，原合约优惠保留。可用 [网络迁移说明](kb:network-migration)。",
+     "升级 5G 套餐无需换号；手机需支持 5G 且开启 5G 开关。升级次月生效，原合约优惠保留。"
+     "另见 [网络迁移说明](kb:network-migration)。",
      "Upgrading to 5G keeps your number; the phone must support 5G with 5G switched on. The upgrade starts next "
      "month and existing contract discounts stay.",
      ["怎么升级5G", "4G升5G要换卡吗", "5G套餐怎么办理", "升5G要换号吗"],
@@ -147,8 +148,8 @@ SYNONYMS_YAML = """\
 # Synonym groups of the demo hotline: any phrase of a group found in a question adds the whole group.
 synonyms:
   - [流量包, 流量套餐, 数据包, data pack, data bundle]
-  - [停机, 暂停服务, 销号暂停, suspend, suspension]
-  - [复机, 开机, 恢复服务, reactivate, reconnect]
+  - [停机, 停机保号, 停号, suspend, suspension]
+  - [复机, 恢复通话, reactivate, reconnect]
   - [话费, 余额, 话费余额, balance, credit]
   - [退网, 3G退网, 网络迁移, 4G迁移, network shutdown]
   - [宽带, 光纤, 家宽, broadband, fibre]

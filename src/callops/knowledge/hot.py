@@ -29,7 +29,7 @@ from callops.store.models_knowledge import EventKind, KbArticle, KbEvent, KbTask
 from callops.store.scoping import scoped, tenant_key
 
 MIN_COUNT = 5
-COVERAGE = 0.75
+COVERAGE = 0.6
 DEFAULT_OWNER = "kb-owner"
 
 
@@ -53,7 +53,8 @@ class HotTopic:
         """JSON-ready."""
         return {
             "kind": self.kind, "subject": self.subject, "current": self.current, "baseline": self.baseline,
-            "expected": round(self.expected, 2), "ratio": round(self.current / self.expected, 2) if self.expected else None,
+            "expected": round(self.expected, 2),
+            "ratio": round(self.current / self.expected, 2) if self.expected else None,
             "p_value": float(f"{self.p_value:.3g}"), "queues": self.queues, "article": self.article,
             "article_title": self.article_title, "gap_task": self.task_id, "owner": self.owner,
         }
@@ -204,19 +205,42 @@ def detect_for_tenant(store: Store, tenant: str, *, wh: Any = None, now: datetim
     return topics
 
 
-def coverage(subject: str, doc: Any) -> float:
-    """Share of the subject's distinctive tokens (words, word pairs, Han character pairs) found in the article."""
-    want = {x for x in tokenize.tokens(subject) if not (len(x) == 1 and tokenize.has_han(x))}
+def coverage(subject: str, doc: Any, index: Any = None) -> float:
+    """Share of the subject's words and Han characters found in the article, each weighted by its BM25 inverse
+    document frequency in ``index``; 0 when the subject's most distinctive token (highest idf: eSIM, 副) is not in
+    the article, however many common characters (怎, 么, 开, 通) it shares."""
+    want = set(tokenize.tokens(subject, "char1", word_pairs=False))
     if not want:
         return 0.0
-    text = " ".join([doc.title, *doc.phrasings, doc.body])
-    return len(want & set(tokenize.tokens(text))) / len(want)
+    have = set(tokenize.tokens(" ".join([doc.title, *doc.phrasings, doc.body]), "char1", word_pairs=False))
+    weight = _idf(index) if index is not None else (lambda _tok: 1.0)
+    weights = {x: weight(x) for x in want}
+    top = max(weights.values())
+    if any(w == top and x not in have for x, w in weights.items()):
+        return 0.0  # the subject's most distinctive token is missing: the article is about something else
+    return sum(weights[x] for x in want & have) / sum(weights.values())
+
+
+def _idf(index: Any) -> Any:
+    """Token → BM25 idf over the index's article units (Lucene's formula, as bm25s uses)."""
+    import math
+
+    retriever = index.retriever
+    n = len(index.unit_article)
+    indptr = retriever.scores["indptr"] if retriever is not None else None
+
+    def idf(tok: str) -> float:
+        tid = retriever.vocab_dict.get(tok) if retriever is not None else None
+        df = int(indptr[tid + 1] - indptr[tid]) if tid is not None else 0
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    return idf
 
 
 def _covering(index: Any, keep: Any, topic: HotTopic) -> Any:
     """The published article that covers a topic: for a business type, the best of the articles tagged with it;
-    for a search term, the best hit holding at least ``COVERAGE`` of the term's distinctive tokens (a hit that
-    only shares 怎么 and 开通 with 'eSIM怎么开通' does not cover it)."""
+    for a search term, the best hit holding at least ``COVERAGE`` of the term's distinctive tokens, weighted by
+    idf (a hit that only shares 怎么 and 开通 with 'eSIM怎么开通' does not cover it)."""
     if topic.kind == "business_type":
         tagged = [d for i, d in enumerate(index.docs) if topic.subject in d.tags and keep[i]]
         if not tagged:
@@ -225,7 +249,7 @@ def _covering(index: Any, keep: Any, topic: HotTopic) -> Any:
         return max(tagged, key=lambda d: scores[index.position[d.key]])
     for hit in index.search(topic.subject, k=3, keep=keep, highlights=False):
         doc = index.docs[index.position[hit.key]]
-        if coverage(topic.subject, doc) >= COVERAGE:
+        if coverage(topic.subject, doc, index) >= COVERAGE:
             return doc
     return None
 

@@ -120,7 +120,8 @@ class Index:
         )
         # Each phrasing on its own (its own BM25 space: lengths of single questions normalise each other).
         self.phr_retriever, self.phr_article, _ = self._build(
-            [(3, p) for d in self.docs for p in d.phrasings] if per_phrasing and self.boosts.get("best_phrasing") else [],
+            [(3, p) for d in self.docs for p in d.phrasings]
+            if per_phrasing and self.boosts.get("best_phrasing") else [],
             k1=k1, b=b, articles=[i for i, d in enumerate(self.docs) for _ in d.phrasings],
         )
         self._field_units = {
@@ -153,7 +154,7 @@ class Index:
         corpus: list[list[str]] = []
         for group in groups:
             for i, (f, text) in enumerate(group):
-                toks = tokenize.tokens(text, self.mode, word_pairs=self.word_pairs, stem=self.stem) if text.strip() else []
+                toks = self._tokens(text) if text.strip() else []
                 if toks:
                     unit_article.append(articles[i] if articles is not None else i)
                     unit_field.append(f)
@@ -164,18 +165,21 @@ class Index:
             retriever.index(corpus, show_progress=False)
         return retriever, np.asarray(unit_article, dtype=np.int64), np.asarray(unit_field, dtype=np.int8)
 
+    def _tokens(self, text: str) -> list[str]:
+        return tokenize.tokens(text, self.mode, word_pairs=self.word_pairs, stem=self.stem)
+
     def _synonym_tokens(self, groups: Sequence[Sequence[str]]) -> list[tuple[list[str], list[str]]]:
         """Per group: (normalised phrases, tokens of the whole group)."""
         out = []
         for group in groups:
             phrases = [tokenize.normalize(p).strip() for p in group if p and p.strip()]
-            toks = [t for p in phrases for t in tokenize.tokens(p, self.mode, word_pairs=self.word_pairs, stem=self.stem)]
+            toks = [t for p in phrases for t in self._tokens(p)]
             out.append((phrases, toks))
         return out
 
     def query_tokens(self, query: str) -> list[str]:
         """The query's tokens plus those of every synonym group one of whose phrases the query contains."""
-        toks = tokenize.tokens(query, self.mode, word_pairs=self.word_pairs, stem=self.stem)
+        toks = self._tokens(query)
         normalized = tokenize.normalize(query)
         for phrases, group_toks in self._synonyms:
             if any(p and p in normalized for p in phrases):
@@ -256,10 +260,7 @@ class Index:
         if not len(candidates):
             return []
         k = max(1, min(int(k), 100))
-        if len(candidates) > k:
-            top = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
-        else:
-            top = candidates
+        top = candidates[np.argpartition(-scores[candidates], k - 1)[:k]] if len(candidates) > k else candidates
         top = top[np.lexsort((top, -scores[top]))]
         day = (today or date.today()).toordinal()
         hits = []

@@ -6,8 +6,8 @@ dropped). Then:
 * a run of Han characters gives one token per character and one per adjacent pair (``character n-grams``,
   chosen over jieba words on the real question sets: see ``docs/knowledge.md``). Pairs keep product names
   such as 流量 or 停机 together; single characters still match a question written with other words;
-* a run of Latin words gives each word, stemmed (Snowball English), and each adjacent word pair (``card_arrival``), which rewards
-  phrasings that say the same thing in the same order.
+* a run of Latin words gives each word, stemmed (Snowball English), and each adjacent word pair
+  (``card_arrival``), which rewards phrasings that say the same thing in the same order.
 
 Word segmentation with jieba is available as ``mode="jieba"`` for the benchmark only (it is not a
 dependency of the package).

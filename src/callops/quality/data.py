@@ -96,10 +96,15 @@ def transcripts(wh: Warehouse, tenant: str, contact_ids: Sequence[str] | None = 
 
 
 def latest_period(wh: Warehouse, tenant: str) -> str:
-    """The month (tenant zone) of the tenant's most recent evaluation."""
+    """The latest month (tenant zone) with evaluations — the month before when the latest has less than half as
+    many evaluations as it (a month only begun is not the one to rank)."""
     ten = tenancy.get_tenant(wh, tenant)
     t = tenancy.scoped(wh, ten, "qa_evaluations")
-    last = t.evaluated_at.max().to_pandas()
-    if last is None or pd.isna(last):
+    month = to_local(t.evaluated_at, ten.timezone).strftime("%Y-%m")
+    counts = t.group_by(month=month).aggregate(n=t.evaluation_id.nunique()).order_by("month").to_pandas()
+    counts = counts.dropna()
+    if counts.empty:
         raise CallopsError(f"tenant {tenant!r} has no QA evaluations")
-    return pd.Timestamp(last).tz_convert(ten.timezone).strftime("%Y-%m")
+    if len(counts) >= 2 and counts["n"].iloc[-1] < 0.5 * counts["n"].iloc[-2]:
+        return str(counts["month"].iloc[-2])
+    return str(counts["month"].iloc[-1])

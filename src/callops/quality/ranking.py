@@ -89,9 +89,13 @@ def rank_agents(
     level: float = 0.95,
     draws: int = 4000,
     seed: int = 0,
+    raw: Mapping[str, Sequence[float]] | None = None,
 ) -> dict:
     """The ranking report: per agent ``agent_id, n, mean, shrunk_mean, interval, rank, rank_interval, p_top,
-    reliability, suppressed``, sorted by shrunk mean (best first), plus the variance components."""
+    reliability, suppressed``, sorted by shrunk mean (best first), plus the variance components.
+
+    ``groups`` are the scores the model uses (evaluator severity removed); ``raw``, when given, are the scores as
+    evaluated: then ``mean`` is the raw mean and ``adjusted_mean`` the one the model shrinks."""
     comp = components(groups)
     agents = sorted(a for a, v in groups.items() if len(v))
     n = np.array([len(groups[a]) for a in agents], dtype=float)
@@ -112,7 +116,9 @@ def rank_agents(
     for i in order:
         suppressed = bool(rel[i] < reliability_threshold)
         out.append({
-            "agent_id": agents[i], "n": int(n[i]), "mean": float(mean[i]), "shrunk_mean": float(shrunk[i]),
+            "agent_id": agents[i], "n": int(n[i]), "shrunk_mean": float(shrunk[i]),
+            "mean": float(np.mean(raw[agents[i]])) if raw is not None else float(mean[i]),
+            "adjusted_mean": float(mean[i]),
             "interval": [float(shrunk[i] - z * np.sqrt(post_var[i])), float(shrunk[i] + z * np.sqrt(post_var[i]))],
             "rank": None if suppressed else next_rank,
             "rank_interval": [int(np.quantile(ranks[:, i], lo_q, method="lower")),

@@ -210,12 +210,12 @@ def plan_agent(
                               "stratum": key, "inclusion_probability": stratum.inclusion_probability,
                               "weight": stratum.weight})  # fmt: skip
     drawn = {d["contact_id"] for d in plan.draw}
-    risky = [c for c in rows if risk_reasons(c) and str(c["contact_id"]) not in drawn]
-    risky.sort(key=lambda c: (-len(risk_reasons(c)), str(c["contact_id"])))
-    for c in risky[:risk_per_agent]:
-        plan.risk.append({"contact_id": str(c["contact_id"]), "agent_id": agent_id, "stream": "risk",
-                          "reasons": risk_reasons(c), "stratum": None, "inclusion_probability": None,
-                          "weight": None})  # fmt: skip
+    risky = [(reasons, str(c["contact_id"])) for c in rows
+             if (reasons := risk_reasons(c)) and str(c["contact_id"]) not in drawn]  # fmt: skip
+    risky.sort(key=lambda rc: (-len(rc[0]), rc[1]))
+    for reasons, cid in risky[:risk_per_agent]:
+        plan.risk.append({"contact_id": cid, "agent_id": agent_id, "stream": "risk", "reasons": reasons,
+                          "stratum": None, "inclusion_probability": None, "weight": None})  # fmt: skip
     return plan
 
 

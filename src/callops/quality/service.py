@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 
 import numpy as np
+import pyarrow as pa
 
 from callops.errors import CallopsError
 from callops.quality import coaching, data, ranking, sampling
@@ -52,9 +54,12 @@ def plan(
             raise CallopsError("no evaluations to estimate the score SD from; give --sd")
     exempt = coaching.exemption(history + current, params)
     pop = data.contacts(wh, tenant, period)
+    cols = ["contact_id", "agent_id", "queue", "channel", "outcome", "business_type", "talk_s", "csat", "repeat"]
+    by_agent: dict[str, list[dict]] = defaultdict(list)
+    for rec in pa.Table.from_pandas(pop[cols], preserve_index=False).to_pylist():  # NaN becomes None here
+        by_agent[rec["agent_id"]].append(rec)
     plans = []
-    for agent, rows in pop.groupby("agent_id", sort=True):
-        recs = rows.astype(object).where(rows.notna(), None).to_dict("records")
+    for agent, recs in sorted(by_agent.items()):
         ex = exempt.get(str(agent), {})
         p = sampling.plan_agent(str(agent), recs, sd=sd, margin=margin, confidence=confidence, strata_by=strata,
                                 allocation=allocation, seed=seed, period=period, risk_per_agent=risk_per_agent,
@@ -88,9 +93,10 @@ def ranking_report(wh: Warehouse, tenant: str, period: str, *, top: int = 5, thr
                    adjust_evaluators: bool = True, store: Store | None = None) -> dict:  # fmt: skip
     """``callops qa ranking``: shrunk means, intervals, ranks (suppressed below the reliability threshold)."""
     params = coaching.load_parameters(tenant)
-    groups = ranking.group_scores(routine_scores(wh, tenant, period, store), adjust_evaluators=adjust_evaluators)
-    rep = ranking.rank_agents(groups, top=top, reliability_threshold=(
-        params.reliability_threshold if threshold is None else threshold))  # fmt: skip
+    rows = routine_scores(wh, tenant, period, store)
+    groups = ranking.group_scores(rows, adjust_evaluators=adjust_evaluators)
+    rep = ranking.rank_agents(groups, top=top, raw=ranking.group_scores(rows, adjust_evaluators=False),
+                              reliability_threshold=params.reliability_threshold if threshold is None else threshold)
     rep.update({"tenant": tenant, "period": period})
     return rep
 
@@ -99,8 +105,10 @@ def coaching_report(wh: Warehouse, tenant: str, period: str, *, top: int = 5, st
     """Coaching and recognition lists for ``period`` against the month before, with the regression figures."""
     params = coaching.load_parameters(tenant)
     prev = ranking.group_scores(routine_scores(wh, tenant, data.previous_period(period), store))
-    cur = ranking.group_scores(routine_scores(wh, tenant, period, store))
-    rank = ranking.rank_agents(cur, top=top, reliability_threshold=params.reliability_threshold)
+    cur_rows = routine_scores(wh, tenant, period, store)
+    cur = ranking.group_scores(cur_rows)
+    rank = ranking.rank_agents(cur, top=top, reliability_threshold=params.reliability_threshold,
+                               raw=ranking.group_scores(cur_rows, adjust_evaluators=False))
     changes = coaching.regression_to_mean(prev, cur) if len(prev) >= 2 else []
     lists = coaching.coaching_lists(rank["agents"], changes, params)
     stability = None

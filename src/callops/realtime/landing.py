@@ -28,6 +28,7 @@ the warehouse (their ``files`` name the batch and the log range it came from).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -42,7 +43,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from callops import schema
-from callops.errors import CallopsError, NotFound
+from callops.errors import CallopsError
 from callops.ingest.loader import LoadSummary, load_files
 from callops.ingest.mapping import load_mapping
 from callops.realtime.eventlog import ACTION_PREFIX, log_dir, log_files
@@ -50,6 +51,7 @@ from callops.realtime.events import EventError, LiveEvent, parse_event
 from callops.realtime.state import LiveConfig
 from callops.warehouse import Warehouse
 
+log = logging.getLogger(__name__)
 STATE_FILE = "landing.json"
 BATCH_DIR = "landing"
 DEFAULT_INTERVAL_S = 15.0  # how often a worker lands: well inside the one-minute promise
@@ -258,7 +260,17 @@ class Lander:
         self.state_path.unlink(missing_ok=True)
 
     def land(self, wh: Warehouse, limit: int = MAX_LINES) -> Landing:
-        """Read the log written since the last pass and load what finished; then save the new position."""
+        """Read the log written since the last pass and load what finished; then save the new position.
+
+        A pass that fails leaves the saved state as it was and goes back to it: the next pass repeats it."""
+        try:
+            return self._land(wh, limit)
+        except BaseException:
+            self.cursor, self.batches, self.collector = {}, 0, Collector(self.config)
+            self._load_state()
+            raise
+
+    def _land(self, wh: Warehouse, limit: int) -> Landing:
         t0 = time.perf_counter()
         result = Landing()
         lines, cursor = _read_new(self.folder, log_files(self.tenant, self.home), self.cursor, limit)
@@ -322,7 +334,9 @@ class LandingWorker:
         try:
             with self.open_warehouse() as wh:
                 r = self.lander.land(wh)
-        except (CallopsError, NotFound, OSError, RuntimeError) as exc:
+        except Exception as exc:  # the thread must outlive a bad pass: the next one starts from the saved state
+            if not self.errors or self.errors[-1] != str(exc):
+                log.warning("landing %s failed: %s (retried every %g s)", self.lander.tenant, exc, self.interval_s)
             self.errors.append(str(exc))
             del self.errors[:-20]
             return None

@@ -187,6 +187,7 @@ class User(TenantOwned, Base):
     locale: Mapped[str] = mapped_column(String(16), default="en")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     disabled_at: Mapped[datetime | None]
+    team: Mapped[str | None] = mapped_column(String(100))  # the team views can be shared with (migration 0003)
 
 
 class ApiToken(TenantOwned, Base):
@@ -218,6 +219,9 @@ class SavedView(TenantOwned, Base):
     spec: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # private (the owner), team (users of ``team``) or tenant; empty in rows older than migration 0003
+    visibility: Mapped[str | None] = mapped_column(String(16))
+    team: Mapped[str | None] = mapped_column(String(100))
 
 
 class VersionedDocHead:
@@ -393,5 +397,6 @@ TENANT_OWNED: tuple[type[Base], ...] = (
 # Base and TenantOwned above. Importing them here registers them with Base.metadata, so the migrations and the
 # models/migrations agreement test see every table. One line per module, below.
 import callops.store.models_knowledge  # noqa: E402, F401
+import callops.store.models_platform  # noqa: E402, F401
 import callops.store.models_quality  # noqa: E402, F401
 import callops.store.models_value  # noqa: E402, F401

@@ -37,7 +37,7 @@ def scoped(model: type[M], tenant: str | tenancy.Tenant | models.Tenant) -> Sele
     """``SELECT model WHERE tenant_id = tenant``: the only way repositories read tenant-owned rows."""
     if not (isinstance(model, type) and issubclass(model, models.TenantOwned)):
         raise TypeError(f"{model!r} is not a tenant-owned model")
-    return select(model).where(model.tenant_id.startswith(tenant_key(tenant)))  # type: ignore[attr-defined]
+    return select(model).where(model.tenant_id == tenant_key(tenant))  # type: ignore[attr-defined]
 
 
 def get_owned(session: Session, model: type[M], tenant: str | tenancy.Tenant | models.Tenant, id_: Any) -> M:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from callops.errors import CallopsError, NotFound
@@ -199,6 +200,11 @@ def authenticate(session: Session, plain: str, now: datetime | None = None) -> P
     if user.disabled_at is not None:
         return None
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
-        row.last_used_at = now
-        session.flush()
+        # Bookkeeping only: under write contention (a hundred requests racing on SQLite, issue 21) the update
+        # is dropped rather than failing the request; the next request a minute later records it.
+        try:
+            with session.begin_nested():
+                row.last_used_at = now
+        except OperationalError:
+            pass
     return Principal(row.tenant_id, user.id, user.name, Role(user.role), row.id)

@@ -14,7 +14,7 @@ from nicegui import ui
 from callops import tenancy
 from callops.errors import CallopsError
 from callops.exports import workbook_bytes
-from callops.journey import analysis, views
+from callops.journey import analysis, cost, perception, views
 from callops.journey.events import Selection
 from callops.journey.funnels import evaluate, parse_funnels
 from callops.journey.replay import customer_journey
@@ -67,6 +67,16 @@ i18n.register_labels({
     "journey_kind_fallout": ("Fallout", "流失"),
     "journey_kind_loop": ("Loop", "重复"),
     "journey_kind_failure_drives_calls": ("Failure drives calls", "失败导致来电"),
+    "journey_cost": ("Cost and containment", "成本与分流"),
+    "journey_cost_per_contact": ("Cost per contact", "单次接触成本"),
+    "journey_e_share": ("E-channel share", "电子渠道占比"),
+    "journey_containment": ("True containment", "真实自助解决率"),
+    "journey_week": ("Week", "周"),
+    "journey_churn": ("Churned vs retained customers", "流失与留存客户对比"),
+    "journey_feature": ("Feature", "特征"),
+    "journey_churned": ("Churned", "流失"),
+    "journey_retained": ("Retained", "留存"),
+    "journey_effect": ("Hedges' g (95% CI)", "效应量 g（95% 置信区间）"),
 })
 
 
@@ -90,6 +100,10 @@ def page_data(wh: Any, tenant_id: str, sel: Selection) -> dict[str, Any]:
         "failures": analysis.failure_reasons(wh, ten, sel, top=10),
         "channels": analysis.channel_kpis(wh, ten, sel),
         "suggestions": analysis.suggestions(wh, ten, sel),
+        "cost": cost.channel_costs(wh, ten),
+        "containment": cost.containment(wh, ten, sel),
+        "weeks": cost.diversion(wh, ten),
+        "churn": perception.churn_comparison(wh, ten, sel),
     }
 
 
@@ -237,6 +251,34 @@ async def journeys_page(start: str = "", end: str = "", where: str = "", custome
                                        for k, v in x["evidence"].items())).classes("co-muted").style(
                         "overflow-wrap: anywhere")
 
+    if s is not None and s["events"]:
+        ui.label(t("journey_cost", loc)).classes("text-h6")
+        with ui.row().classes("gap-3 w-full"):
+            cpc = data["cost"]["cost_per_contact"]
+            _tile(t("journey_cost_per_contact", loc), "—" if cpc is None else f"{cpc:.2f}", "journey-cpc")
+            _tile(t("journey_e_share", loc), _pct(data["cost"]["e_channel_share"]), "journey-e-share")
+            _tile(t("journey_containment", loc) + f" ({data['containment']['hours']:g} h)",
+                  _pct(data["containment"]["containment"]), "journey-containment")
+        weeks = data["weeks"]
+        data_attrs(ui.echart({
+            "tooltip": {"trigger": "axis"}, "legend": {"top": 0}, "grid": {"left": 50, "right": 50, "top": 30},
+            "xAxis": {"type": "category", "data": [w["week"] for w in weeks]},
+            "yAxis": [{"type": "value", "max": 1}, {"type": "value"}],
+            "series": [{"type": "line", "name": t("journey_e_share", loc),
+                        "data": [round(w["e_channel_share"], 4) for w in weeks]},
+                       {"type": "bar", "name": t("journey_cost_per_contact", loc), "yAxisIndex": 1,
+                        "data": [round(w["cost_per_contact"], 3) for w in weeks]}],
+        }).classes("w-full h-64"), test="journey-diversion")
+        ch = data["churn"]
+        ui.label(f"{t('journey_churn', loc)} ({ch['churned']:,} / {ch['retained']:,})").classes("text-h6")
+        _table([("feature", t("journey_feature", loc)), ("churned", t("journey_churned", loc)),
+                ("retained", t("journey_retained", loc)), ("g", t("journey_effect", loc))],
+               [{"feature": f["feature"], "churned": "—" if f["mean"] is None else f"{f['mean']:.3g}",
+                 "retained": "—" if f["mean_other"] is None else f"{f['mean_other']:.3g}",
+                 "g": "—" if f["hedges_g"] is None else
+                 f"{f['hedges_g']:.2f} [{f['g_ci'][0]:.2f}, {f['g_ci'][1]:.2f}]"}
+                for f in ch["features"]], "journey-churn")
+
     ui.label(t("journey_customer", loc)).classes("text-h6")
     with ui.row().classes("items-end gap-3"):
         c_in = ui.input(t("journey_customer_id", loc), value=customer).props("dense outlined").classes("w-48")
@@ -281,6 +323,16 @@ async def journeys_page(start: str = "", end: str = "", where: str = "", custome
             sheets.append(("suggestions", ["rank", "kind", "title", "sessions", "evidence"],
                            [[x["rank"], x["kind"], x["title"], x["sessions"], str(x["evidence"])]
                             for x in data["suggestions"]]))
+        if data.get("cost"):
+            sheets.append(("cost", ["channel", "contacts", "agent_hours", "cost", "cost_per_contact"],
+                           [[c["channel"], c["contacts"], c["agent_hours"], c["cost"], c["cost_per_contact"]]
+                            for c in data["cost"]["channels"]]))
+            sheets.append(("weeks", ["week", "contacts", "e_channel_share", "cost_per_contact"],
+                           [[w["week"], w["contacts"], w["e_channel_share"], w["cost_per_contact"]]
+                            for w in data["weeks"]]))
+            sheets.append(("churn", ["feature", "mean_churned", "mean_retained", "diff", "hedges_g"],
+                           [[f["feature"], f["mean"], f["mean_other"], f["diff"], f["hedges_g"]]
+                            for f in data["churn"]["features"]]))
         if replay:
             sheets.append(("replay", ["ts", "kind", "channel", "step", "outcome", "wait_s"],
                            [[r["ts"], r["kind"], r.get("channel"), r.get("step"), r.get("outcome"), r.get("wait_s")]

@@ -159,7 +159,7 @@ async def kb_page() -> None:
     except CallopsError:
         topics = []
     hot_banner(ctx, topics)
-    if ctx.can(Permission.kb_author):
+    if ctx.can(Permission.kb_author) or ctx.can(Permission.kb_review):
         ui.link(t("kb_authors", loc), "/knowledge").classes("text-primary")
     aud_opts = {"": t("kb_any", loc), **{a.value: t(f"kb_aud_{a.value}", loc) for a in Audience}}
     with ui.card().classes("w-full"):
@@ -260,9 +260,12 @@ def calendar_option(rows: list[Any], today: date) -> dict[str, Any]:
 
 @ui.page("/knowledge")
 async def knowledge_page(article: str = "") -> None:
-    """The authors' page: articles, editor (review, publish), expiry calendar, gap tasks."""
-    ctx = session.require(Permission.kb_author)
+    """The authors' page: articles, editor (review, publish), expiry calendar, gap tasks (authors and reviewers)."""
+    ctx = session.require(Permission.kb_read)
     if ctx is None:
+        return
+    if not (ctx.can(Permission.kb_author) or ctx.can(Permission.kb_review)):
+        data_attrs(ui.label(t("no_permission", ctx.locale)).classes("text-negative text-lg m-8"), test="forbidden")
         return
     loc = ctx.locale
     frame(ctx, "kb_authors")
@@ -338,16 +341,17 @@ async def knowledge_page(article: str = "") -> None:
             ui.navigate.to(f"/knowledge?article={article}")
 
         with ui.row().classes("gap-2 flex-wrap"):
-            data_attrs(ui.button(t("kb_save", loc), on_click=checked(ctx, Permission.kb_author)(
-                lambda: save("draft"))).props("unelevated"), test="kb-save")
-            ui.button(t("kb_submit", loc), on_click=checked(ctx, Permission.kb_author)(
-                lambda: save("in_review"))).props("outline")
+            if ctx.can(Permission.kb_author):
+                data_attrs(ui.button(t("kb_save", loc), on_click=checked(ctx, Permission.kb_author)(
+                    lambda: save("draft"))).props("unelevated"), test="kb-save")
+                ui.button(t("kb_submit", loc), on_click=checked(ctx, Permission.kb_author)(
+                    lambda: save("in_review"))).props("outline")
             if ctx.can(Permission.kb_review):
                 data_attrs(ui.button(t("kb_publish", loc), on_click=checked(ctx, Permission.kb_review)(
                     lambda: save("published"))).props("unelevated color=positive"), test="kb-publish")
                 ui.button(t("kb_archive", loc), on_click=checked(ctx, Permission.kb_review)(
                     lambda: save("archived"))).props("outline color=grey")
-            if current:
+            if current and ctx.can(Permission.kb_author):
                 ui.button(t("kb_verify", loc), on_click=checked(ctx, Permission.kb_author)(verify)).props("flat")
         if history:
             ui.label(t("kb_versions", loc)).classes("text-subtitle2")

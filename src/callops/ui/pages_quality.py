@@ -3,12 +3,15 @@ evaluator drift (EWMA), the sampling plan of the month and the form. zh-CN and e
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from nicegui import ui
 
 from callops.errors import CallopsError
+from callops.exports import workbook_bytes
 from callops.quality import coaching, data, service
+from callops.quality import store as qstore
 from callops.quality.forms import load_form
 from callops.store.roles import Permission
 from callops.ui import session
@@ -39,6 +42,13 @@ register_labels({
     "qa_exempt": ("Exempt", "免检"),
     "qa_form": ("Evaluation form", "质检评分表"),
     "qa_no_data": ("No QA evaluations yet.", "暂无质检数据。"),
+    "qa_draw": ("Record the draw and download (Excel)", "确认抽样并下载清单（Excel）"),
+    "qa_plan_show": ("Compute this month's plan", "计算本月抽样计划"),
+    "qa_reason_low level": ("low level", "水平偏低"),
+    "qa_reason_real decline": ("real decline", "真实下滑"),
+    "qa_reason_high level": ("high level", "水平优秀"),
+    "qa_reason_real improvement": ("real improvement", "真实进步"),
+    "qa_more": ("and {n} more (see the API or CLI)", "另有 {n} 人（见 API 或命令行）"),
 })  # fmt: skip
 
 
@@ -49,21 +59,26 @@ def page_data(wh: Any, tenant: str, period: str | None) -> dict:
     rank = service.ranking_report(wh, tenant, p, store=st)
     coach = service.coaching_report(wh, tenant, p, store=st)
     drift = coaching.evaluator_drift(service.routine_scores(wh, tenant, p, st))
-    try:
-        plan = service.plan(wh, tenant, p)
-    except CallopsError:
-        plan = None
-    return {"period": p, "ranking": rank, "coaching": coach, "drift": drift, "plan": plan}
+    return {"period": p, "ranking": rank, "coaching": coach, "drift": drift}
+
+
+LIST_ROWS = 15
 
 
 def _caterpillar(agents: list[dict], loc: str) -> None:
     """Shrunk means (dots) with their 95% intervals (bars), raw means (hollow), best at the top."""
     rows = list(reversed(agents))
     names = [a["agent_id"] for a in rows]
+    lo = min((a["interval"][0] for a in rows), default=0.0)
+    hi = max((a["interval"][1] for a in rows), default=100.0)
+    shown = 30  # a large center scrolls through its agents (best at the top) instead of a page-long chart
+    zoom = [{"type": "slider", "yAxisIndex": 0, "right": 0, "width": 14, "startValue": max(0, len(rows) - shown),
+             "endValue": len(rows) - 1}, {"type": "inside", "yAxisIndex": 0}] if len(rows) > shown else []
     ui.echart({
-        "tooltip": {"trigger": "axis"}, "legend": {"top": 0},
-        "grid": {"left": 60, "right": 16, "top": 30, "bottom": 24},
-        "xAxis": {"type": "value", "scale": True}, "yAxis": {"type": "category", "data": names},
+        "tooltip": {"trigger": "axis"}, "legend": {"top": 0}, "dataZoom": zoom,
+        "grid": {"left": 60, "right": 24, "top": 30, "bottom": 24},
+        "xAxis": {"type": "value", "min": math.floor(lo - 1), "max": math.ceil(hi + 1)},
+        "yAxis": {"type": "category", "data": names},
         "series": [
             {"name": "95%", "type": "bar", "stack": "ci", "itemStyle": {"color": "transparent"},
              "data": [round(a["interval"][0], 2) for a in rows], "tooltip": {"show": False}},
@@ -75,7 +90,7 @@ def _caterpillar(agents: list[dict], loc: str) -> None:
             {"name": t("qa_raw_mean", loc), "type": "scatter", "symbol": "emptyCircle", "symbolSize": 7,
              "data": [[round(a["mean"], 2), i] for i, a in enumerate(rows)], "itemStyle": {"color": "#e65100"}},
         ],
-    }).classes("w-full").style(f"height: {max(260, 18 * len(rows) + 60)}px")  # fmt: skip
+    }).classes("w-full").style(f"height: {max(260, 18 * min(len(rows), shown) + 70)}px")  # fmt: skip
 
 
 def _people(title_key: str, entries: list[dict], loc: str, test: str) -> None:
@@ -83,35 +98,61 @@ def _people(title_key: str, entries: list[dict], loc: str, test: str) -> None:
         ui.label(t(title_key, loc)).classes("text-h6")
         if not entries:
             ui.label(t("qa_none", loc)).classes("co-muted")
-        for e in entries:
+        for e in entries[:LIST_ROWS]:
             row = ui.row().classes("items-center gap-2")
             data_attrs(row, test=test, agent=e["agent_id"])
             with row:
                 ui.label(e["agent_id"]).classes("font-medium")
                 change = "" if e.get("change") is None else f" Δ{e['change']:+.1f} ({e['expected_change']:+.1f})"
                 ui.label(f"{e['shrunk_mean']:.1f} [{e['interval'][0]:.1f}, {e['interval'][1]:.1f}]{change}")
-                ui.label(", ".join(e["reasons"])).classes("co-muted")
+                sep = "、" if loc.startswith("zh") else ", "
+                ui.label(sep.join(t(f"qa_reason_{r}", loc) for r in e["reasons"])).classes("co-muted")
+        if len(entries) > LIST_ROWS:
+            ui.label(t("qa_more", loc).format(n=len(entries) - LIST_ROWS)).classes("co-muted")
+
+
+def _download_draw(tenant: str, plan: dict) -> None:
+    """Record the plan's draw in the store and send it to the browser as a workbook."""
+    rows = service.draw_rows(plan)
+    qstore.save_draw(session.store(), tenant, plan["period"], rows, load_form().ref, plan["seed"])
+    cols = ["contact_id", "agent_id", "stream", "stratum", "inclusion_probability", "weight", "reasons"]
+    content = workbook_bytes([("draw", cols, [[r.get(c) for c in cols] for r in rows])])
+    ui.download.content(content, f"qa-draw-{plan['period']}.xlsx")
 
 
 @ui.page("/quality")
 async def quality_page(period: str = "") -> None:
-    """The QA page of the signed-in tenant."""
+    """The QA page of the signed-in tenant: the frame at once, the figures when computed (off the event loop)."""
     ctx = session.require(Permission.qa_read)
     if ctx is None:
         return
     loc = ctx.locale
     frame(ctx, "nav_quality")
+    body = ui.column().classes("w-full gap-3")
+    with body:
+        ui.spinner(size="lg")
+    await ui.context.client.connected(timeout=30)
     try:
         d = await session.warehouse_call(page_data, ctx.tenant_id, period or None)
     except CallopsError:
-        ui.label(t("qa_no_data", loc)).props('data-test="qa-empty"')
+        body.clear()
+        with body:
+            ui.label(t("qa_no_data", loc)).props('data-test="qa-empty"')
         return
+    if d is None:  # the browser went away while the figures were computed
+        return
+    body.clear()
+    with body:
+        _figures(ctx, d, loc)
+
+
+def _figures(ctx: Any, d: dict, loc: str) -> None:
+    """Ranking chart, coaching and recognition, stability, drift, the plan (on demand) and the form."""
     with ui.row().classes("items-end gap-3"):
         p_in = ui.input(t("qa_period", loc), value=d["period"]).props("dense outlined").classes("w-32")
         ui.button(icon="search", on_click=lambda: ui.navigate.to(f"/quality?period={p_in.value}")).props("unelevated")
     ui.label(t("qa_ranking", loc)).classes("text-h6")
-    agents = d["ranking"]["agents"]
-    _caterpillar(agents, loc)
+    _caterpillar(d["ranking"]["agents"], loc)
     with ui.row().classes("w-full gap-4"):
         _people("qa_coaching", d["coaching"]["coaching"], loc, "qa-coach")
         _people("qa_recognition", d["coaching"]["recognition"], loc, "qa-recognise")
@@ -128,19 +169,47 @@ async def quality_page(period: str = "") -> None:
         ui.echart({"tooltip": {"trigger": "axis"}, "legend": {"top": 0}, "grid": {"left": 40, "right": 16},
                    "xAxis": {"type": "category", "data": list(range(1, longest + 1))}, "yAxis": {"type": "value"},
                    "series": series}).classes("w-full h-64")  # fmt: skip
-    plan = d["plan"]
-    if plan:
-        ui.label(t("qa_plan", loc)).classes("text-h6")
-        total = sum(a["n"] for a in plan["agents"])
-        risk = sum(len(a["risk"]) for a in plan["agents"])
-        ui.label(t("qa_plan_text", loc).format(m=plan["margin"], s=plan["sd"], n=total, a=len(plan["agents"]), r=risk))
-        cols = [{"name": k, "label": t(lab, loc), "field": k} for k, lab in
-                (("agent_id", "qa_agent"), ("population", "qa_population"), ("n", "qa_n"), ("exempt", "qa_exempt"))]
-        ui.table(columns=cols, rows=[{k: a[k] for k in ("agent_id", "population", "n", "exempt")}
-                                     for a in plan["agents"]], row_key="agent_id").classes("w-full").props("dense")
+    ui.label(t("qa_plan", loc)).classes("text-h6")
+    plan_box = ui.column().classes("w-full")
+
+    async def show_plan() -> None:
+        plan_box.clear()
+        with plan_box:
+            ui.spinner()
+        try:
+            plan = await session.warehouse_call(service.plan, ctx.tenant_id, d["period"])
+        except CallopsError as exc:
+            plan_box.clear()
+            with plan_box:
+                ui.label(str(exc))
+            return
+        if plan is None:
+            return
+        plan_box.clear()
+        with plan_box:
+            _plan(ctx, plan, loc)
+
+    with plan_box:
+        ui.button(t("qa_plan_show", loc), icon="playlist_add_check", on_click=show_plan).props(
+            'outline data-test="qa-plan"')
     form = load_form()
     with ui.expansion(f"{t('qa_form', loc)} · {form.ref}").classes("w-full"):
         for item in form.items.values():
             label = item.label_zh if loc.startswith("zh") else item.label_en
             flags = (" ★" if item.critical else "") + (" ✖" if item.fatal else "")
             ui.label(f"{item.section} · {label}{flags}: {item.points:g} × {item.weight:g}")
+
+
+def _plan(ctx: Any, plan: dict, loc: str) -> None:
+    """The plan's summary, per-agent table and (for qa:manage) the draw download."""
+    total = sum(a["n"] for a in plan["agents"])
+    risk = sum(len(a["risk"]) for a in plan["agents"])
+    ui.label(t("qa_plan_text", loc).format(m=plan["margin"], s=plan["sd"], n=total, a=len(plan["agents"]), r=risk))
+    cols = [{"name": k, "label": t(lab, loc), "field": k} for k, lab in
+            (("agent_id", "qa_agent"), ("population", "qa_population"), ("n", "qa_n"), ("exempt", "qa_exempt"))]
+    ui.table(columns=cols, rows=[{k: a[k] for k in ("agent_id", "population", "n", "exempt")}
+                                 for a in plan["agents"]], row_key="agent_id",
+             pagination=10).classes("w-full").props("dense")  # fmt: skip
+    if ctx.can(Permission.qa_manage):
+        ui.button(t("qa_draw", loc), icon="download", on_click=lambda: _download_draw(ctx.tenant_id, plan)).props(
+            'outline data-test="qa-draw"')

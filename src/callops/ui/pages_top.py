@@ -107,6 +107,8 @@ async def top_page(period: str = "day", wall: int = 0) -> None:
         try:
             rows = await session.warehouse_call(top_indicators, ctx.tenant_id, p)
             today = await session.warehouse_call(today_so_far, ctx.tenant_id) if p == "day" else None
+            if rows is None:
+                return  # cancelled: the page went away (NiceGUI answers None then)
         except CallopsError as exc:
             grid.clear()
             with grid:

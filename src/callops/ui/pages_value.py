@@ -42,6 +42,14 @@ register_labels({
     "value_future": ("future", "未来价值"),
     "value_impact": ("impact", "影响价值"),
     "value_elastic": ("elastic", "弹性价值"),
+    "value_balance": ("Diversion what-if: service level (20 s) by share of demand sent to self-service",
+                      "分流推演：不同自助分流比例下的服务水平（20秒）"),
+    "value_balance_text": ("{c:g} contacts per 30 min, AHT {a:g} s, {n} agents, patience {p:g} s; "
+                           "this tenant's diversion share {s:.1%}",
+                           "每30分钟 {c:g} 通，平均处理 {a:g} 秒，{n} 名坐席，耐心 {p:g} 秒；本租户分流比例 {s:.1%}"),
+    "value_calls": ("Contacts / 30 min", "每30分钟接触量"),
+    "value_aht": ("AHT (s)", "平均处理时长（秒）"),
+    "value_agents": ("Agents", "坐席数"),
 })  # fmt: skip
 
 PROFILE_KEYS = ("plan", "arpu", "status", "network_generation", "usage_gb", "vip_level", "tenure_months",
@@ -70,6 +78,15 @@ def page_data(wh: Any, tenant_id: str, customer_id: str | None) -> dict[str, Any
     profile = customer_profile(wh, tenant, customer_id)
     decision = decide(tenant, customer_id, "voice") if snapshot_row(tenant_id, customer_id) else None
     return {"meta": meta, "customer_id": customer_id, "profile": profile, "decision": decision}
+
+
+def balance_data(tenant_id: str, calls: float, aht: float, agents: int, patience: float) -> dict[str, Any]:
+    """The tenant's diversion share and the simulated service level at 0-30 % and at that share."""
+    from callops.value.balance import diversion_whatif, tenant_diversion_share
+
+    own = tenant_diversion_share(tenant_id)
+    shares = sorted({0.0, 0.05, 0.1, 0.15, 0.2, 0.3, round(own["diversion_share"], 4)})
+    return {"own": own, "rows": diversion_whatif(calls, 1800, aht, agents, patience, shares, replications=3)}
 
 
 def care_rows(tenant_id: str) -> list[dict[str, Any]]:
@@ -156,6 +173,7 @@ async def value_page(customer: str = "") -> None:
              ("detail", "value_detail"))]  # fmt: skip
     rows = [{**r, "ts": r["ts"][:16].replace("T", " ")} for r in prof["timeline"]]
     ui.table(columns=cols, rows=rows).classes("w-full").props("dense")
+    await _balance_section(ctx.tenant_id, loc)
     tasks = care_rows(ctx.tenant_id)
     ui.label(t("value_care", loc)).classes("text-h6")
     by_team: dict[str, dict[str, int]] = {}
@@ -170,3 +188,29 @@ async def value_page(customer: str = "") -> None:
         "series": [{"name": st, "type": "bar", "stack": "s", "data": [by_team[tm].get(st, 0) for tm in teams]}
                    for st in ("open", "contacted", "resolved")],
     }).classes("w-full").style(f"height: {40 * len(teams) + 80}px")  # fmt: skip
+
+
+async def _balance_section(tenant_id: str, loc: str, calls: float = 600, aht: float = 240, agents: int = 82,
+                           patience: float = 120) -> None:  # fmt: skip
+    """Service level against the diversion share (simulated, 95 % intervals), the tenant's share marked."""
+    from nicegui import run
+
+    ui.label(t("value_balance", loc)).classes("text-h6")
+    d = await run.io_bound(balance_data, tenant_id, calls, aht, agents, patience)
+    own = d["own"]["diversion_share"]
+    ui.label(t("value_balance_text", loc).format(c=calls, a=aht, n=agents, p=patience, s=own)).classes("co-muted")
+    rows = d["rows"]
+    ui.echart({
+        "tooltip": {"trigger": "axis"},
+        "grid": {"left": 50, "right": 16, "top": 20, "bottom": 30},
+        "xAxis": {"type": "category", "data": [f"{r['share']:.0%}" if r["share"] != own else f"{r['share']:.1%} ★"
+                                               for r in rows]},
+        "yAxis": {"type": "value", "min": 0, "max": 100},
+        "series": [
+            {"type": "line", "name": "SL %", "data": [round(100 * r["service_level"]["mean"], 1) for r in rows]},
+            {"type": "line", "name": "95% low", "lineStyle": {"type": "dashed"}, "showSymbol": False,
+             "data": [round(100 * r["service_level"]["ci_low"], 1) for r in rows]},
+            {"type": "line", "name": "95% high", "lineStyle": {"type": "dashed"}, "showSymbol": False,
+             "data": [round(100 * r["service_level"]["ci_high"], 1) for r in rows]},
+        ],
+    }).classes("w-full h-56")  # fmt: skip

@@ -248,3 +248,34 @@ def decide_cmd(customer: Annotated[str, typer.Argument(help="Customer id.")], te
         out.print(f"  fired {r['rule']} (priority {r['priority']:g}){' ← chosen' if r['won'] else ''}")
     if doc.get("note"):
         out.print(doc["note"])
+
+
+@value_app.command("balance")
+def balance_cmd(
+    calls: Annotated[float, typer.Option("--calls", help="Offered contacts in the interval.")],
+    aht: Annotated[float, typer.Option("--aht", help="Average handle time, seconds.")],
+    agents: Annotated[int, typer.Option("--agents", help="Agents on the queue.")],
+    interval: Annotated[float, typer.Option("--interval", help="Interval length, seconds.")] = 1800.0,
+    patience: Annotated[float | None, typer.Option("--patience", help="Mean patience, seconds (Erlang A).")] = None,
+    shares: Annotated[str, typer.Option("--shares", help="Diversion shares, comma-separated.")] = "0,0.1,0.2,0.3",
+    tenant: Annotated[str | None, typer.Option("--tenant", help="Add the tenant's own diversion share.")] = None,
+    take_up: Annotated[float, typer.Option("--take-up", help="Share of diverted demand that self-serves.")] = 0.5,
+    as_json: AsJson = False,
+) -> None:
+    """What-if: the queue's service level when low-value demand is diverted to self-service (simulated)."""
+    from callops.value.balance import diversion_whatif, tenant_diversion_share
+
+    try:
+        wanted = [float(x) for x in shares.split(",") if x.strip()]
+    except ValueError:
+        raise CallopsError(f"--shares: not a list of numbers: {shares!r}") from None
+    own = tenant_diversion_share(tenant, take_up) if tenant else None
+    if own:
+        wanted = sorted({*wanted, round(own["diversion_share"], 4)})
+    doc = {"tenant_share": own, "whatif": diversion_whatif(calls, interval, aht, agents, patience, wanted)}
+    if as_json:
+        _emit(doc)
+        return
+    for row in doc["whatif"]:
+        out.print(f"diversion {row['share']:.0%}: service level {row['service_level']['mean']:.1%}, "
+                  f"abandon {row['abandon_rate']['mean']:.1%}")  # fmt: skip

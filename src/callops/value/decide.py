@@ -93,7 +93,7 @@ def decide(tenant: tenancy.Tenant, customer_id: str, channel: str, reason: str |
         tags: list[str] = []
         value_class, score, class_route = UNKNOWN_CLASS, None, DEFAULT_ROUTE
     else:
-        tags = index.tags[row]  # type: ignore[union-attr]
+        tags = index.tag_list(row)  # type: ignore[union-attr]
         value_class, score = index.value_class[row], float(index.score[row])  # type: ignore[union-attr]
         class_route = index.route[row]  # type: ignore[union-attr]
     choice = decide_strategy(strategies, set(tags), reason, channel, value_class, class_route, queue,

@@ -22,7 +22,7 @@ from callops.warehouse import Warehouse
 CHANNELS = tuple(c.value for c in Channel)
 COMPLAINT_BUSINESS = ("complaint", "complaints")
 CLV_HORIZON_DAYS = 90  # the future-value features predict the next 90 days
-CLV_FIT_SAMPLE = 20_000  # customers the customer-base model is fitted on (predictions cover everyone)
+CLV_FIT_SAMPLE = 10_000  # customers the customer-base model is fitted on (predictions cover everyone)
 
 # Feature name -> description (the names an indicator, tag or class expression may use).
 FEATURES: dict[str, str] = {
@@ -261,8 +261,8 @@ def clv_features(wh: Warehouse, tenant: tenancy.Tenant, as_of: AsOf,
     rng = np.random.default_rng(20050301)
     sample = rng.choice(len(x), size=min(len(x), CLV_FIT_SAMPLE), replace=False)
     try:
-        bg = clv.fit_bgnbd(x[sample], tx[sample], t_cal[sample])
-        gg = clv.fit_gamma_gamma(x[sample], m[sample])
+        bg = clv.fit_bgnbd(x[sample], tx[sample], t_cal[sample], precise=False)
+        gg = clv.fit_gamma_gamma(x[sample], m[sample], precise=False)
     except Exception:
         return None
     ids = np.asarray(rfm.column("customer_id").to_pylist(), dtype=object)

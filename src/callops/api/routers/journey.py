@@ -105,3 +105,26 @@ def customer(
 ) -> dict[str, Any]:
     """Every step and contact of the customer in time order (404 when the tenant does not know them)."""
     return customer_journey(wh, tenancy.get_tenant(wh, who.tenant_id), customer_id)
+
+
+@router.get("/journeys/perception/{view}", summary="Churned vs retained, dissatisfied customers, high ARPU")
+def perception_view(
+    who: Reader, wh: WarehouseDep,
+    view: Annotated[str, Path(pattern="^(churn|dissatisfied|arpu)$", description="churn, dissatisfied or arpu.")],
+    from_: From = None, to: To = None, where: Where = None,
+) -> dict[str, Any]:
+    """Effect sizes with confidence intervals, or the paths and reasons that set dissatisfied customers apart."""
+    from callops.journey import perception
+
+    funcs = {"churn": perception.churn_comparison, "dissatisfied": perception.dissatisfied,
+             "arpu": perception.high_arpu}
+    return funcs[view](wh, tenancy.get_tenant(wh, who.tenant_id), _sel(from_, to, where))
+
+
+@router.get("/journeys/cost", summary="Cost per contact per channel, e-channel share, true containment, diversion")
+def cost_view(who: Reader, wh: WarehouseDep) -> dict[str, Any]:
+    """From the tenant's journey parameters (agent cost per hour, channel costs, containment hours)."""
+    from callops.journey import cost
+
+    t = tenancy.get_tenant(wh, who.tenant_id)
+    return {**cost.channel_costs(wh, t), "containment": cost.containment(wh, t), "weeks": cost.diversion(wh, t)}

@@ -42,7 +42,8 @@ def _str(name: str, length: int, nullable: bool = False) -> sa.Column:
 def _tenant(table: str) -> list:
     return [
         _str("tenant_id", 63),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=f"fk_{table}_tenant_id_tenants", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=f"fk_{table}_tenant_id_tenants",
+                                ondelete="CASCADE"),
         sa.Index(f"ix_{table}_tenant_id", "tenant_id"),
         sa.PrimaryKeyConstraint("id", name=f"pk_{table}"),
     ]
@@ -91,8 +92,8 @@ def upgrade() -> None:
         sa.Column("note", sa.Text(), nullable=True),
         _ts("created_at"),
         *_tenant("kb_article_versions"),
-        sa.ForeignKeyConstraint(["article_id"], ["kb_articles.id"], name="fk_kb_article_versions_article_id_kb_articles",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["article_id"], ["kb_articles.id"],
+                                name="fk_kb_article_versions_article_id_kb_articles", ondelete="CASCADE"),
         sa.UniqueConstraint("article_id", "version", name="uq_kb_article_versions_article_id_version"),
         sa.Index("ix_kb_article_versions_article_id", "article_id"),
     )

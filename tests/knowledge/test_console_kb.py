@@ -1,0 +1,151 @@
+"""Browser tests of the knowledge pages (the real app under uvicorn, Debian's Chromium through Playwright), at
+phone width in zh-CN: the agents' panel (hot-topic banner, search with highlights, suggestions recorded as
+events) and the authors' page (expired banner, draft saved by an author without a publish button, a reviewer
+publishes). Screenshots land in ``artifacts/screenshots/``. Skips without Chromium/Playwright unless
+``CALLOPS_REQUIRE_SERVICES=1``."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+
+
+def _require_browser() -> None:
+    missing = [] if CHROMIUM.exists() else [str(CHROMIUM)]
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing.append("playwright")
+    if missing:
+        msg = f"console browser tests need {', '.join(missing)}"
+        if os.environ.get("CALLOPS_REQUIRE_SERVICES") == "1":
+            pytest.fail(msg)
+        pytest.skip(msg)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    """The real app over a temp home whose demo tenant holds the demo knowledge base; users of three roles."""
+    _require_browser()
+    import uvicorn
+    from rich.console import Console
+
+    with pytest.MonkeyPatch.context() as mp:
+        home = tmp_path_factory.mktemp("kbconsole") / "home"
+        mp.setenv("CALLOPS_HOME", str(home))
+        mp.delenv("CALLOPS_WAREHOUSE", raising=False)
+        mp.delenv("CALLOPS_STORE_URL", raising=False)
+        from callops.api.app import create_app
+        from callops.demo import ensure_demo_tenant
+        from callops.knowledge import demo
+        from callops.store.db import Store
+        from callops.store.users import create_user
+        from callops.warehouse import Warehouse
+
+        with Warehouse() as wh:
+            ensure_demo_tenant(wh)
+            demo.run(wh, Console(file=io.StringIO()))
+        tokens = {}
+        with Store() as store, store.session() as s:
+            for name, role in (("agent", "analyst"), ("author", "team_lead"), ("boss", "director")):
+                _, tokens[name] = create_user(s, "demo", name, role, "tests", locale="zh-CN")
+        port = _free_port()
+        server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
+        threading.Thread(target=server.run, daemon=True).start()
+        deadline = time.monotonic() + 60
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        try:
+            yield f"http://127.0.0.1:{port}", tokens
+        finally:
+            server.should_exit = True
+
+
+@pytest.fixture(scope="module")
+def browser(site: object) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM),
+                              args=["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-dev-shm-usage"])
+        yield b
+        b.close()
+
+
+def _page(browser, base: str, tokens: dict[str, str], user: str, path: str):
+    page = browser.new_page(viewport=PHONE)
+    page.set_default_timeout(30_000)
+    page.goto(f"{base}/login")
+    page.fill('input[data-test="user-name"]', user)
+    page.fill('input[data-test="token"]', tokens[user])
+    page.click('[data-test="sign-in"]')
+    page.wait_for_url(f"{base}/")
+    page.goto(f"{base}{path}")
+    return page
+
+
+def _fits_phone(page) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+
+
+def test_agent_panel_on_a_phone(site, browser) -> None:
+    base, tokens = site
+    page = _page(browser, base, tokens, "agent", "/kb")
+    banner = page.locator('[data-test="kb-hot"]').first
+    banner.wait_for()
+    assert "热点问题" in page.inner_text("body")
+    assert page.locator('[data-test="kb-hot"][data-subject="esim怎么开通"]').count() == 1
+    page.fill('input[data-test="kb-query"]', "我想停机保号")
+    page.click('[data-test="kb-search"]')
+    page.locator('[data-test="kb-hit"]').first.wait_for()
+    assert page.locator('[data-test="kb-hit"]').first.get_attribute("data-article") == "suspend"
+    assert page.locator('[data-test="kb-hit"] mark').count() >= 1
+    page.fill('textarea[data-test="kb-words"]', "交了钱还是打不了电话")
+    page.click('[data-test="kb-suggest"]')
+    page.locator('[data-test="kb-suggest"]').wait_for()
+    page.wait_for_function("document.querySelectorAll('[data-test=kb-hit]').length > 1")
+    _fits_phone(page)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "kb-agent-zh-phone.png"), full_page=True)
+    page.fill('input[data-test="kb-query"]', "x" * 3000)
+    page.click('[data-test="kb-search"]')
+    page.locator('[data-test="kb-error"]').wait_for()
+    assert "2000" in page.inner_text('[data-test="kb-error"]')
+    page.close()
+
+
+def test_authors_page_review_and_publish(site, browser) -> None:
+    base, tokens = site
+    page = _page(browser, base, tokens, "author", "/knowledge?article=promo-2025")
+    page.locator('[data-test="kb-expired"]').wait_for()
+    assert page.locator('[data-test="kb-publish"]').count() == 0  # an author cannot publish
+    _fits_phone(page)
+    page.screenshot(path=str(SHOTS / "kb-authors-zh-phone.png"), full_page=True)
+    page.goto(f"{base}/knowledge")
+    page.fill("input[aria-label='编号']", "esim")
+    page.fill("input[aria-label='标题']", "eSIM 开通")
+    page.click('[data-test="kb-save"]')
+    page.wait_for_url(f"{base}/knowledge?article=esim")
+    assert "草稿" in page.inner_text("body")
+    page.close()
+    page = _page(browser, base, tokens, "boss", "/knowledge?article=esim")
+    page.click('[data-test="kb-publish"]')
+    page.wait_for_function("document.body.innerText.includes('已发布 · v2')")
+    page.close()

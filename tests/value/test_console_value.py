@@ -1,0 +1,77 @@
+"""The customer value page in a real Chromium: profile, explanation chart, tags, timeline, care tasks, what-if;
+zh-CN at phone width; another tenant's customer shows nothing."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ui"))
+from console_env import free_port, serve  # noqa: E402
+
+CHROMIUM = Path("/usr/bin/chromium")
+PHONE = {"width": 390, "height": 844}
+SHOTS = Path(os.environ.get("CALLOPS_SCREENSHOTS", "/tmp/callops-value-shots"))
+
+
+@pytest.fixture(scope="module")
+def console(scored_home: tuple) -> Iterator[tuple[str, str]]:
+    """The real app over the scored home; a zh-CN analyst of t1; care tasks generated. Yields (base URL, token)."""
+    if not CHROMIUM.exists():
+        msg = f"console browser tests need {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("CALLOPS_REQUIRE_SERVICES") == "1":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    pytest.importorskip("playwright.sync_api")
+    from callops import tenancy
+    from callops.store import Store
+    from callops.store.users import create_user
+    from callops.value.care import generate_tasks
+    from callops.warehouse import Warehouse
+
+    with Warehouse() as wh:
+        t1 = tenancy.get_tenant(wh, "t1")
+    with Store() as store, store.session() as s:
+        _, token = create_user(s, "t1", "mei", "analyst", "tests", locale="zh-CN")
+        generate_tasks(s, t1, "tests")
+    port = free_port()
+    srv = serve(port)
+    try:
+        yield f"http://127.0.0.1:{port}", token
+    finally:
+        srv.should_exit = True
+
+
+def test_value_page_zh_phone(console: tuple[str, str]) -> None:
+    """The page shows the score, class, tags and the explanation chart, in Chinese, usable at 390 px."""
+    from playwright.sync_api import sync_playwright
+
+    base, token = console
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--headless=new", "--disable-gpu",
+                                                                   "--disable-dev-shm-usage", "--no-first-run"])
+        page = b.new_page(viewport=PHONE)
+        page.set_default_timeout(60_000)
+        page.goto(f"{base}/login")
+        page.fill('input[data-test="user-name"]', "mei")
+        page.fill('input[data-test="token"]', token)
+        page.click('[data-test="sign-in"]')
+        page.wait_for_url(f"{base}/")
+        page.goto(f"{base}/value?customer=A00000002")
+        page.wait_for_selector('[data-test="value-score"]', state="attached")
+        page.wait_for_selector("canvas", state="attached")
+        page.wait_for_timeout(800)
+        text = page.inner_text("body")
+        assert "价值得分" in text and "客户画像" in text and "时间线" in text and "分流推演" in text
+        page.screenshot(path=str(SHOTS / "value-phone-zh.png"), full_page=True)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"] + 2, width  # nothing forces a sideways scroll
+        page.goto(f"{base}/value?customer=B00000001")  # t10's customer
+        page.wait_for_selector('[data-test="value-empty"]', state="attached")
+        assert "B00000001" not in page.inner_text('[data-test="value-empty"]')
+        b.close()

@@ -1,0 +1,220 @@
+"""The schedule validator's rules one by one, and the scheduler's objective against an independent recount.
+
+``test_scheduling`` checks that solver output passes the validator; here each rule is shown to fire on a
+hand-made week that breaks it (and only then), so deleting or weakening a check fails a test. The objective
+is recounted from the rows with datetimes in the tenant's zone, not with the validator's ``score``.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+from test_scheduling import N, WEEK, ZONE, _at, _legal_week, _problem, _shift
+
+from callops.wfm import schedule_validator as sv
+from callops.wfm.rules import Agent, TimeOff
+from callops.wfm.schedule_instances import random_problem
+from callops.wfm.scheduling import solve_schedule
+
+TZ = zoneinfo.ZoneInfo(ZONE)
+
+
+def _rules(rows: list[dict], agents: list[Agent] | None = None, req: dict | None = None) -> set[str]:
+    problem = _problem(agents or [Agent(agent_id="v", contract="ft")], req)
+    return {v.rule for v in sv.validate(problem, rows)}
+
+
+def _night(agent: str, day: int) -> list[dict]:
+    """Template N (22:00, 8 h) on ``day``: work, a 15' break at 01:00, work."""
+    return [
+        {"agent_id": agent, "activity": "work", "start_at": _at(day, 22), "end_at": _at(day + 1, 1), "queue": None},
+        {"agent_id": agent, "activity": "break", "start_at": _at(day + 1, 1), "end_at": _at(day + 1, 1, 15),
+         "queue": None},
+        {"agent_id": agent, "activity": "work", "start_at": _at(day + 1, 1, 15), "end_at": _at(day + 1, 6),
+         "queue": None},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "broken"),
+    [
+        ((23, 12), (23, 14), True),  # two hours inside Monday's 09:00-17:00 shift
+        ((26, 16, 59), (26, 18), True),  # one minute of Thursday's shift
+        ((26, 17), (27, 12), False),  # right after Thursday's shift: touching is not overlapping
+        ((27, 8), (28, 8), False),  # Friday to Saturday: no shift then
+    ],
+)
+def test_time_off_as_a_start_end_range(start: tuple, end: tuple, broken: bool) -> None:
+    """Time off given as a local start/end range is checked against the shifts (regression: it was ignored)."""
+    off = TimeOff(start=datetime(2026, 11, *start), end=datetime(2026, 11, *end))
+    agent = Agent(agent_id="v", contract="ft", time_off=[off])
+    assert ("time_off" in _rules(_legal_week(), [agent])) is broken
+
+
+def test_time_off_range_of_full_days_credits_hours() -> None:
+    """Whole days inside a time-off range lower the minimum hours (8 h credit per full day off)."""
+    two = _shift("v", 0, 9) + _shift("v", 1, 9)  # 16 h, minimum 24 h
+    assert "hours" in _rules(two)
+    # Wed 00:00 to Thu 00:00 covers one full day: minimum 24 - 8 = 16 h
+    agent = Agent(agent_id="v", contract="ft", time_off=[TimeOff(start=datetime(2026, 11, 25), end=datetime(2026, 11, 26))])
+    assert _rules(two, [agent]) == set()
+    # a range that is not a full day credits nothing
+    part = Agent(agent_id="v", contract="ft", time_off=[TimeOff(start=datetime(2026, 11, 25, 1), end=datetime(2026, 11, 26))])
+    assert "hours" in _rules(two, [part])
+
+
+def test_one_shift_per_day() -> None:
+    """A second shift starting the same day breaks the rule, even with enough rest in between."""
+    # Monday D 09:00-17:00 and Monday N 22:00-06:00 (5 h rest); Tue and Wed D at 09:00 would clash with rest,
+    # so the week continues Thursday and Friday.
+    rows = _shift("v", 0, 9) + _night("v", 0) + _shift("v", 3, 9)
+    got = _rules(rows)
+    assert "one_shift_per_day" in got
+    # the same shifts on different days do not break it
+    assert "one_shift_per_day" not in _rules(_shift("v", 0, 9) + _night("v", 1) + _shift("v", 3, 9))
+
+
+def test_several_queues_in_one_shift() -> None:
+    """One shift works one queue: switching queue mid-shift breaks the rule, one queue per shift does not."""
+    agents = [Agent(agent_id="v", contract="ft", skills=["billing", "tech"])]
+    req = {"billing": np.ones(N), "tech": np.ones(N)}
+    rows = _legal_week()
+    one_each = [{**r, "queue": ("billing" if r["start_at"] < _at(2, 0) else "tech") if r["activity"] == "work"
+                 else None} for r in rows]  # fmt: skip
+    assert _rules(one_each, agents, req) == set()
+    works = [i for i, r in enumerate(rows) if r["activity"] == "work"]
+    mixed = [dict(r) for r in one_each]
+    mixed[works[1]]["queue"] = "tech"  # Monday: billing, then tech after the break
+    assert _rules(mixed, agents, req) == {"queue"}
+
+
+@pytest.mark.parametrize(("day", "hour"), [(-1, 9), (7, 9)], ids=["sunday-before", "monday-after"])
+def test_shift_outside_the_week(day: int, hour: int) -> None:
+    """A shift that starts before Monday 00:00 or from the next Monday on is out of the week."""
+    assert "week" in _rules(_legal_week() + _shift("v", day, hour))
+    assert "week" not in _rules(_legal_week())
+
+
+def test_night_shift_of_sunday_is_in_the_week() -> None:
+    """Sunday 22:00 starts inside the week though it ends next Monday (the bound is on the start)."""
+    assert "week" not in _rules(_shift("v", 0, 9) + _shift("v", 1, 9) + _shift("v", 2, 9) + _night("v", 6))
+
+
+def test_activity_and_order_rows() -> None:
+    """An unknown activity and a row ending before it starts are named."""
+    rows = _legal_week()
+    nap = [dict(r) for r in rows]
+    nap[1]["activity"] = "nap"
+    assert "activity" in _rules(nap)
+    backwards = [dict(r) for r in rows]
+    backwards[0]["start_at"], backwards[0]["end_at"] = backwards[0]["end_at"], backwards[0]["start_at"]
+    assert "order" in _rules(backwards)
+    empty = [dict(r) for r in rows]
+    empty[0]["end_at"] = empty[0]["start_at"]  # zero length
+    assert "order" in _rules(empty)
+    assert not {"activity", "order"} & _rules(rows)
+
+
+def test_unknown_agent_is_named() -> None:
+    assert "unknown_agent" in _rules(_legal_week() + _shift("ghost", 5, 9))
+
+
+# ---------------------------------------------------------------- the objective, recounted independently
+
+
+def _local(ts: datetime) -> datetime:
+    return ts.astimezone(TZ).replace(tzinfo=None)
+
+
+def independent_objective(problem, rows: list[dict]) -> float:
+    """under/over coverage (an interval counts when an agent works all of it), weekend and night spreads.
+
+    Counted with local datetimes: interval i covers [week start + i·step, + step); shifts are runs of
+    back-to-back rows other than ``off``; a shift is a weekend shift when it starts on Saturday or Sunday,
+    a night shift when at least 3 h of it fall between 22:00 and 06:00.
+    """
+    step = timedelta(minutes=problem.interval_minutes)
+    start = datetime.combine(problem.week_start, datetime.min.time())
+    total = list(problem.requirements) == [None]
+    under = over = 0
+    work = [(r.get("queue"), _local(r["start_at"]), _local(r["end_at"])) for r in rows if r["activity"] == "work"]
+    for q, req in problem.requirements.items():
+        for i in range(problem.n_intervals):
+            lo, hi = start + i * step, start + (i + 1) * step
+            have = sum(1 for wq, s, e in work if (total or wq == q) and s <= lo and hi <= e)
+            under += max(int(req[i]) - have, 0)
+            over += max(have - int(req[i]), 0)
+    weekend, nights = [], []
+    for a in problem.agents:
+        mine = sorted((_local(r["start_at"]), _local(r["end_at"])) for r in rows
+                      if r["agent_id"] == a.agent_id and r["activity"] != "off")  # fmt: skip
+        shifts: list[list[datetime]] = []
+        for s, e in mine:
+            if shifts and shifts[-1][1] == s:
+                shifts[-1][1] = e
+            else:
+                shifts.append([s, e])
+        weekend.append(sum(1 for s, _ in shifts if s.weekday() >= 5))
+        n = 0
+        for s, e in shifts:
+            night = timedelta()
+            day = datetime.combine(s.date() - timedelta(days=1), datetime.min.time())
+            while day < e:
+                lo, hi = day + timedelta(hours=22), day + timedelta(hours=30)
+                night += max(timedelta(), min(e, hi) - max(s, lo))
+                day += timedelta(days=1)
+            n += night >= timedelta(hours=3)
+        nights.append(n)
+    w = problem.weights
+    spread = (max(weekend) - min(weekend), max(nights) - min(nights)) if weekend else (0, 0)
+    return float(w.under * under + w.over * over + w.weekend_spread * spread[0] + w.night_spread * spread[1])
+
+
+def test_independent_objective_of_a_hand_made_week() -> None:
+    """The recount itself, on a week worked out by hand: one D shift against 1 agent needed 09:00-10:00."""
+    req = np.zeros(N)
+    req[36:40] = 1  # Monday 09:00-10:00
+    problem = _problem([Agent(agent_id="v", contract="ft"), Agent(agent_id="w", contract="ft")], {None: req})
+    rows = _shift("v", 0, 9) + _night("w", 5)
+    # v works 09:00-17:00 minus break 10:45-11:00 and lunch 13:00-13:30: 29 intervals, 4 needed -> over 25;
+    # w works Saturday 22:00 - Sunday 06:00 minus a 15' break: 31 intervals over, one weekend and one night shift.
+    assert independent_objective(problem, rows) == 10 * 0 + 1 * (25 + 31) + 1 * 1 + 1 * 1
+    assert sv.score(problem, rows).objective == independent_objective(problem, rows)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_reported_objective_matches_an_independent_recount(seed: int) -> None:
+    """The objective the scheduler reports equals the recount of its rows (so a wrong ``score`` fails here)."""
+    problem = random_problem(seed, n_agents=6 + 3 * seed, load=0.6 + 0.2 * seed)
+    res = solve_schedule(problem, time_limit=1.5, workers=2)
+    rows = res.rows()
+    assert sv.validate(problem, rows) == []
+    assert res.objective == independent_objective(problem, rows)
+    assert res.lower_bound <= res.objective + 1e-6
+
+
+def _work(agent: str, start: datetime, end: datetime) -> dict:
+    return {"agent_id": agent, "activity": "work", "start_at": start, "end_at": end, "queue": None}
+
+
+def test_score_edges_worked_by_hand() -> None:
+    """Partly worked intervals do not count; a night shift needs at least 3 h between 22:00 and 06:00."""
+    x = _work("x", _at(0, 9, 7), _at(0, 10))  # Mon 09:07-10:00: only 09:15, 09:30 and 09:45 are fully worked
+    y = _work("y", _at(1, 20), _at(2, 0, 30))  # Tue 20:00-00:30: 18 intervals, 2.5 h of night: not a night shift
+    z = _work("z", _at(3, 21), _at(4, 1))  # Thu 21:00-01:00: 16 intervals, exactly 3 h of night: a night shift
+    zero = {None: np.zeros(N)}
+    p_xy = _problem([Agent(agent_id="x", contract="ft"), Agent(agent_id="y", contract="ft")], zero)
+    s = sv.score(p_xy, [x, y])
+    assert (s.over, s.under, s.night_spread, s.weekend_spread, s.objective) == (21, 0, 0, 0, 21.0)
+    p_xz = _problem([Agent(agent_id="x", contract="ft"), Agent(agent_id="z", contract="ft")], zero)
+    s = sv.score(p_xz, [x, z])
+    assert (s.over, s.night_spread, s.objective) == (19, 1, 20.0)
+    assert independent_objective(p_xy, [x, y]) == 21.0 and independent_objective(p_xz, [x, z]) == 20.0
+    # one agent needed Monday 09:00-10:00: x covers three of the four intervals
+    need = np.zeros(N)
+    need[36:40] = 1
+    s = sv.score(_problem([Agent(agent_id="x", contract="ft")], {None: need}), [x])
+    assert (s.under, s.over, s.objective) == (1, 0, 10.0)
