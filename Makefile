@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export CALLOPS_HOME ?= $(CURDIR)/.callops
 
-.PHONY: demo test lint bench clean venv
+.PHONY: demo test lint bench clean venv mutate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,9 +25,13 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 
+# Mutation testing of the core modules (slow, not part of `make test`): docs/testing.md. MODULES=validator limits it.
+mutate: $(STAMP)
+	nice -n 10 $(BIN)/python tools/mutate.py $(MODULES)
+
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_bank.py
 	$(BIN)/python bench/ingest_10m.py
 
 clean:
-	rm -rf $(VENV) .callops .pytest_cache .ruff_cache
+	rm -rf $(VENV) .callops .pytest_cache .ruff_cache build/mutate

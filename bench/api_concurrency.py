@@ -1,16 +1,16 @@
 """API under concurrent load (issue 21): the dashboard crowd, and the main read routes at 1, 10 and 100 clients.
 
-    nice -n 10 .venv/bin/python bench/api_concurrency.py [--seconds 10] [--rows 200000]
+    nice -n 10 .venv/bin/python bench/api_concurrency.py [--seconds 20] [--rows 200000] [--upload-rows 50000]
 
 A real uvicorn (its own process, API only) serves a fresh home: tenant ``bench`` with the bundled sample plus
 ``--rows`` synthetic contacts. Load comes from ``wrk`` (Debian: ``apt-get install -y wrk``; a Python thread
 client is used when wrk is absent).
 
-1. **Dashboard crowd**: 100 clients ask ``GET /api/metrics/top?period=day`` for ``--seconds`` while another
-   tenant uploads ``--rows`` contacts again and again through ``POST /api/ingest/contacts``. Baseline in the
-   same run: the same server with one warehouse slot (``CALLOPS_API_WAREHOUSE_SLOTS=1``), i.e. every read
-   serialised as the single-lock design did (without its deadlock). Printed: p50, p99, requests/s, 503s, and
-   the ratio default / baseline.
+1. **Dashboard crowd**: 100 clients ask ``GET /api/metrics/top?period=day`` for ``--seconds``, alone and while
+   another tenant uploads ``--upload-rows`` contacts again and again through ``POST /api/ingest/contacts``.
+   Baseline in the same run: the same server with one warehouse slot (``CALLOPS_API_WAREHOUSE_SLOTS=1``), i.e.
+   every read serialised as the single-lock design did (without its deadlock). Printed: p50, p99, requests/s,
+   503s, uploads finished, and the ratio default / baseline.
 2. **Read routes** at 1, 10 and 100 clients (default slots): requests/s and p99.
 """
 
@@ -99,7 +99,9 @@ class Server:
 
     def __init__(self, home: Path, port: int, **env: str) -> None:
         self.base = f"http://127.0.0.1:{port}"
-        self.proc = subprocess.Popen([PY, "-c", SERVER.format(port=port)], cwd=ROOT,
+        self.log = (home.parent / f"server-{port}-{len(env)}.log").open("ab")  # DuckDB's progress bars go here
+        self.proc = subprocess.Popen([PY, "-c", SERVER.format(port=port)], cwd=ROOT, stdout=self.log,
+                                     stderr=subprocess.STDOUT,
                                      env={**os.environ, "CALLOPS_HOME": str(home), **env})  # fmt: skip
         deadline = time.monotonic() + 60
         while True:
@@ -115,7 +117,12 @@ class Server:
     def stop(self) -> None:
         """Terminate the server."""
         self.proc.terminate()
-        self.proc.wait(30)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:  # requests still queued: graceful shutdown would wait for them all
+            self.proc.kill()
+            self.proc.wait(10)
+        self.log.close()
 
 
 def wrk(base: str, path: str, token: str, clients: int, seconds: int) -> dict[str, float]:
@@ -174,18 +181,20 @@ def upload_loop(base: str, token: str, data: bytes, stop: threading.Event, done:
         done.append(time.perf_counter() - t0)
 
 
-def crowd(home: Path, tokens: dict[str, str], port: int, seconds: int, upload: bytes, **env: str) -> dict:
-    """The dashboard crowd on a server started with ``env``."""
+def crowd(home: Path, tokens: dict[str, str], port: int, seconds: int, upload: bytes | None, **env: str) -> dict:
+    """The dashboard crowd on a server started with ``env`` (while ``upload`` is loaded in a loop, if given)."""
     srv = Server(home, port, **env)
     try:
         wrk(srv.base, ROUTES["top"], tokens["bench"], 4, 2)  # warm
         stop, uploads = threading.Event(), []
         th = threading.Thread(target=upload_loop, args=(srv.base, tokens["upload"], upload, stop, uploads))
-        th.start()
-        time.sleep(0.5)
+        if upload is not None:
+            th.start()
+            time.sleep(0.5)
         res = wrk(srv.base, ROUTES["top"], tokens["bench"], 100, seconds)
         stop.set()
-        th.join()
+        if upload is not None:
+            th.join()
         res["uploads"] = len(uploads)
         res["upload_s"] = round(statistics.mean(uploads), 2) if uploads else float("nan")
         return res
@@ -196,8 +205,10 @@ def crowd(home: Path, tokens: dict[str, str], port: int, seconds: int, upload: b
 def main() -> None:
     """Run both parts and print a table and ratios."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--seconds", type=int, default=20)
     ap.add_argument("--rows", type=int, default=200_000)
+    ap.add_argument("--upload-rows", type=int, default=50_000)
+    ap.add_argument("--route-seconds", type=int, default=8)
     ap.add_argument("--port", type=int, default=8101)
     args = ap.parse_args()
     home = Path(tempfile.mkdtemp(prefix="callops-bench-api-")) / "home"
@@ -205,24 +216,33 @@ def main() -> None:
         t0 = time.perf_counter()
         tokens = prepare(home, args.rows)
         print(f"prepared {args.rows:,} synthetic contacts + sample in {time.perf_counter() - t0:.1f} s", flush=True)
-        upload = synthetic_contacts(args.rows, "U")
-        print(f"\n1. TOP indicators, 100 clients, {args.seconds} s, "
-              f"while {args.rows:,} contacts are uploaded in a loop")
-        base = crowd(home, tokens, args.port, args.seconds, upload, CALLOPS_API_WAREHOUSE_SLOTS="1")
-        new = crowd(home, tokens, args.port, args.seconds, upload)
-        for name, r in (("baseline: 1 slot (serialised reads)", base), ("default: 8 slots, own cursors", new)):
-            print(f"   {name:38s} p50 {r['p50_ms']:8.1f} ms  p99 {r['p99_ms']:8.1f} ms  {r['rps']:7.1f} req/s  "
-                  f"503s {r['non_2xx']:5d}  uploads {r['uploads']} (mean {r['upload_s']} s)")  # fmt: skip
-        print(f"   ratio default/baseline: p50 {new['p50_ms'] / base['p50_ms']:.2f}  "
-              f"p99 {new['p99_ms'] / base['p99_ms']:.2f}  req/s {new['rps'] / base['rps']:.2f}")
-        print(f"\n2. read routes (default server), {args.seconds} s each")
+        upload = synthetic_contacts(args.upload_rows, "U")
+        print(f"\n1. TOP indicators (GET /api/metrics/top?period=day), 100 clients, {args.seconds} s each", flush=True)
+        configs = (("baseline: 1 slot, no shared answers", {"CALLOPS_API_WAREHOUSE_SLOTS": "1",
+                                                              "CALLOPS_API_SHARED_TTL_S": "0"}),
+                   ("8 slots (own cursors), no sharing", {"CALLOPS_API_SHARED_TTL_S": "0"}),
+                   ("default: 8 slots + shared answers", {}))  # fmt: skip
+        runs = {}
+        for label, env in configs:
+            for during, data in (("alone", None), ("during uploads", upload)):
+                r = runs[(label, during)] = crowd(home, tokens, args.port, args.seconds, data, **env)
+                print(f"   {label:36s} {during:15s} p50 {r['p50_ms']:8.1f} ms  p99 {r['p99_ms']:8.1f} ms  "
+                      f"{r['rps']:7.1f} req/s  503s {r['non_2xx']:4d}  uploads done {r['uploads']}"
+                      f" (mean {r['upload_s']} s)", flush=True)  # fmt: skip
+        base_label = configs[0][0]
+        for label, _env in configs[1:]:
+            for during in ("alone", "during uploads"):
+                b, n = runs[(base_label, during)], runs[(label, during)]
+                ratio = f"{n['rps'] / b['rps']:.1f}" if b["rps"] else "inf (baseline finished none)"
+                print(f"   req/s ratio {label} / baseline, {during}: {ratio}")
+        print(f"\n2. read routes (default server), {args.route_seconds} s each", flush=True)
         srv = Server(home, args.port)
         try:
             wrk(srv.base, ROUTES["tiles"], tokens["bench"], 1, 1)
             print(f"   {'route':8s} {'clients':>7s} {'req/s':>9s} {'p50 ms':>9s} {'p99 ms':>9s} {'non-2xx':>8s}")
             for name, path in ROUTES.items():
                 for clients in (1, 10, 100):
-                    r = wrk(srv.base, path, tokens["bench"], clients, args.seconds)
+                    r = wrk(srv.base, path, tokens["bench"], clients, args.route_seconds)
                     print(f"   {name:8s} {clients:7d} {r['rps']:9.1f} {r['p50_ms']:9.1f} {r['p99_ms']:9.1f} "
                           f"{r['non_2xx']:8d}", flush=True)  # fmt: skip
         finally:

@@ -5,7 +5,8 @@ queried in the same run.
 Run: ``nice -n 10 .venv/bin/python bench/knowledge_search.py [--articles 100000] [--queries 2000]``.
 The corpus is generated (seeded) from telecom-hotline vocabulary: each article has a title, three phrasings and a
 body of two to four sentences; queries are phrasings with one word or character pair dropped and a filler added.
-Search runs in this one process and thread, so queries per second is per core.
+Search runs in this one process and thread, so queries per second is per core; the two systems' query loops
+alternate twice and each keeps its faster round (the machine is shared).
 """
 
 from __future__ import annotations
@@ -67,10 +68,13 @@ def queries(docs: list[Doc], n: int, rng: random.Random) -> list[str]:
     return out
 
 
-def measure(name: str, docs: list[Doc], qs: list[str], **kw: object) -> dict:
+def build(docs: list[Doc], **kw: object) -> tuple[Index, float]:
     t0 = time.perf_counter()
     index = Index(docs, **kw)
-    build = time.perf_counter() - t0
+    return index, time.perf_counter() - t0
+
+
+def query_loop(index: Index, qs: list[str]) -> tuple[np.ndarray, float]:
     keep = index.mask()
     for q in qs[:50]:  # warm-up
         index.search(q, k=10, keep=keep, highlights=False)
@@ -80,11 +84,7 @@ def measure(name: str, docs: list[Doc], qs: list[str], **kw: object) -> dict:
         s = time.perf_counter()
         index.search(q, k=10, keep=keep, highlights=False)
         lat.append(time.perf_counter() - s)
-    total = time.perf_counter() - t1
-    lat_ms = np.array(lat) * 1000
-    return {"system": name, "articles": len(docs), "build_s": round(build, 1),
-            "p50_ms": round(float(np.percentile(lat_ms, 50)), 2), "p99_ms": round(float(np.percentile(lat_ms, 99)), 2),
-            "qps_per_core": round(len(qs) / total, 1)}
+    return np.array(lat) * 1000, time.perf_counter() - t1
 
 
 def main() -> None:
@@ -96,11 +96,24 @@ def main() -> None:
     rng = random.Random(15)
     docs = corpus(args.articles, rng)
     qs = queries(docs, args.queries, rng)
-    rows = [
-        measure("plain BM25 (one document per article)", docs, qs, per_phrasing=False, boosts={"body": 1.0},
-                word_pairs=False, stem=False, mode="char1"),
-        measure("callops (fields, per phrasing, char pairs, stems)", docs, qs),
+    systems = [
+        ("plain BM25 (one document per article)",
+         {"per_phrasing": False, "boosts": {"body": 1.0}, "word_pairs": False, "stem": False, "mode": "char1"}),
+        ("callops (fields, per phrasing, char pairs, stems)", {}),
     ]
+    built = [(name, *build(docs, **kw)) for name, kw in systems]
+    best: dict[str, tuple[np.ndarray, float]] = {}
+    for _round in range(2):  # alternate the systems and keep each one's faster round: the machine is shared
+        for name, index, _ in built:
+            lat, total = query_loop(index, qs)
+            if name not in best or total < best[name][1]:
+                best[name] = (lat, total)
+    rows = []
+    for name, _, build_s in built:
+        lat, total = best[name]
+        rows.append({"system": name, "articles": len(docs), "build_s": round(build_s, 1),
+                     "p50_ms": round(float(np.percentile(lat, 50)), 2),
+                     "p99_ms": round(float(np.percentile(lat, 99)), 2), "qps_per_core": round(len(qs) / total, 1)})
     base = rows[0]
     for r in rows:
         r["build_vs_plain"] = round(r["build_s"] / base["build_s"], 2)

@@ -112,31 +112,37 @@ def test_invalid_mapping_file_lists_problems(shared_workdir: Path) -> None:
 
 
 def test_ingest_json_and_rejects(workdir: Path) -> None:
-    """--json prints only the summary; rejects come out as CSV and JSON with file, line, column, reason."""
+    """--json prints only the summary; rejects (a row that cannot be placed) and warnings (a field emptied, the
+    row kept) come out as CSV and JSON with file, line, column, reason."""
     out = run(workdir, "ingest", "contacts", "contacts.csv", "--tenant", "t1", "--json", check=True)
     summary = json.loads(out.stdout)
     assert {"loaded", "updated", "unchanged", "rejected", "skipped", "load_id", "seconds"} <= set(summary)
     assert (summary["loaded"], summary["updated"], summary["unchanged"], summary["rejected"], summary["skipped"]) == (
-        2, 0, 0, 3, 0,
+        4, 0, 0, 1, 0,
     )
+    assert summary["warned"] == 2  # k3's answer before its arrival, k4's negative wait: emptied, the contacts kept
     assert isinstance(summary["seconds"], float | int) and summary["load_id"]
 
     again = run(workdir, "ingest", "contacts", "contacts.csv", "--tenant", "t1", "--json", check=True)
     again = json.loads(again.stdout)
-    assert (again["loaded"], again["unchanged"], again["rejected"]) == (0, 2, 3)
+    assert (again["loaded"], again["unchanged"], again["rejected"], again["warned"]) == (0, 4, 1, 2)
     assert again["load_id"] != summary["load_id"]
 
     rows = json.loads(run(workdir, "rejects", "--tenant", "t1", "--load", summary["load_id"], "--format", "json",
                           check=True).stdout)
     got = sorted((r["line"], r["column_name"]) for r in rows)
-    assert got == [(3, "channel"), (4, "answered_at"), (5, "wait_s")]
+    assert got == [(3, "channel")]
     assert all(r["load_id"] == summary["load_id"] and r["reason"] for r in rows)
+    warned = json.loads(run(workdir, "rejects", "--warnings", "--tenant", "t1", "--load", summary["load_id"],
+                            "--format", "json", check=True).stdout)  # fmt: skip
+    assert sorted((r["line"], r["column_name"], r["raw"]) for r in warned) == [
+        (4, "answered_at", "2024-01-02 00:00:00+00"), (5, "wait_s", "-3.0")]
 
     text = run(workdir, "rejects", "--tenant", "t1", "--format", "csv", check=True).stdout
     table = list(csv.DictReader(io.StringIO(text)))
-    assert len(table) == 6  # two loads, three rejects each
+    assert len(table) == 2  # two loads, one reject each
     assert {"load_id", "file", "line", "column_name", "reason", "raw"} <= set(table[0])
-    assert sorted({r["line"] for r in table}) == ["3", "4", "5"]
+    assert sorted({r["line"] for r in table}) == ["3"]
 
     human = run(workdir, "rejects", "--tenant", "t1", check=True)
     assert "channel" in human.stdout
@@ -144,7 +150,7 @@ def test_ingest_json_and_rejects(workdir: Path) -> None:
     daily = json.loads(run(workdir, "daily", "--tenant", "t1", "--format", "json", check=True).stdout)
     assert daily == [
         {"day": "2024-01-01", "contacts": 1, "answered": 1, "abandoned": 0, "self_served": 0},
-        {"day": "2024-01-02", "contacts": 1, "answered": 0, "abandoned": 1, "self_served": 0},
+        {"day": "2024-01-02", "contacts": 3, "answered": 1, "abandoned": 2, "self_served": 0},
     ]
 
 

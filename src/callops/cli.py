@@ -12,9 +12,11 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 import typer.core
@@ -166,7 +168,7 @@ def print_summary(s: LoadSummary) -> None:
     grid = Table(title=f"Load {s.load_id} → {s.tenant}.{s.table} ({s.mapping})", show_header=True)
     for col in SUMMARY_COLUMNS:
         grid.add_column(col, justify="right")
-    grid.add_row(*(str(getattr(s, c)) for c in SUMMARY_COLUMNS))
+    grid.add_row(*(_cell(getattr(s, c)) for c in SUMMARY_COLUMNS))
     out.print(grid)
     for reason, n in s.skip_reasons.items():
         out.print(f"  skipped {n:>8} × {reason}")
@@ -250,8 +252,8 @@ def _emit(rows: list[dict], format: OutputFormat, title: str) -> None:
     print_rows(rows, title)
 
 
-def print_rows(rows: list[dict], title: str) -> None:
-    """Print rows (dicts with the same keys) as a rich table."""
+def print_rows(rows: list[dict], title: str, zone: str | None = None) -> None:
+    """Print rows (dicts with the same keys) as a rich table; instants in ``zone`` when given."""
     grid = Table(title=title)
     if not rows:
         out.print(f"{title}: none")
@@ -259,16 +261,26 @@ def print_rows(rows: list[dict], title: str) -> None:
     for col in rows[0]:
         grid.add_column(col, overflow="fold")
     for r in rows:
-        grid.add_row(*(_cell(v) for v in r.values()))
+        grid.add_row(*(_cell(v, zone) for v in r.values()))
     out.print(grid)
 
 
-def _cell(value: object) -> str:
-    """Table cell text: empty for missing values, four significant digits for floats."""
-    if value is None:
-        return ""
+def _cell(value: object, zone: str | None = None) -> str:
+    """Table cell text people read: "—" for missing (None, NaN), thousands separators, never scientific notation;
+    an instant in ``zone`` (the tenant's) when given."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "—"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
     if isinstance(value, float):
-        return f"{value:.4g}"
+        if value.is_integer() and abs(value) < 1e15:
+            return f"{int(value):,}"
+        digits = 1 if abs(value) >= 100 else 2 if abs(value) >= 1 else 4
+        return f"{value:,.{digits}f}"
+    if zone and isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S")
     return str(value)
 
 

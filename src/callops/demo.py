@@ -201,22 +201,21 @@ def serve_demo(console: Console, host: str = "127.0.0.1", port: int = 8000, spee
     console.print(f"[bold]console: http://{host}:{port}[/]   user [bold]{DEMO_USER}[/]   token [bold]{token}[/]",
                   soft_wrap=True)  # fmt: skip
     console.print(f"API docs: http://{host}:{port}/docs   (Ctrl-C stops)", soft_wrap=True)
-    from callops.realtime.hub import hub_for
-    from callops.realtime.landing import start_landing
+    from callops.realtime.landing import land_served_hubs
 
     app = create_app()
     # the live day lands in the warehouse as it happens: today's TOP indicators and trends include it
-    landing = start_landing(hub_for(DEMO_TENANT, DEMO_TIMEZONE), app.state.resources)
+    stop_landing = land_served_hubs(app.state.resources)
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
-        landing.stop()
+        stop_landing()
 
 
 # What each domain package adds to the demo after the hotline is loaded: "module:function", called as
 # function(wh, console) in this order (customer value before marketing, which builds on it).
 CAPABILITY_STEPS: tuple[str, ...] = ("callops.value.demo:run", "callops.quality.demo:run", "callops.journey.demo:run",
-                                      "callops.knowledge.demo:run")
+                                      "callops.knowledge.demo:run", "callops.views.demo:run")
 
 
 def run_capabilities(wh: Warehouse, console: Console) -> None:

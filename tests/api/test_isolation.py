@@ -8,53 +8,17 @@ fails when a route is added without a case here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
 from apitest import World
+from isolation_registry import CASES, PUBLIC, Case, acme, beta, case
 
 from callops.api.deps import iter_routes
 from callops.store.roles import Role
 
 pytestmark = pytest.mark.xdist_group("api-isolation")  # one world per module, built once
-Case = Callable[[World], None]
-CASES: dict[tuple[str, str], Case] = {}
-# Routes outside /api that carry no tenant data (docs, schema, Prometheus, static assets).
-PUBLIC = {("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/metrics")}
 SQL_ACME = "'acme'"
-
-
-def case(method: str, path: str) -> Callable[[Case], Case]:
-    """Register the isolation case of one route."""
-
-    def register(fn: Case) -> Case:
-        CASES[(method, path)] = fn
-        return fn
-
-    return register
-
-
-def acme(
-    w: World, method: str, path: str, role: Role = Role.admin, expect: int = 200, sent: str = "", **kw: Any
-) -> httpx.Response:
-    """A request as ``acme``'s ``role`` user; its answer must have status ``expect`` and never mention beta.
-
-    ``sent``: an id of beta's that the request itself carries; a 404 may echo it back (it tells nothing new).
-    """
-    r = w.client.request(method, path, headers=w.auth("acme", role), **kw)
-    assert r.status_code == expect, (method, path, r.status_code, r.text[:500])
-    text = r.text.replace(sent, "") if sent else r.text
-    assert "beta" not in text.lower(), f"{method} {path} leaked beta's data: {r.text[:500]}"
-    return r
-
-
-def beta(w: World, method: str, path: str, role: Role = Role.admin, **kw: Any) -> httpx.Response:
-    """The control request as ``beta``'s ``role`` user (must succeed)."""
-    r = w.client.request(method, path, headers=w.auth("beta", role), **kw)
-    assert r.status_code in (200, 201), (method, path, r.status_code, r.text[:500])
-    return r
 
 
 def beta_alert_id(w: World) -> str:

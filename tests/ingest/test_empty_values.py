@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from foundation_helpers import read_rows
 
 from callops import tenancy
 from callops.ingest.loader import load_files
 from callops.ingest.mapping import canonical_mapping
 from callops.warehouse import Warehouse
+from foundation_helpers import read_rows
 
 HEADER = "contact_id,channel,direction,offered_at,outcome,wait_s,transfers\n"
 

@@ -7,6 +7,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from callops.errors import CallopsError, NotFound
@@ -129,3 +131,19 @@ def test_bad_article_fields_are_named() -> None:
     with pytest.raises(CallopsError, match="valid_to"):
         articles.parse_article({"id": "a", "title": "x", "valid_to": "tomorrow"})
     assert articles.parse_article({"id": "a", "title": "x", "valid_to": "2027-01-01"}).valid_to == date(2027, 1, 1)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(
+    st.text(max_size=80),
+    st.fixed_dictionaries({"id": st.text(max_size=12), "title": st.text(max_size=20)}).map(json.dumps),
+    st.builds(lambda k, b: json.dumps({"id": k, "title": "t", "body": b}),
+              st.from_regex(r"[a-z]{1,6}", fullmatch=True), st.text(max_size=30)),
+), max_size=8))
+def test_import_never_fails_every_line_is_accounted(world: dict, lines: list[str]) -> None:
+    with world["store"].session() as s:
+        res = service.import_lines(s, "t1", iter(lines), "fuzz", can_review=True)
+        s.rollback()
+    counted = res.created + res.updated + res.unchanged + len(res.rejected)
+    assert counted == sum(1 for line in lines if line.strip())
+    assert all(r["line"] >= 1 and r["reason"] for r in res.rejected)

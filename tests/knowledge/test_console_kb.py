@@ -149,3 +149,17 @@ def test_authors_page_review_and_publish(site, browser) -> None:
     page.click('[data-test="kb-publish"]')
     page.wait_for_function("document.body.innerText.includes('已发布 · v2')")
     page.close()
+
+
+def test_customer_view_link_opens_suggestions_and_records_a_link(site, browser) -> None:
+    from urllib.parse import quote
+
+    base, tokens = site
+    path = f"/kb?words={quote('交了钱还是打不了电话')}&business=general&contact=C9"
+    page = _page(browser, base, tokens, "agent", path)
+    first = page.locator('[data-test="kb-hit"]').first
+    first.wait_for()
+    assert first.get_attribute("data-article") == "reactivate"
+    first.get_by_text("关联到来电").click()
+    page.get_by_text("已记录: linked").wait_for()
+    page.close()

@@ -140,3 +140,16 @@ def test_bq_pairs_evaluate() -> None:
 def test_expired_doc_in_the_future_is_not_expired() -> None:
     idx = Index([Doc("a", "退订", valid_to=date.today() + timedelta(days=1))])
     assert idx.search("退订")[0].expired is False
+
+
+@given(st.lists(st.lists(st.sampled_from("abcdefg"), min_size=1, max_size=8), min_size=1, max_size=12),
+       st.lists(st.sampled_from("abcdefghz"), min_size=1, max_size=6))
+def test_bincount_scores_equal_bm25s_get_scores(corpus: list[list[str]], query: list[str]) -> None:
+    import bm25s
+    import numpy as np
+
+    from callops.knowledge.search import bm25_scores
+
+    r = bm25s.BM25(k1=1.5, b=0.75)
+    r.index(corpus, show_progress=False)
+    np.testing.assert_allclose(bm25_scores(r, query), r.get_scores(query), rtol=1e-5, atol=1e-6)

@@ -110,3 +110,24 @@ def test_drift_finds_the_strict_evaluator() -> None:
     drift = evaluator_drift(rows)
     assert min(drift, key=lambda e: drift[e]["bias"]) == "qa02"
     assert drift["qa02"]["cusum"]["signals"]
+
+
+def test_hotline_evaluators_differ_as_the_generator_says() -> None:
+    """One simulated hotline day: the estimated evaluator effects put the lenient evaluator (qa_zhang, +5% of the
+    judgement items) on top and the strict one (qa_li, -6%) at the bottom, as EVALUATOR_SEVERITY declares."""
+    from datetime import date
+    from pathlib import Path
+
+    from callops.quality.forms import load_form, score_rows
+    from callops.sim.quality import EVALUATOR_SEVERITY
+    from callops.sim.runner import run_scenario
+    from callops.sim.scenario import load_scenario
+
+    scenario = load_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "provincial_hotline.yaml")
+    tables = run_scenario(scenario, 1, seed=5, start_date=date(2026, 11, 3))
+    run = score_rows(load_form(), tables["qa_evaluations"].to_pylist())
+    assert not run.rejects
+    effects = evaluator_effects([(r["agent_id"], r["evaluator"], r["score"]) for r in run.scored])
+    declared = dict(zip(scenario.quality.evaluators, EVALUATOR_SEVERITY, strict=False))
+    assert max(effects, key=effects.get) == max(declared, key=declared.get) == "qa_zhang"
+    assert min(effects, key=effects.get) == min(declared, key=declared.get) == "qa_li"

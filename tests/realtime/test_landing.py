@@ -293,3 +293,23 @@ def test_a_failed_pass_is_repeated_whole(day: dict[str, Any], home: Warehouse) -
         assert set(landed_contacts(home)) == set(day["truth"])
     finally:
         reset_hubs()
+
+
+def test_a_served_process_lands_every_hub_it_opens(day: dict[str, Any], live: Warehouse) -> None:
+    """``callops serve`` / ``live serve``: a hub opened after the app started (a first POST) lands too."""
+    from callops.api.deps import Resources
+    from callops.realtime.hub import hub_for
+    from callops.realtime.landing import land_served_hubs
+
+    live.close()  # the app's resources own the one connection of the process
+    resources = Resources()
+    stop = land_served_hubs(resources, interval_s=0.2)
+    try:
+        hub = hub_for("demo")  # opened after: the hook starts its worker
+        feed(hub, day["lines"])
+    finally:
+        stop()  # lands what is left
+    wh = resources.open_warehouse()
+    with resources.warehouse_lock:
+        assert set(landed_contacts(wh)) == set(day["truth"])
+    resources.close()

@@ -153,7 +153,7 @@ def test_cli_publish_then_replay_from_the_stream_equals_the_file(day, stream: st
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["published"] == len(lines)
     common = ["--tenant", "demo", "--config", str(folder / "live.yaml"), "--roster", str(folder / "agents.csv"),
-              "--schedule", str(folder / "schedules.csv"), "--json"]  # fmt: skip
+              "--schedule", str(folder / "schedules.csv"), "--json", "--no-land"]  # fmt: skip
     by_file = runner.invoke(live_app, ["replay", str(events), *common])
     by_nats = runner.invoke(live_app, ["replay", "--nats", URL, "--stream", stream, "--durable", "cli", *common])
     assert by_file.exit_code == 0 and by_nats.exit_code == 0, by_nats.output

@@ -101,7 +101,8 @@ def test_auto_steps_emit_commands_and_clear_undoes_them(replayed) -> None:
 
 def test_replay_cli_json(day: Path) -> None:
     res = RUNNER.invoke(live_app, ["replay", str(day / "events.jsonl"), "--tenant", "demo", "--config",
-                                   str(day / "live.yaml"), "--roster", str(day / "agents.csv"), "--json"])
+                                   str(day / "live.yaml"), "--roster", str(day / "agents.csv"), "--json",
+                                   "--no-land"])  # fmt: skip
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["worst_level"] in ("red", "black")

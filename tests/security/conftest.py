@@ -80,15 +80,23 @@ def free_port() -> int:
 
 
 def serve(app: object) -> tuple[str, object]:
-    """Run ``app`` under uvicorn in a daemon thread; its base URL and the server (set ``should_exit`` to stop)."""
+    """Run ``app`` under uvicorn in a thread; its base URL and the server (stop it with :func:`stop`)."""
     import uvicorn
 
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, name="sec-server", daemon=True).start()
+    server.thread = threading.Thread(target=server.run, name="sec-server", daemon=True)  # type: ignore[attr-defined]
+    server.thread.start()  # type: ignore[attr-defined]
     deadline = time.monotonic() + 60
     while not server.started:
         if time.monotonic() > deadline:
             raise RuntimeError("server did not start within 60 s")
         time.sleep(0.05)
     return f"http://127.0.0.1:{port}", server
+
+
+def stop(server: object) -> None:
+    """Stop a server from :func:`serve` and wait for it (its lifespan closes the warehouse handles: a DuckDB
+    connection left to interpreter exit in a killed daemon thread aborts the process)."""
+    server.should_exit = True  # type: ignore[attr-defined]
+    server.thread.join(60)  # type: ignore[attr-defined]

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from callops.store.roles import Role
-from conftest import prepare, serve
+from conftest import prepare, serve, stop
 
 CLIENTS = 100
 TIMEOUT_S = 120
@@ -42,7 +42,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     try:
         yield base, tokens
     finally:
-        server.should_exit = True
+        stop(server)
         reset_hubs()
         mp.undo()
 
@@ -133,3 +133,21 @@ def test_an_upload_does_not_stall_other_tenants(live_server: tuple[str, dict]) -
     assert status == 200 and answer["loaded"] == 200_000, answer
     assert answer["files"] == ["big.csv.gz"]
     assert waits and max(waits) < 5, waits
+
+
+def test_a_hundred_dashboards_share_one_answer(live_server: tuple[str, dict]) -> None:
+    """100 concurrent asks for the TOP indicators: all answered, all the same answer, and quickly."""
+    base, tokens = live_server
+    token = tokens["t1"][Role.director]
+    bodies: list[bytes] = []
+
+    def ask(_i: int) -> int:
+        req = urllib.request.Request(base + "/api/metrics/top?period=day", headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
+            bodies.append(resp.read())
+            return resp.status
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        statuses = list(pool.map(ask, range(CLIENTS)))
+    assert set(statuses) == {200}
+    assert len(set(bodies)) == 1 and json.loads(bodies[0])

@@ -165,18 +165,29 @@ def test_metric_answers_are_capped(sec: Sec, monkeypatch: pytest.MonkeyPatch) ->
     assert r.status_code == 400 and "at most 5" in r.json()["detail"], r.text
 
 
-@given(st.text(max_size=120))
-@settings(max_examples=300, deadline=None)
-def test_name_rule_is_the_same_in_pydantic_and_duckdb(text: str) -> None:
-    """One rule, two engines: pydantic (Rust regex) and DuckDB (RE2) agree on every text."""
-    import duckdb
+NAMEISH = st.text(alphabet=st.one_of(st.characters(max_codepoint=0x7F), st.characters(min_codepoint=0x4E00,
+                                                                                      max_codepoint=0x9FFF),
+                                      st.sampled_from("（）【】：，éüß٣")), max_size=120)  # fmt: skip
 
-    con = _duck()
-    got = con.execute("SELECT regexp_full_match(?, ?)", [text, NAME_PATTERN]).fetchone()[0]
+
+@given(NAMEISH)
+@settings(max_examples=200, deadline=None)
+def test_name_rule_is_the_same_in_pydantic_and_duckdb(text: str) -> None:
+    """One rule, two engines: pydantic (Rust regex) and DuckDB (RE2) agree (their Unicode tables differ only on
+    letters assigned recently, e.g. CJK extension I — see the next test)."""
+    got = _duck().execute("SELECT regexp_full_match(?, ?)", [text, NAME_PATTERN]).fetchone()[0]
     assert got == is_name(text)
-    if got:
-        assert not text.startswith(("=", "+", "-", "@")) and not set(text) & set("\"'<>`\\="), text
-    del duckdb
+
+
+@given(st.text(max_size=120))
+@settings(max_examples=200, deadline=None)
+def test_no_engine_accepts_a_dangerous_name(text: str) -> None:
+    """Whatever either engine accepts has no quote, angle bracket, backslash, backtick or ``=``, and no formula
+    start."""
+    duck = _duck().execute("SELECT regexp_full_match(?, ?)", [text, NAME_PATTERN]).fetchone()[0]
+    assert duck or not is_name(text), text  # what is_name accepts, the ingest check accepts too
+    if duck or is_name(text):
+        assert not text.startswith(("=", "+", "-", "@")) and not set(text) & set("\"'<>`\\=\n\r\t"), text
 
 
 _CON: list = []
@@ -191,7 +202,7 @@ def _duck():
 
 
 @given(st.text(alphabet="()'\"queu wait_s=0123456789-+*/,<>andortisnulbew", max_size=160))
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 def test_filters_fail_only_with_a_clear_error(text: str) -> None:
     """Any filter text is either accepted or refused with CallopsError (a 400), never another exception (500)."""
     import ibis

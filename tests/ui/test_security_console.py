@@ -81,6 +81,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Env]
             yield f"http://127.0.0.1:{port}", env
         finally:
             srv.should_exit = True
+            import threading
+
+            for th in threading.enumerate():  # let the lifespan close the warehouse handles before exit
+                if th.name == "console-server":
+                    th.join(60)
             from callops.realtime.hub import reset_hubs
 
             reset_hubs()

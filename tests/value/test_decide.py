@@ -112,3 +112,16 @@ def test_care_tasks_once_per_rule_and_customer(world: ValueWorld) -> None:
         assert r.status_code == 200 and r.json()["status"] == "contacted"
         r = world.client.post(f"/api/value/care-tasks/{tid}/status", json={"status": "open"}, headers=world.auth("t1"))
         assert r.status_code == 400
+
+
+def test_diversions_are_counted_per_tenant(world: ValueWorld) -> None:
+    """Each decision is counted by route; a decision routed to self-service or the IVR counts as diverted."""
+    before = world.client.get("/api/value/diversions", headers=world.auth("t10")).json()
+    other = world.client.get("/api/value/diversions", headers=world.auth("t1")).json()
+    r = world.client.post("/api/decide", json={"customer_id": "B00000007", "channel": "app"}, headers=world.auth("t10"))
+    route = r.json()["route"]
+    after = world.client.get("/api/value/diversions", headers=world.auth("t10")).json()
+    assert after["decisions"] == before["decisions"] + 1
+    assert after["routes"][route] == before["routes"].get(route, 0) + 1
+    assert after["diverted"] == before["diverted"] + (route in {"self_service_first", "ivr_payment"})
+    assert world.client.get("/api/value/diversions", headers=world.auth("t1")).json() == other

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
-from test_scheduling import N, WEEK, ZONE, _at, _legal_week, _problem, _shift
+from test_scheduling import WEEK, ZONE, N, _at, _legal_week, _problem, _shift
 
 from callops.wfm import schedule_validator as sv
 from callops.wfm.rules import Agent, TimeOff
@@ -59,10 +59,12 @@ def test_time_off_range_of_full_days_credits_hours() -> None:
     two = _shift("v", 0, 9) + _shift("v", 1, 9)  # 16 h, minimum 24 h
     assert "hours" in _rules(two)
     # Wed 00:00 to Thu 00:00 covers one full day: minimum 24 - 8 = 16 h
-    agent = Agent(agent_id="v", contract="ft", time_off=[TimeOff(start=datetime(2026, 11, 25), end=datetime(2026, 11, 26))])
+    day = TimeOff(start=datetime(2026, 11, 25), end=datetime(2026, 11, 26))
+    agent = Agent(agent_id="v", contract="ft", time_off=[day])
     assert _rules(two, [agent]) == set()
     # a range that is not a full day credits nothing
-    part = Agent(agent_id="v", contract="ft", time_off=[TimeOff(start=datetime(2026, 11, 25, 1), end=datetime(2026, 11, 26))])
+    hours = TimeOff(start=datetime(2026, 11, 25, 1), end=datetime(2026, 11, 26))
+    part = Agent(agent_id="v", contract="ft", time_off=[hours])
     assert "hours" in _rules(two, [part])
 
 
@@ -218,3 +220,123 @@ def test_score_edges_worked_by_hand() -> None:
     need[36:40] = 1
     s = sv.score(_problem([Agent(agent_id="x", contract="ft")], {None: need}), [x])
     assert (s.under, s.over, s.objective) == (1, 0, 10.0)
+
+
+# ---------------------------------------------------------------- survivors of `make mutate` (validator)
+
+
+def test_each_violation_names_its_agent_and_says_why() -> None:
+    """Violations carry the rule, the agent and a readable detail (what a planner reads)."""
+    rows = [dict(r) for r in _legal_week()]
+    rows[1]["activity"] = "nap"
+    rows[0]["start_at"], rows[0]["end_at"] = rows[0]["end_at"], rows[0]["start_at"]
+    rows += _shift("ghost", 5, 9)[:1]
+    rows += [_work("v", _at(1, 16), _at(1, 18))]  # overlaps Tuesday's last row
+    problem = _problem([Agent(agent_id="v", contract="ft")])
+    got = {v.rule: v for v in sv.validate(problem, rows)}
+    assert {"activity", "order", "unknown_agent", "overlap"} <= set(got)
+    assert (got["unknown_agent"].agent_id, got["unknown_agent"].detail) == ("ghost", "agent not in the roster")
+    for rule in ("activity", "order", "overlap"):
+        assert got[rule].agent_id == "v" and got[rule].detail
+    assert "'nap'" in got["activity"].detail and "ends before it starts" in got["order"].detail
+    assert "overlaps" in got["overlap"].detail
+
+
+def test_overlap_is_exact() -> None:
+    """Back-to-back rows do not overlap; rows overlapping by 30 seconds do."""
+    legal = _legal_week()
+    assert "overlap" not in _rules([*legal, _work("v", _at(4, 9), _at(4, 10)), _work("v", _at(4, 10), _at(4, 11))])
+    late = _at(4, 10) - timedelta(seconds=30)
+    assert "overlap" in _rules([*legal, _work("v", _at(4, 9), _at(4, 10)), _work("v", late, _at(4, 11))])
+
+
+def test_rows_after_an_unknown_agent_are_still_checked() -> None:
+    """An unknown agent's row does not stop the check of the rows after it."""
+    rows = _shift("ghost", 5, 9)[:1] + [dict(r) for r in _legal_week()]
+    rows[-1]["activity"] = "nap"
+    assert {"unknown_agent", "activity"} <= _rules(rows)
+
+
+def test_skills_are_checked_per_queue() -> None:
+    """With per-queue requirements a shift on a queue the agent lacks is named; total requirements ignore skills."""
+    legal = _legal_week()
+    tech = [{**r, "queue": "tech" if r["activity"] == "work" else None} for r in legal]
+    agents = [Agent(agent_id="v", contract="ft", skills=["billing"])]
+    assert "skills" in _rules(tech, agents, {"billing": np.ones(N), "tech": np.ones(N)})
+    assert "skills" not in _rules(tech, agents)
+
+
+def test_hours_band_is_inclusive_and_an_idle_agent_is_short() -> None:
+    """Exactly the maximum (5 x 8 h = 40 h) is legal; an agent without rows breaks the minimum and nothing else."""
+    five = [r for d in range(5) for r in _shift("v", d, 9)]
+    assert _rules(five) == set()
+    problem = _problem([Agent(agent_id="v", contract="ft"), Agent(agent_id="idle", contract="ft")])
+    assert {(v.rule, v.agent_id) for v in sv.validate(problem, five)} == {("hours", "idle")}
+
+
+@pytest.mark.parametrize(
+    ("windows", "ok"),
+    [
+        (["09:00-17:00"], True),  # exactly the shift
+        (["09:00-13:00", "13:00-17:00"], True),  # two windows back to back
+        (["09:30-17:00"], False),  # starts half an hour late
+        (["09:00-16:59"], False),  # ends a minute early
+        (["08:00-12:00", "12:30-18:00"], False),  # a hole at lunch time
+    ],
+)
+def test_availability_windows(windows: list[str], ok: bool) -> None:
+    """A shift must lie inside the agent's availability windows, without a hole."""
+    agent = Agent(agent_id="v", contract="ft", availability={d: windows for d in ("mon", "tue", "wed", "thu")})
+    assert ("availability" not in _rules(_legal_week(), [agent])) is ok
+
+
+def test_availability_window_across_midnight() -> None:
+    """A window such as 22:00-06:00 runs into the next day."""
+    rows = _shift("v", 0, 9) + _shift("v", 1, 9) + _night("v", 3)
+    night_ok = Agent(agent_id="v", contract="ft", availability={"mon": ["09:00-17:00"], "tue": ["09:00-17:00"],
+                                                                "thu": ["22:00-06:00"]})  # fmt: skip
+    assert "availability" not in _rules(rows, [night_ok])
+    short = Agent(agent_id="v", contract="ft", availability={"mon": ["09:00-17:00"], "tue": ["09:00-17:00"],
+                                                             "thu": ["22:00-05:00"]})  # fmt: skip
+    assert "availability" in _rules(rows, [short])
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "minutes"),
+    [(22 * 60, 30 * 60, 480), (0, 1440, 480), (600, 840, 0), (5 * 60, 7 * 60, 60), (21 * 60, 23 * 60, 60),
+     (1440 + 22 * 60, 1440 + 31 * 60, 480), (0, 3 * 1440, 3 * 480)],
+)
+def test_night_minutes(start: float, end: float, minutes: float) -> None:
+    """Minutes between 22:00 and 06:00 in [start, end) (week minutes), counted by hand."""
+    assert sv._night_minutes(start, end) == minutes
+
+
+def test_score_spreads_and_queues() -> None:
+    """Weekend and night spreads are max minus min over agents; per-queue coverage counts each queue's rows only;
+    total requirements count every work row whatever its queue; an interval at minute 0 counts."""
+    zero = {None: np.zeros(N)}
+    agents = [Agent(agent_id=a, contract="ft") for a in ("a", "b", "c")]
+    rows = (_night("a", 5) + _night("a", 6) + _shift("b", 5, 9) + _night("b", 3) + _shift("c", 0, 9)
+            + _night("c", 5) + [_work("c", _at(0, 0), _at(0, 1))])  # fmt: skip
+    s = sv.score(_problem(agents, zero), rows)
+    # weekend shifts a 2, b 1, c 1; night shifts a 2, b 1, c 1: spreads are 2 - 1 (not 2 + 1, not 2)
+    assert (s.weekend_spread, s.night_spread) == (1, 1)
+    assert s.coverage[None][0] == 1  # Monday 00:00-00:15
+    named = [{**r, "queue": "billing"} for r in _shift("c", 0, 9)]
+    assert sv.score(_problem(agents, zero), named).over == 29  # total requirements: the queue name is ignored
+    per_queue = {"billing": np.zeros(N), "tech": np.zeros(N)}
+    mixed = [{**r, "queue": "sales"} for r in _shift("a", 1, 9)] + named
+    s = sv.score(_problem(agents, per_queue), mixed)
+    assert s.over == 29 and int(s.coverage["billing"].sum()) == 29 and int(s.coverage["tech"].sum()) == 0
+    assert sv.score(_problem([], zero), []).objective == 0.0
+
+
+def test_a_day_of_time_off_starts_at_midnight() -> None:
+    """Time off for Wednesday covers Wednesday 00:00-24:00 local: a Tuesday row until 23:45 does not touch it,
+    a Wednesday row at 00:10 or 23:50 does."""
+    agent = Agent(agent_id="v", contract="ft", time_off=[TimeOff(day=WEEK + timedelta(days=2))])
+    base = _shift("v", 0, 9)
+    assert "time_off" not in _rules([*base, _work("v", _at(1, 22, 30), _at(1, 23, 45))], [agent])
+    assert "time_off" in _rules([*base, _work("v", _at(2, 0, 10), _at(2, 1))], [agent])
+    assert "time_off" in _rules([*base, _work("v", _at(2, 23, 50), _at(3, 0, 30))], [agent])
+    assert "time_off" not in _rules([*base, _work("v", _at(3, 0, 0), _at(3, 1))], [agent])

@@ -13,7 +13,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from callops.api import deps, docs, errors, monitoring, security
-from callops.api.routers import ingest, journey, knowledge, live, metrics, quality, sim, tenants, value, wfm
+from callops.api.routers import ingest, journey, knowledge, live, metrics, quality, sim, tenants, value, views, wfm
+from callops.api.routers import rules as custom_rules
 
 API_TITLE = "callops API"
 
@@ -46,7 +47,7 @@ def create_app(store_url: str | None = None, *, console: bool = True, warehouse_
     monitoring.install(app)
     docs.install(app)
     security.install(app)  # outermost of ours: headers and body limits on every answer (issue 21)
-    for module in (tenants, ingest, metrics, wfm, live, sim, journey, value, knowledge, quality):
+    for module in (tenants, ingest, metrics, wfm, live, sim, journey, value, knowledge, quality, views, custom_rules):
         app.include_router(module.router, prefix="/api", responses=errors.ERROR_RESPONSES)
     if console:
         from callops.ui import mount

@@ -11,10 +11,18 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     console: Annotated[bool, typer.Option("--console/--no-console", help="Also serve the web console.")] = True,
+    land: Annotated[bool, typer.Option("--land/--no-land", help="Land live days in the warehouse.")] = True,
 ) -> None:
     """Serve the HTTP API (docs at /docs, Prometheus at /metrics) over the store and warehouse of CALLOPS_HOME."""
     import uvicorn
 
     from callops.api.app import create_app
+    from callops.realtime.landing import land_served_hubs
 
-    uvicorn.run(create_app(console=console), host=host, port=port, log_level="info")
+    app = create_app(console=console)
+    stop_landing = land_served_hubs(app.state.resources) if land else None  # events posted to the live hub
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    finally:
+        if stop_landing is not None:
+            stop_landing()

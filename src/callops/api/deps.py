@@ -20,7 +20,7 @@ import re
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -119,6 +119,42 @@ class Admission:
             sem.release()
 
 
+class SharedAnswers:
+    """Coalesce identical reads: concurrent asks for one key share one computation, reused for ``ttl_s``.
+
+    A dashboard watched by a hundred people asks the same question a hundred times a refresh; one computes it
+    and the others wait for that answer on the event loop (issue 21). Keys carry the tenant and its load
+    generation (:attr:`Resources.generation`), so a finished load is seen at once; ``ttl_s`` bounds staleness
+    from other writers (the live landing).
+    """
+
+    def __init__(self, ttl_s: float = 5.0, max_entries: int = 1024) -> None:
+        """Answers are reused for ``ttl_s`` seconds; at most ``max_entries`` are kept."""
+        self.ttl_s, self.max_entries = ttl_s, max_entries
+        self._entries: dict[Any, tuple[float, asyncio.Future]] = {}
+
+    async def get(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """The answer for ``key``: a fresh or in-flight one, else ``await compute()`` (errors are not kept).
+
+        The computation runs as a task of its own, so a requester that goes away cancels nobody else's answer.
+        """
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        hit = self._entries.get(key)
+        if hit is None or hit[0] <= now or hit[1].get_loop() is not loop:
+            if len(self._entries) >= self.max_entries:
+                self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+            task = loop.create_task(compute())
+
+            def forget_failure(t: asyncio.Task, k: Any = key) -> None:
+                if (t.cancelled() or t.exception() is not None) and self._entries.get(k, (0, None))[1] is t:
+                    del self._entries[k]
+
+            task.add_done_callback(forget_failure)
+            hit = self._entries[key] = (now + self.ttl_s, task)
+        return await asyncio.shield(hit[1])
+
+
 class Resources:
     """The store and warehouse of one app, opened on first use and closed with the app."""
 
@@ -139,6 +175,17 @@ class Resources:
             wait_s=_env_number("CALLOPS_API_QUEUE_WAIT_S", 30.0),
         )
         self.writers = Admission(slots=1, queue=64, wait_s=_env_number("CALLOPS_API_WRITE_WAIT_S", 600.0))
+        self.generation: dict[str, int] = {}  # tenant -> loads finished through this app (keys of shared answers)
+        self.shared = SharedAnswers(ttl_s=_env_number("CALLOPS_API_SHARED_TTL_S", 5.0))
+
+    async def read(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(wh, *args)`` on a handle of its own, admitted like a warehouse request (503 when saturated)."""
+        async with self.admission.slot():
+            wh = await run_in_threadpool(self.readers.take)
+            try:
+                return await run_in_threadpool(fn, wh, *args)
+            finally:
+                self.readers.give(wh)
 
     @property
     def store(self) -> Store:
@@ -214,14 +261,19 @@ async def warehouse(request: Request) -> AsyncIterator[Warehouse]:
 
 
 @asynccontextmanager
-async def writing(res: Resources) -> AsyncIterator[Warehouse]:
-    """The main warehouse connection for a writer (one at a time, waiting on the event loop, never a thread)."""
+async def writing(res: Resources, tenant: str | None = None) -> AsyncIterator[Warehouse]:
+    """The main warehouse connection for a writer (one at a time, waiting on the event loop, never a thread).
+
+    ``tenant``: whose data the write changes; its shared answers are renewed afterwards.
+    """
     async with res.writers.slot():
         await run_in_threadpool(res.warehouse_lock.acquire)  # shared with writers outside the API (landing)
         try:
             yield await run_in_threadpool(res.open_warehouse)
         finally:
             res.warehouse_lock.release()
+            if tenant is not None:
+                res.generation[tenant] = res.generation.get(tenant, 0) + 1
 
 
 def principal(

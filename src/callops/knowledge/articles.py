@@ -96,6 +96,14 @@ def parse_article(data: Any) -> ArticleIn:
     return art
 
 
+def parse_state(state: str) -> ArticleState:
+    """``state`` as an :class:`ArticleState`; a clear error naming the states otherwise."""
+    try:
+        return ArticleState(state)
+    except ValueError:
+        raise CallopsError(f"unknown state {state!r}; use one of {', '.join(ArticleState)}") from None
+
+
 def content_of(row: KbArticle) -> dict[str, Any]:
     """An article row as the documented JSON record (what export writes and import reads)."""
     return {
@@ -118,7 +126,7 @@ def list_articles(session: Session, tenant: str, *, state: str | None = None) ->
     """The tenant's articles (optionally in one state), by id."""
     q = scoped(KbArticle, tenant).order_by(KbArticle.key)
     if state:
-        q = q.where(KbArticle.state == ArticleState(state).value)
+        q = q.where(KbArticle.state == parse_state(state).value)
     return list(session.scalars(q))
 
 
@@ -180,10 +188,7 @@ def save_article(session: Session, tenant: str, art: ArticleIn, actor: str, *, c
 def transition(session: Session, tenant: str, key: str, to: str, actor: str, *, can_review: bool,
                note: str | None = None, now: datetime | None = None) -> KbArticle:
     """Move an article to state ``to`` (submit, publish, send back, archive, restore) as a new version."""
-    try:
-        target = ArticleState(to)
-    except ValueError:
-        raise CallopsError(f"unknown state {to!r}; use one of {', '.join(ArticleState)}") from None
+    target = parse_state(to)
     row = get_article(session, tenant, key)
     _check_may(row.state, target.value, can_review)
     if row.state == target.value:

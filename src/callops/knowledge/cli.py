@@ -160,11 +160,18 @@ def kb_hot(
     notify: Annotated[bool, typer.Option(help="Queue notifications and gap tasks.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Hot topics: business types, search terms and articles whose volume rose significantly over their baseline."""
-    from callops.knowledge import hot
+    """Hot topics: business types (contacts), search terms and articles (knowledge events) whose volume rose
+    significantly over their own baseline; run it on a schedule with --notify to push them."""
+    from contextlib import nullcontext
 
-    with _store_for(tenant) as store:
-        topics = hot.detect_for_tenant(store, tenant, alpha=alpha, notify=notify)
+    from callops.knowledge import hot
+    from callops.settings import warehouse_url
+    from callops.warehouse import Warehouse
+
+    url = warehouse_url()
+    has_wh = not url.startswith("duckdb://") or Path(url.removeprefix("duckdb://")).exists()
+    with _store_for(tenant) as store, (Warehouse(url, read_only=True) if has_wh else nullcontext()) as wh:
+        topics = hot.detect_for_tenant(store, tenant, wh=wh, alpha=alpha, notify=notify)
     if as_json:
         print(json.dumps({"topics": [t.as_dict() for t in topics]}, ensure_ascii=False))
         return

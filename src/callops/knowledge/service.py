@@ -96,6 +96,8 @@ def search(store: Store, tenant: str, query: str, *, audience: str | None = None
         raise CallopsError(f"unknown audience {audience!r}; use one of {', '.join(Audience)}")
     if language is not None and language not in articles.LANGUAGES:
         raise CallopsError(f"unknown language {language!r}; use one of {', '.join(articles.LANGUAGES)}")
+    for state in states or ():
+        articles.parse_state(state)
     if states and not author_view and set(states) - {"published"}:
         raise CallopsError("only authors (permission kb:author) can search drafts, reviews or archived articles")
     index = tenant_index(store, tenant)

@@ -3,9 +3,9 @@
 Text is normalised first (NFKC folds full-width letters and digits, lower case, control characters
 dropped). Then:
 
-* a run of Han characters gives one token per character and one per adjacent pair (``character n-grams``,
-  chosen over jieba words on the real question sets: see ``docs/knowledge.md``). Pairs keep product names
-  such as 流量 or 停机 together; single characters still match a question written with other words;
+* a run of Han characters gives one token per character and one per adjacent pair (character n-grams, chosen
+  over jieba words on the real question sets: see ``docs/knowledge.md``). The index ranks on the characters and
+  uses the pairs (流量, 停机) to decide which articles match at all;
 * a run of Latin words gives each word, stemmed (Snowball English), and each adjacent word pair
   (``card_arrival``), which rewards phrasings that say the same thing in the same order.
 
@@ -68,7 +68,7 @@ def tokens(text: str, mode: str = "char12", *, word_pairs: bool = True, stem: bo
     prev_word: str | None = None
     for m in _RUN.finditer(normalize(text)):
         run = m.group(0)
-        if _HAN_CHAR.match(run):
+        if run[0] >= "\u3400":  # runs are all Han or all [a-z0-9']
             prev_word = None
             if mode == "jieba":
                 out.extend(_jieba_words(run))

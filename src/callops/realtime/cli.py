@@ -81,7 +81,13 @@ def _open_landing(tenant: str, cfg: Any, land: bool | None, console: Console) ->
     if land is None and not (path == ":memory:" or Path(path).exists()):
         console.print("[dim]no warehouse yet: the replay is not landed (--land creates it)[/]")
         return None, None
-    wh = Warehouse()
+    try:
+        wh = Warehouse()
+    except CallopsError as exc:  # e.g. a running service holds the file: land only when asked to
+        if land:
+            raise
+        console.print(f"[dim]{exc}: the replay is not landed[/]")
+        return None, None
     try:
         tenancy.get_tenant(wh, tenant)
     except NotFound as exc:
@@ -388,18 +394,18 @@ def serve(
     if replay_file is not None:
         hub.start_replay(replay_file, speed)
         console.print(f"replaying {replay_file} at {speed:g}×" if speed else f"replaying {replay_file}")
-    from callops.realtime.landing import start_landing
+    from callops.realtime.landing import DEFAULT_INTERVAL_S, land_served_hubs
 
     app = create_app()
-    landing = start_landing(hub, app.state.resources)
-    console.print(f"landing finished contacts and agent states in the warehouse every {landing.interval_s:g} s")
+    stop_landing = land_served_hubs(app.state.resources)
+    console.print(f"landing finished contacts and agent states in the warehouse every {DEFAULT_INTERVAL_S:g} s")
     console.print(f"[bold]live room: http://{host}:{port}[/]   events: POST /api/live/events   (Ctrl-C stops)")
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
         stop.set()
         hub.stop()
-        landing.stop()
+        stop_landing()
         for th in threads:
             th.join(timeout=5)
         if store is not None:

@@ -453,6 +453,14 @@ class LiveHub:
 
 _HUBS: dict[tuple[str, str], LiveHub] = {}
 _HUBS_LOCK = threading.Lock()
+# called with each durable hub hub_for builds (a served app lands every live day: callops.realtime.landing)
+_ON_NEW_HUB: list[Callable[[LiveHub], None]] = []
+
+
+def on_new_hub(fn: Callable[[LiveHub], None]) -> Callable[[], None]:
+    """Call ``fn(hub)`` for every durable hub :func:`hub_for` builds from now on; returns the function that stops."""
+    _ON_NEW_HUB.append(fn)
+    return lambda: _ON_NEW_HUB.remove(fn) if fn in _ON_NEW_HUB else None
 
 
 def build_hub(
@@ -480,6 +488,9 @@ def hub_for(tenant: str, timezone: str | None = None, *, log: bool = True) -> Li
         hub = _HUBS.get(key)
         if hub is None:
             hub = _HUBS[key] = build_hub(tenant, timezone, log=log)
+            if log:
+                for fn in list(_ON_NEW_HUB):
+                    fn(hub)
         return hub
 
 

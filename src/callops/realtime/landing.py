@@ -441,3 +441,31 @@ def start_landing(hub: Any, resources: Any, interval_s: float = DEFAULT_INTERVAL
 
     lander = Lander(hub.engine.config, hub.log.folder.parent.parent if hub.log is not None else None)
     return LandingWorker(lander, opener, interval_s, on_landed).start()
+
+
+def land_served_hubs(resources: Any, interval_s: float = DEFAULT_INTERVAL_S) -> Callable[[], None]:
+    """In a serving process: land every durable hub's log into the app's warehouse - the hubs open now and those
+    :func:`~callops.realtime.hub.hub_for` opens later (a first ``POST /api/live/events``). Returns ``stop()``,
+    which lands what is left and stops the workers."""
+    from callops.realtime.hub import on_new_hub, open_hubs
+
+    workers: dict[str, LandingWorker] = {}
+    lock = threading.Lock()
+
+    def start(hub: Any) -> None:
+        with lock:
+            if hub.log is not None and hub.tenant not in workers:
+                workers[hub.tenant] = start_landing(hub, resources, interval_s)
+
+    forget = on_new_hub(start)
+    for hub in open_hubs().values():
+        start(hub)
+
+    def stop() -> None:
+        forget()
+        with lock:
+            for w in workers.values():
+                w.stop()
+            workers.clear()
+
+    return stop

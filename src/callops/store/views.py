@@ -21,8 +21,14 @@ def save_view(
     actor: str,
     *,
     owner_id: int | None = None,
+    visibility: str | None = None,
+    team: str | None = None,
 ) -> models.SavedView:
-    """Create the view ``name`` or replace its spec; ``owner_id`` None means shared with the tenant."""
+    """Create the view ``name`` or replace its spec; ``owner_id`` None means shared with the tenant.
+
+    ``visibility`` (private, team or tenant; default: private with an owner, else tenant) and ``team`` say who
+    else sees it (callops.views.service decides who may share).
+    """
     key = tenant_key(tenant)
     if not name.strip():
         raise CallopsError("a saved view needs a name")
@@ -34,7 +40,8 @@ def save_view(
     now = models.utcnow()
     if view is None:
         view = models.SavedView(
-            tenant_id=key, name=name, kind=kind, spec=spec, owner_id=owner_id, created_at=now, updated_at=now
+            tenant_id=key, name=name, kind=kind, spec=spec, owner_id=owner_id, created_at=now, updated_at=now,
+            visibility=visibility or ("private" if owner_id is not None else "tenant"), team=team,
         )
         session.add(view)
         session.flush()
@@ -42,16 +49,19 @@ def save_view(
         return view
     before = audit.snapshot(view)
     view.kind, view.spec, view.owner_id, view.updated_at = kind, spec, owner_id, now
+    view.visibility, view.team = visibility or ("private" if owner_id is not None else "tenant"), team
     session.flush()
     audit.record(session, key, actor, "view.update", "saved_view", view.id, before, audit.snapshot(view))
     return view
 
 
 def list_views(session: Session, tenant: str, *, visible_to: int | None = None) -> list[models.SavedView]:
-    """The tenant's views by name; with ``visible_to``, only that user's own and the shared ones."""
+    """The tenant's views by name; with ``visible_to``, only that user's own and the ones shared with the tenant."""
     q = scoped(models.SavedView, tenant)
     if visible_to is not None:
-        q = q.where((models.SavedView.owner_id == visible_to) | models.SavedView.owner_id.is_(None))
+        v = models.SavedView
+        q = q.where((v.owner_id == visible_to) | (v.visibility == "tenant")
+                    | (v.owner_id.is_(None) & v.visibility.is_(None)))  # fmt: skip
     return list(session.scalars(q.order_by(models.SavedView.name)))
 
 

@@ -53,9 +53,11 @@ def mount(app: Any) -> None:
         pages_live,
         pages_quality,
         pages_reference,
+        pages_rules,
         pages_top,
         pages_trends,
         pages_value,
+        pages_views,
         pages_wfm,
     )
 

@@ -19,9 +19,12 @@ PRIMARY = "#1565C0"
 # (path, label key, icon, permission)
 NAV = (
     ("/", "nav_top", "insights", Permission.metrics_read),
+    ("/home", "views_home_nav", "dashboard_customize", Permission.metrics_read),
+    ("/views", "views_nav", "bookmarks", Permission.metrics_read),
     ("/trends", "nav_trends", "show_chart", Permission.metrics_read),
     ("/live", "nav_live", "dashboard", Permission.live_read),
     ("/alerts", "nav_alerts", "notification_important", Permission.live_read),
+    ("/rules", "rules_nav", "rule", Permission.alerts_act),
     ("/workforce", "nav_wfm", "groups", Permission.wfm_read),
     ("/reference", "nav_reference", "menu_book", Permission.metrics_read),
     ("/journeys", "journey_nav", "route", Permission.journeys_read),

@@ -73,6 +73,7 @@ register_labels({
     "kb_calendar": ("Expiry and verification calendar", "到期与复核日历"),
     "kb_tasks": ("Knowledge-gap tasks", "知识缺口任务"),
     "kb_versions": ("Versions", "版本"),
+    "kb_gap_task": ("No article covers", "尚无文章覆盖"),
     "kb_edit": ("Edit", "编辑"),
     "kb_state_draft": ("draft", "草稿"),
     "kb_state_in_review": ("in review", "审核中"),
@@ -147,8 +148,9 @@ def _hot(wh: Any, tenant: str) -> list[Any]:
 
 
 @ui.page("/kb")
-async def kb_page() -> None:
-    """The agents' search-and-answer panel."""
+async def kb_page(words: str = "", business: str = "", contact: str = "") -> None:
+    """The agents' search-and-answer panel. ``/kb?words=...&business=...&contact=...`` opens it with the
+    suggestions for that contact already made (how the customer view links to it)."""
     ctx = session.require(Permission.kb_read)
     if ctx is None:
         return
@@ -192,20 +194,23 @@ async def kb_page() -> None:
 
     with ui.card().classes("w-full"):
         ui.label(t("kb_suggest", loc)).classes("text-h6")
-        words = data_attrs(ui.textarea(t("kb_words", loc)).props("outlined dense autogrow").classes("w-full"),
-                           test="kb-words")
+        words_in = data_attrs(ui.textarea(t("kb_words", loc), value=words[:2000]).props(
+            "outlined dense autogrow").classes("w-full"), test="kb-words")
         with ui.row().classes("w-full items-end gap-2 flex-wrap"):
-            biz = ui.select({"": "—", **{b: b for b in BUSINESS}}, value="", label=t("kb_business", loc)).props(
+            options = {"": "—", **{b: b for b in BUSINESS}}
+            if business and business not in options:
+                options[business] = business
+            biz = ui.select(options, value=business, label=t("kb_business", loc)).props(
                 "dense outlined").classes("w-40")
-            contact = ui.input(t("kb_contact", loc)).props("dense outlined").classes("w-40")
+            contact_in = ui.input(t("kb_contact", loc), value=contact[:200]).props("dense outlined").classes("w-40")
             sbtn = data_attrs(ui.button(t("kb_suggest_btn", loc)).props("unelevated"), test="kb-suggest")
         suggestions = ui.column().classes("w-full gap-2")
 
     async def do_suggest() -> None:
         suggestions.clear()
         try:
-            hits = await run.io_bound(assist.suggest, session.store(), ctx.tenant_id, words=words.value or None,
-                                      business_type=biz.value or None, contact_id=contact.value or None,
+            hits = await run.io_bound(assist.suggest, session.store(), ctx.tenant_id, words=words_in.value or None,
+                                      business_type=biz.value or None, contact_id=contact_in.value or None,
                                       actor=ctx.user_name)
         except CallopsError as exc:
             with suggestions:
@@ -215,9 +220,11 @@ async def kb_page() -> None:
             if not hits:
                 ui.label(t("kb_no_hits", loc)).classes("co-muted")
             for h in hits:
-                _hit_card(ctx, h, contact)
+                _hit_card(ctx, h, contact_in)
 
     sbtn.on_click(checked(ctx, Permission.kb_read)(do_suggest))
+    if words.strip() or business.strip():
+        await do_suggest()
     use = await run.io_bound(assist.usage, session.store(), ctx.tenant_id)
     with ui.card().classes("w-full"):
         rate = use["link_rate"]
@@ -273,7 +280,7 @@ async def knowledge_page(article: str = "") -> None:
     with store.session() as s:
         rows = articles.list_articles(s, ctx.tenant_id)
         today = service.tenant_today(s, ctx.tenant_id)
-        tasks = [(x.title, x.owner, x.created_at) for x in hot.open_tasks(s, ctx.tenant_id)]
+        tasks = [(x.details.get("subject", x.title), x.owner, x.created_at) for x in hot.open_tasks(s, ctx.tenant_id)]
         current = next((r for r in rows if r.key == article), None)
         content = articles.content_of(current) if current else None
         history = [(v.version, v.state, v.actor, v.note) for v in articles.versions(s, ctx.tenant_id, article)
@@ -288,8 +295,8 @@ async def knowledge_page(article: str = "") -> None:
     if tasks:
         with ui.card().classes("w-full"):
             ui.label(t("kb_tasks", loc)).classes("text-h6")
-            for title, owner, _created in tasks:
-                data_attrs(ui.label(f"{title} → {owner}"), test="kb-task")
+            for subject, owner, _created in tasks:
+                data_attrs(ui.label(f"{t('kb_gap_task', loc)}: {subject} → {owner}"), test="kb-task")
     with ui.card().classes("w-full"):
         ui.label(t("kb_edit", loc) + (f" · {article}" if current else f" · {t('kb_new', loc)}")).classes("text-h6")
         if current and content and content["valid_to"] and date.fromisoformat(content["valid_to"]) < today:

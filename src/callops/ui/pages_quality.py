@@ -44,6 +44,8 @@ register_labels({
     "qa_no_data": ("No QA evaluations yet.", "暂无质检数据。"),
     "qa_draw": ("Record the draw and download (Excel)", "确认抽样并下载清单（Excel）"),
     "qa_plan_show": ("Compute this month's plan", "计算本月抽样计划"),
+    "qa_cusum": ("Evaluator drift: CUSUM (above: lenient, below: strict; dashed: signal limit)",
+                 "质检员漂移：CUSUM（上为偏松，下为偏严；虚线为报警限）"),
     "qa_reason_low level": ("low level", "水平偏低"),
     "qa_reason_real decline": ("real decline", "真实下滑"),
     "qa_reason_high level": ("high level", "水平优秀"),
@@ -77,7 +79,7 @@ def _caterpillar(agents: list[dict], loc: str) -> None:
     ui.echart({
         "tooltip": {"trigger": "axis"}, "legend": {"top": 0}, "dataZoom": zoom,
         "grid": {"left": 60, "right": 24, "top": 30, "bottom": 24},
-        "xAxis": {"type": "value", "min": math.floor(lo - 1), "max": math.ceil(hi + 1)},
+        "xAxis": {"type": "value", "min": 5 * math.floor((lo - 1) / 5), "max": 5 * math.ceil((hi + 1) / 5)},
         "yAxis": {"type": "category", "data": names},
         "series": [
             {"name": "95%", "type": "bar", "stack": "ci", "itemStyle": {"color": "transparent"},
@@ -169,6 +171,17 @@ def _figures(ctx: Any, d: dict, loc: str) -> None:
         ui.echart({"tooltip": {"trigger": "axis"}, "legend": {"top": 0}, "grid": {"left": 40, "right": 16},
                    "xAxis": {"type": "category", "data": list(range(1, longest + 1))}, "yAxis": {"type": "value"},
                    "series": series}).classes("w-full h-64")  # fmt: skip
+        ui.label(t("qa_cusum", loc)).classes("text-h6")
+        h = next(iter(d["drift"].values()))["cusum"]["h"]
+        cusum = [{"name": e, "type": "line", "showSymbol": False,
+                  "data": [round(u if u >= lo_ else -lo_, 2) for u, lo_ in zip(v_["cusum"]["upper"],
+                                                                              v_["cusum"]["lower"], strict=True)]}
+                 for e, v_ in d["drift"].items()]  # fmt: skip
+        cusum[0]["markLine"] = {"symbol": "none", "label": {"show": False}, "data": [{"yAxis": h}, {"yAxis": -h}],
+                                "lineStyle": {"color": "#c62828", "type": "dashed"}}  # fmt: skip
+        ui.echart({"tooltip": {"trigger": "axis"}, "legend": {"top": 0}, "grid": {"left": 40, "right": 16},
+                   "xAxis": {"type": "category", "data": list(range(1, longest + 1))}, "yAxis": {"type": "value"},
+                   "series": cusum}).classes("w-full h-64")  # fmt: skip
     ui.label(t("qa_plan", loc)).classes("text-h6")
     plan_box = ui.column().classes("w-full")
 
@@ -207,8 +220,8 @@ def _plan(ctx: Any, plan: dict, loc: str) -> None:
     ui.label(t("qa_plan_text", loc).format(m=plan["margin"], s=plan["sd"], n=total, a=len(plan["agents"]), r=risk))
     cols = [{"name": k, "label": t(lab, loc), "field": k} for k, lab in
             (("agent_id", "qa_agent"), ("population", "qa_population"), ("n", "qa_n"), ("exempt", "qa_exempt"))]
-    ui.table(columns=cols, rows=[{k: a[k] for k in ("agent_id", "population", "n", "exempt")}
-                                 for a in plan["agents"]], row_key="agent_id",
+    ui.table(columns=cols, rows=[{"agent_id": a["agent_id"], "population": a["population"], "n": a["n"],
+                                  "exempt": "✓" if a["exempt"] else ""} for a in plan["agents"]], row_key="agent_id",
              pagination=10).classes("w-full").props("dense")  # fmt: skip
     if ctx.can(Permission.qa_manage):
         ui.button(t("qa_draw", loc), icon="download", on_click=lambda: _download_draw(ctx.tenant_id, plan)).props(

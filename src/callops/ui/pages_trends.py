@@ -45,10 +45,21 @@ def period_bounds(period: Any, grain: str, zone: str) -> tuple[datetime, datetim
     return start.replace(tzinfo=tz), end.replace(tzinfo=tz)
 
 
-def drill_contacts(wh: Any, tenant: str, grain: str, period: Any, dimension: str | None, value: Any) -> list[dict]:
-    """The contacts offered in ``period`` (and with ``dimension = value``), at most :data:`DRILL_LIMIT`."""
+def drill_contacts(wh: Any, tenant: str, grain: str, period: Any, dimension: str | None, value: Any,
+                   metric: str | None = None) -> list[dict]:  # fmt: skip
+    """The contacts offered in ``period`` (and with ``dimension = value``), at most :data:`DRILL_LIMIT`; with
+    ``metric``, only those the metric counts against it (see :mod:`callops.metrics.drill`)."""
     ten = tenancy.get_tenant(wh, tenant)
     c = tenancy.scoped(wh, ten, "contacts")
+    if metric:
+        from callops.metrics.drill import drill_columns, drill_condition
+        from callops.metrics.parameters import load_parameters
+        from callops.metrics.sources import build_source
+
+        cat, params = load_catalog(), load_parameters(ten.tenant_id)
+        c = build_source(wh, ten, "contacts", drill_columns(cat, metric, params), params.repeat_window_days)
+        if (cond := drill_condition(c, cat, metric, params)) is not None:
+            c = c.filter(cond)
     start, end = period_bounds(period, grain, ten.timezone)
     c = c.filter((c.offered_at >= start) & (c.offered_at < end))
     if dimension and value is not None:
@@ -239,7 +250,7 @@ async def trends_page(metric: str = "service_level", grain: str = "day") -> None
         by = shown.get("by")
         value = e.series_name if by else None
         rows = await session.warehouse_call(
-            drill_contacts, ctx.tenant_id, shown["grain"], periods[e.data_index], by, value
+            drill_contacts, ctx.tenant_id, shown["grain"], periods[e.data_index], by, value, shown["metric"]
         )
         drill.rows = [{**r, "offered_at": local_time(r["offered_at"], ctx.timezone)} for r in rows]
         drill.update()

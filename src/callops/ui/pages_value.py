@@ -48,6 +48,8 @@ register_labels({
                            "this tenant's diversion share {s:.1%}",
                            "每30分钟 {c:g} 通，平均处理 {a:g} 秒，{n} 名坐席，耐心 {p:g} 秒；本租户分流比例 {s:.1%}"),
     "value_calls": ("Contacts / 30 min", "每30分钟接触量"),
+    "value_diverted": ("Today's decisions: {d:,}; diverted from agents: {v:,} ({s})",
+                       "今日决策 {d:,} 次；分流至自助/IVR：{v:,}（{s}）"),
     "value_aht": ("AHT (s)", "平均处理时长（秒）"),
     "value_agents": ("Agents", "坐席数"),
 })  # fmt: skip
@@ -85,8 +87,8 @@ def balance_data(tenant_id: str, calls: float, aht: float, agents: int, patience
     from callops.value.balance import diversion_whatif, tenant_diversion_share
 
     own = tenant_diversion_share(tenant_id)
-    shares = sorted({0.0, 0.05, 0.1, 0.15, 0.2, 0.3, round(own["diversion_share"], 4)})
-    return {"own": own, "rows": diversion_whatif(calls, 1800, aht, agents, patience, shares, replications=3)}
+    shares = sorted({0.0, 0.1, 0.2, 0.3, round(own["diversion_share"], 4)})
+    return {"own": own, "rows": diversion_whatif(calls, 1800, aht, agents, patience, shares, replications=2)}
 
 
 def care_rows(tenant_id: str) -> list[dict[str, Any]]:
@@ -199,6 +201,12 @@ async def _balance_section(tenant_id: str, loc: str, calls: float = 600, aht: fl
     d = await run.io_bound(balance_data, tenant_id, calls, aht, agents, patience)
     own = d["own"]["diversion_share"]
     ui.label(t("value_balance_text", loc).format(c=calls, a=aht, n=agents, p=patience, s=own)).classes("co-muted")
+    from callops.value.decide import diversion_counts
+
+    today = diversion_counts(tenancy.Tenant(tenant_id, session.tenant_zone(tenant_id), None))  # type: ignore[arg-type]
+    share = "—" if today["diverted_share"] is None else f"{today['diverted_share']:.1%}"
+    data_attrs(ui.label(t("value_diverted", loc).format(d=today["decisions"], v=today["diverted"], s=share)),
+               test="value-diverted")  # fmt: skip
     rows = d["rows"]
     ui.echart({
         "tooltip": {"trigger": "axis"},

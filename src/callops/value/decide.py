@@ -9,6 +9,7 @@ belongs to another tenant raises :class:`CustomerElsewhere`, which the API answe
 from __future__ import annotations
 
 import threading
+import time
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -67,16 +68,56 @@ def _today(zone: str) -> date:
     return datetime.now(ZoneInfo(zone)).date()
 
 
+_SCORED: tuple[float, list[str]] = (0.0, [])
+
+
+def _scored_tenants() -> list[str]:
+    """Tenants with a value snapshot (the folder listing is refreshed every couple of seconds)."""
+    global _SCORED  # a tiny process-wide cache
+    now = time.monotonic()
+    if now - _SCORED[0] > snapshot.RECHECK_S:
+        root = snapshot.callops_home() / "value"
+        names = [f.name for f in root.iterdir() if (f / "latest.json").exists()] if root.exists() else []
+        _SCORED = (now, names)
+    return _SCORED[1]
+
+
 def _owned_elsewhere(tenant_id: str, customer_id: str) -> bool:
-    root = snapshot.value_dir(tenant_id).parent
-    if not root.exists():
-        return False
-    for folder in root.iterdir():
-        if folder.name != tenant_id and (folder / "latest.json").exists():
-            other = snapshot.decide_index(folder.name)
+    for name in _scored_tenants():
+        if name != tenant_id:
+            other = snapshot.decide_index(name)
             if other is not None and customer_id in other.rows:
                 return True
     return False
+
+
+DIVERTING_ROUTES = frozenset({"self_service_first", "ivr_payment"})
+_COUNTS: dict[tuple[str, str], dict[str, int]] = {}
+_COUNTS_LOCK = threading.Lock()
+
+
+def _count(tenant: tenancy.Tenant, route: str, channel: str) -> None:
+    """Count one decision per tenant, local day and route (what the live room's diversion figure reads)."""
+    key = (tenant.tenant_id, _today(tenant.timezone).isoformat())
+    with _COUNTS_LOCK:
+        day = _COUNTS.setdefault(key, {})
+        day[route] = day.get(route, 0) + 1
+        day[f"channel:{channel}"] = day.get(f"channel:{channel}", 0) + 1
+
+
+def diversion_counts(tenant: tenancy.Tenant, day: date | None = None) -> dict[str, Any]:
+    """Decisions of this process on ``day`` (default today, tenant zone): per route, and how many were diverted
+    from agents (self-service first, payment in the IVR)."""
+    key = (tenant.tenant_id, (day or _today(tenant.timezone)).isoformat())
+    with _COUNTS_LOCK:
+        counts = dict(_COUNTS.get(key, {}))
+    routes = {k: v for k, v in counts.items() if not k.startswith("channel:")}
+    total = sum(routes.values())
+    diverted = sum(v for k, v in routes.items() if k in DIVERTING_ROUTES)
+    return {"day": key[1], "decisions": total, "diverted": diverted,
+            "diverted_share": diverted / total if total else None, "routes": routes,
+            "channels": {k.removeprefix("channel:"): v for k, v in counts.items()
+                         if k.startswith("channel:")}}  # fmt: skip
 
 
 def decide(tenant: tenancy.Tenant, customer_id: str, channel: str, reason: str | None = None,
@@ -98,6 +139,7 @@ def decide(tenant: tenancy.Tenant, customer_id: str, channel: str, reason: str |
         class_route = index.route[row]  # type: ignore[union-attr]
     choice = decide_strategy(strategies, set(tags), reason, channel, value_class, class_route, queue,
                              _today(tenant.timezone))  # fmt: skip
+    _count(tenant, choice.route, channel)
     answer: dict[str, Any] = {
         "customer_id": customer_id,
         "known": row is not None,

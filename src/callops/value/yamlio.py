@@ -28,6 +28,8 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Located:
     out.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str | int | float | bool) and key is not None:
+            raise DefinitionError("a key must be plain text", key_node.start_mark.line + 1)
         if key in out:
             raise DefinitionError(f"repeated key {key!r}", key_node.start_mark.line + 1)
         out[key] = loader.construct_object(value_node, deep=True)

@@ -6,11 +6,12 @@ that was saved always runs; errors name the field.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from callops.errors import CallopsError
+from callops.errors import CallopsError, NotFound
 from callops.metrics.grains import check_grain
 
 CHARTS = ("line", "bar", "table", "number")
@@ -38,9 +39,20 @@ class ViewSpec(BaseModel):
     dimensions: list[str] = Field(default_factory=list, max_length=3)
     where: str | None = Field(default=None, max_length=2000)
     period: Literal["last_7_days", "last_14_days", "last_28_days", "last_90_days"] = "last_28_days"
+    # fixed local dates instead of the relative period (both or neither)
+    start: date | None = None
+    end: date | None = None
     compare: Literal["previous", "year"] | None = None
     chart: Literal["line", "bar", "table", "number"] = "line"
     tiles: list[Tile] = Field(default_factory=list, max_length=24)
+
+    @model_validator(mode="after")
+    def _dates(self) -> ViewSpec:
+        if (self.start is None) != (self.end is None):
+            raise ValueError("give both start and end, or neither (then period applies)")
+        if self.start and self.end and self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
 
     @field_validator("grain")
     @classmethod
@@ -66,7 +78,11 @@ def parse_spec(data: Any) -> ViewSpec:
 
     cat = load_catalog()
     for m in [*spec.metrics, *(t.metric for t in spec.tiles)]:
-        cat.metric(m)  # a clear error naming the unknown id
+        if m not in cat.metrics:
+            try:
+                cat.metric(m)
+            except NotFound as exc:  # a mistake in the spec (400), not a missing resource
+                raise CallopsError(f"view spec, metrics: {exc}") from None
     for d in spec.dimensions:
         if d not in DIMENSIONS:
             raise CallopsError(f"view spec, dimensions: unknown dimension {d!r}; expected one of: "

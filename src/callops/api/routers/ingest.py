@@ -73,7 +73,7 @@ async def ingest(
     with tempfile.TemporaryDirectory(prefix="callops-upload-") as tmp:
         paths = await run_in_threadpool(_save_all, files, names, Path(tmp), limits)
         shown = {str(p): n for p, n in zip(paths, names, strict=True)}
-        async with writing(res) as wh:
+        async with writing(res, who.tenant_id) as wh:
             try:
                 summary = await run_in_threadpool(_load, wh, who.tenant_id, table, paths, spec, tmp)
             except CallopsError as exc:

@@ -143,7 +143,8 @@ def verify(key: ArticleKey, who: Author, st: StoreDep) -> dict[str, Any]:
 
 
 IMPORT_BODY = {"requestBody": {"required": True, "description": "JSON lines, one article per line.",
-                               "content": {"application/x-ndjson": {"schema": {"type": "string"}}}}}
+                               "content": {"application/x-ndjson": {"schema": {"type": "string"}},
+                                           "text/plain": {"schema": {"type": "string"}}}}}
 
 
 @router.post("/import", summary="Import articles (JSON lines)", openapi_extra=IMPORT_BODY)
@@ -170,7 +171,8 @@ def export(who: Author, st: StoreDep, state: Annotated[str | None, Query(max_len
 
 
 SYN_BODY = {"requestBody": {"required": True, "description": "YAML: synonyms: [[phrase, phrase], ...]",
-                            "content": {"application/yaml": {"schema": {"type": "string"}}}}}
+                            "content": {"application/yaml": {"schema": {"type": "string"}},
+                                        "text/plain": {"schema": {"type": "string"}}}}}
 
 
 @router.put("/synonyms", summary="Set the tenant's synonyms (YAML)", openapi_extra=SYN_BODY)

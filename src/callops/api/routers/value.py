@@ -188,14 +188,24 @@ def generate_tasks(who: Manager, store: StoreDep, request: Request) -> dict[str,
 __all__ = ["CallopsError", "router"]
 
 
+@router.get("/value/diversions", summary="Today's decisions per route, and how many were diverted from agents")
+def diversions(who: Reader, request: Request) -> dict[str, Any]:
+    """Counts of this server's decisions today (tenant zone): per route and channel; diverted = self-service first
+    or payment in the IVR."""
+    from callops.value.decide import diversion_counts
+
+    return clean(diversion_counts(_tenant_of(request, who)))
+
+
 @router.get("/value/balance", summary="Diversion what-if: service level per diversion share")
 def balance(who: Reader, calls: float, aht: float, agents: int, interval: float = 1800.0,
             patience: float | None = None, take_up: float = 0.5) -> dict[str, Any]:  # fmt: skip
     """The tenant's diversion share (latest snapshot × take-up) and a simulated queue at 0, 10, 20, 30 % and it."""
     from callops.value.balance import diversion_whatif, tenant_diversion_share
 
-    if not (0 < calls <= 1e5 and 0.1 <= aht <= 86_400 and 1 <= agents <= 5_000 and 60 <= interval <= 86_400):
-        raise CallopsError("calls, aht, agents or interval out of range")
+    if not (0 < calls <= 1e5 and 0.1 <= aht <= 86_400 and 1 <= agents <= 5_000 and 60 <= interval <= 86_400
+            and (patience is None or 0.1 <= patience <= 86_400) and 0 <= take_up <= 1):  # fmt: skip
+        raise CallopsError("calls, aht, agents, interval, patience or take_up out of range")
     own = tenant_diversion_share(who.tenant_id, take_up)
     shares = sorted({0.0, 0.1, 0.2, 0.3, round(own["diversion_share"], 4)})
     return clean({"tenant_share": own, "whatif": diversion_whatif(calls, interval, aht, agents, patience, shares,

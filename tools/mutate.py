@@ -1,0 +1,160 @@
+"""Mutation testing of the core modules with mutmut, one module at a time, each with its own tests and time box.
+
+    .venv/bin/python tools/mutate.py                 # every module below (slow: `make mutate`)
+    .venv/bin/python tools/mutate.py validator tokens --box 600
+
+Each module runs in a scratch copy of the repository (``build/mutate/<name>``), so the working tree is never
+touched while mutants run: mutmut copies ``src/`` into ``mutants/`` there, mutates only the module's file(s) and
+runs only the tests selected for it (tests that do not reach a mutated function are skipped by mutmut itself).
+Runs are ``nice -n 10`` with one worker and stop after ``--box`` seconds; what was not reached is counted as
+"not checked". The survivors of each module are printed with their diffs (``mutmut show``) and summed up in
+``build/mutate/report.md``; docs/testing.md records the latest figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "build" / "mutate"
+# name: (files to mutate, tests that check them)
+MODULES: dict[str, tuple[list[str], list[str]]] = {
+    "queueing": (["src/callops/wfm/queueing.py"], ["tests/wfm/test_queueing.py"]),
+    "tenancy": (["src/callops/tenancy.py"], ["tests/test_tenancy.py", "tests/metrics/test_metrics_parameters.py"]),
+    "transform": (["src/callops/ingest/transform.py"],
+                  ["tests/ingest/test_empty_values.py", "tests/ingest/test_mappings.py"]),
+    "alerts": (["src/callops/realtime/alerts.py"], ["tests/realtime/test_alerts.py"]),
+    "plans": (["src/callops/realtime/plans.py"], ["tests/realtime/test_plan_sizing.py"]),
+    "tokens": (["src/callops/store/tokens.py", "src/callops/store/users.py"],
+               ["tests/store/test_users_tokens.py", "tests/store/test_constant_time.py"]),
+    "validator": (["src/callops/wfm/schedule_validator.py"], ["tests/wfm/test_schedule_validator.py"]),
+    "compiler": (["src/callops/metrics/compiler.py"],
+                 ["tests/metrics/test_metrics_parameters.py", "tests/metrics/test_metrics_sql.py"]),
+}
+
+
+def _cfg_list(items: list[str]) -> str:
+    return "\n".join(f"    {x}" for x in items)
+
+
+def prepare(name: str) -> Path:
+    """A scratch copy of src/, tests/ and pyproject.toml with a mutmut config for module ``name``."""
+    files, tests = MODULES[name]
+    work = OUT / name
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
+    shutil.copytree(REPO / "src", work / "src", ignore=ignore)
+    shutil.copytree(REPO / "tests", work / "tests", ignore=ignore)
+    shutil.copy2(REPO / "pyproject.toml", work / "pyproject.toml")
+    # setup.cfg wins over pyproject.toml for mutmut; the copy of pyproject.toml has no [tool.mutmut]
+    (work / "setup.cfg").write_text(
+        "[mutmut]\nsource_paths = src/\n"
+        f"only_mutate =\n{_cfg_list(files)}\n"
+        f"pytest_add_cli_args_test_selection =\n{_cfg_list(tests)}\n"
+        "pytest_add_cli_args =\n    -p\n    no:cacheprovider\n    -q\n",
+        encoding="utf-8",
+    )
+    return work
+
+
+def counts(work: Path) -> Counter[str]:
+    """Mutants by outcome, from mutmut's per-file results (written as the run goes)."""
+    from mutmut.stats import status_by_exit_code
+
+    out: Counter[str] = Counter()
+    for meta in (work / "mutants").rglob("*.py.meta"):
+        for code in json.loads(meta.read_text())["exit_code_by_key"].values():
+            out[status_by_exit_code[code]] += 1
+    return out
+
+
+def survivors(work: Path) -> list[str]:
+    """Names of the surviving mutants."""
+    from mutmut.stats import status_by_exit_code
+
+    names = []
+    for meta in (work / "mutants").rglob("*.py.meta"):
+        for key, code in json.loads(meta.read_text())["exit_code_by_key"].items():
+            if status_by_exit_code[code] == "survived":
+                names.append(key)
+    return sorted(names)
+
+
+def run(name: str, box: int) -> dict:
+    """Run mutmut on module ``name`` for at most ``box`` seconds; a summary with the survivors' diffs."""
+    work = prepare(name)
+    mutmut = Path(sys.executable).with_name("mutmut")
+    env_home = work / "home"
+    t0 = time.monotonic()
+    with (work / "run.log").open("w") as log:
+        proc = subprocess.run(
+            ["nice", "-n", "10", "timeout", str(box), str(mutmut), "run", "--max-children", "1"],
+            cwd=work, stdout=log, stderr=subprocess.STDOUT, check=False,
+            env={**_env(), "CALLOPS_HOME": str(env_home)},
+        )  # fmt: skip
+    seconds = round(time.monotonic() - t0)
+    c = counts(work)
+    diffs = {}
+    for key in survivors(work):
+        shown = subprocess.run([str(mutmut), "show", key], cwd=work, capture_output=True, text=True, check=False)
+        diffs[key] = shown.stdout
+    return {"module": name, "files": MODULES[name][0], "tests": MODULES[name][1], "seconds": seconds,
+            "timed_out": proc.returncode == 124, "counts": dict(c), "survivors": diffs}  # fmt: skip
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    env = dict(os.environ)
+    env.pop("CALLOPS_WAREHOUSE", None)
+    return env
+
+
+def report(results: list[dict]) -> str:
+    """Markdown: one row per module, then each survivor's diff."""
+    lines = ["| module | mutants | killed | survived | not checked | other | seconds |",
+             "|---|---|---|---|---|---|---|"]
+    for r in results:
+        c = Counter(r["counts"])
+        other = sum(v for k, v in c.items() if k not in ("killed", "survived", "not checked"))
+        lines.append(f"| {r['module']} | {sum(c.values())} | {c['killed']} | {c['survived']} | {c['not checked']} "
+                     f"| {other} | {r['seconds']}{' (time box)' if r['timed_out'] else ''} |")  # fmt: skip
+    for r in results:
+        for key, diff in r["survivors"].items():
+            lines += ["", f"### {key}", "", "```diff", diff.strip(), "```"]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    """Parse the arguments and run the chosen modules one after the other."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("modules", nargs="*", default=[], metavar="MODULE",
+                    help=f"modules to run (default: all): {', '.join(MODULES)}")  # fmt: skip
+    ap.add_argument("--box", type=int, default=900, help="seconds at most per module (default 900)")
+    args = ap.parse_args()
+    unknown = sorted(set(args.modules) - set(MODULES))
+    if unknown:
+        ap.error(f"unknown module(s) {', '.join(unknown)}; choose from {', '.join(MODULES)}")
+    results = []
+    for name in args.modules or list(MODULES):
+        print(f"mutating {name} ...", file=sys.stderr, flush=True)
+        r = run(name, args.box)
+        results.append(r)
+        print(f"  {name}: {r['counts']} in {r['seconds']} s", file=sys.stderr, flush=True)
+    OUT.mkdir(parents=True, exist_ok=True)
+    text = report(results)
+    (OUT / "report.md").write_text(text, encoding="utf-8")
+    (OUT / "report.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
