@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zoneinfo
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -48,16 +49,36 @@ def xlsx_row(ws: Any, values: Sequence[Any]) -> list[Any]:
     return out
 
 
-def _cell(value: Any) -> Any:
+def local_cell(value: Any, zone: str | None = None) -> Any:
+    """A cell value people read: an aware instant as naive wall-clock time in ``zone``, NaN as empty (None).
+
+    Excel has no zones, so an aware datetime becomes the tenant's wall clock when ``zone`` is given (its own
+    wall clock otherwise); naive datetimes are taken as already local (query periods are computed in the zone).
+    """
     if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.replace(tzinfo=None)  # Excel has no zones; values are already in the tenant's wall clock
+        if zone:
+            value = value.astimezone(zoneinfo.ZoneInfo(zone))
+        return value.replace(tzinfo=None)
     if isinstance(value, float) and value != value:
         return None
     return value
 
 
-def workbook_bytes(sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[Any]]]]) -> bytes:
-    """An .xlsx with one sheet per ``(title, headers, rows)``, bold header row, frozen below it."""
+def zone_headers(headers: Sequence[str], rows: Sequence[Sequence[Any]], zone: str | None) -> list[str]:
+    """Headers with the zone named on every column holding a time, e.g. ``start (Asia/Shanghai)``."""
+    if not zone:
+        return list(headers)
+    timed = {i for row in rows for i, v in enumerate(row) if isinstance(v, datetime)}
+    return [f"{h} ({zone})" if i in timed else h for i, h in enumerate(headers)]
+
+
+def workbook_bytes(
+    sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[Any]]]], zone: str | None = None
+) -> bytes:
+    """An .xlsx with one sheet per ``(title, headers, rows)``, bold header row, frozen below it.
+
+    With ``zone`` (the tenant's), times are written as wall-clock time there and their headers name the zone.
+    """
     from openpyxl import Workbook  # imported here: the CLI and API import this module at start-up
     from openpyxl.styles import Font
 
@@ -65,11 +86,11 @@ def workbook_bytes(sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[
     wb.remove(wb.active)
     for title, headers, rows in sheets:
         ws = wb.create_sheet(title[:31] or "Sheet")
-        ws.append(list(headers))
+        ws.append(zone_headers(headers, rows, zone))
         for c in ws[1]:
             c.font = Font(bold=True)
         for row in rows:
-            ws.append([_cell(v) for v in row])
+            ws.append([local_cell(v, zone) for v in row])
         ws.freeze_panes = "A2"
         for i, h in enumerate(headers, start=1):
             ws.column_dimensions[ws.cell(1, i).column_letter].width = max(10, min(40, len(str(h)) + 4))
@@ -78,11 +99,13 @@ def workbook_bytes(sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[
     return buf.getvalue()
 
 
-def csv_bytes(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
-    """UTF-8 CSV with a BOM (so Excel opens Chinese labels correctly)."""
+def csv_bytes(headers: Sequence[str], rows: Sequence[Sequence[Any]], zone: str | None = None) -> bytes:
+    """UTF-8 CSV with a BOM (so Excel opens Chinese labels correctly); times as in :func:`workbook_bytes`."""
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow([csv_cell(h) for h in headers])
+    w.writerow([csv_cell(h) for h in zone_headers(headers, rows, zone)])
     for row in rows:
-        w.writerow(["" if v is None else v.isoformat() if isinstance(v, date | datetime) else csv_cell(v) for v in row])
+        cells = [local_cell(v, zone) for v in row]
+        w.writerow(["" if v is None else v.isoformat() if isinstance(v, date | datetime) else csv_cell(v)
+                    for v in cells])  # fmt: skip
     return ("\ufeff" + buf.getvalue()).encode("utf-8")

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.xdist_group("api-auth")  # one world per module, built 
 AUTHENTICATED_ONLY = {("GET", "/api/tenant")}
 # Path parameters filled with harmless values (the permission check comes before any lookup).
 FILL = {"table": "contacts", "metric_id": "aht_s", "user_id": "999999", "alert_id": "x", "activation_id": "x",
-        "step": "x", "customer_id": "x", "view": "churn", "view_id": "999999", "name": "x"}
+        "step": "x", "customer_id": "x", "view": "churn", "view_id": "999999", "name": "x", "token_id": "999999",
+        "kind": "tags", "task_id": "999999", "key": "x"}
 
 
 def _concrete(path: str) -> str:

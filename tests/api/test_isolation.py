@@ -10,6 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import isolation_journey  # noqa: F401  (registers the journeys routes' cases)
+import isolation_knowledge  # noqa: F401  (registers the knowledge routes' cases)
+import isolation_quality  # noqa: F401  (registers the quality routes' cases)
+import isolation_value  # noqa: F401  (registers the value routes' cases)
+import isolation_views  # noqa: F401  (registers the views, home board and alert rules routes' cases)
 import pytest
 from apitest import World
 from isolation_registry import CASES, PUBLIC, Case, acme, beta, case
@@ -167,6 +172,11 @@ def _contacts(w: World) -> None:
     a = acme(w, "GET", "/api/contacts", params={"page_size": 1000}).json()
     assert a["total"] > 4000 and not any(c["contact_id"].startswith("BETA") for c in a["contacts"])
     assert beta(w, "GET", "/api/contacts").json()["total"] == 3
+    # drilling into a metric (the contacts it counts against) stays within the tenant: beta abandoned one
+    a = acme(w, "GET", "/api/contacts", params={"metric": "abandon_rate", "page_size": 1000}).json()
+    assert a["total"] > 0 and {c["outcome"] for c in a["contacts"]} == {"abandoned"}
+    b = beta(w, "GET", "/api/contacts", params={"metric": "abandon_rate"}).json()
+    assert [c["contact_id"] for c in b["contacts"]] == ["BETA-2"]
 
 
 # ---------------------------------------------------------------------------------------------------------- wfm

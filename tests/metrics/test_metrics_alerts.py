@@ -90,6 +90,15 @@ def test_any_period_fires_worst_level(wh) -> None:
     ]
 
 
+def test_alert_text_reads_in_the_tenant_zone(wh) -> None:
+    """Issue 16: evaluated at 2026-03-03 06:00 in Shanghai, which is 2026-03-02 22:00 UTC (another date); q1 on
+    2026-03-02 has SL 3/7 (waits 5, 10 and 5 of 7 within 20 s; see the module docstring): red at 0.6."""
+    (row, _) = _eval(wh, SL_RULE.replace("REQUIRE", "any").replace('"interval:30", periods: 2', "day, periods: 1"),
+                     "2026-03-03T06:00:00+08:00", store=False)
+    assert row["text"].endswith("evaluated 2026-03-03 06:00 Asia/Shanghai"), row["text"]
+    assert "22:00" not in row["text"] and "queue=q1" in row["text"] and "0.4286 (threshold 0.6000)" in row["text"]
+
+
 def test_window_is_the_last_complete_periods(wh) -> None:
     """At 09:59 the window is 08:30 and 09:00: 08:30 has no contacts, so a sustained breach cannot fire."""
     assert window_periods(datetime(2026, 3, 2, 9, 59, tzinfo=SH), "Asia/Shanghai",

@@ -151,3 +151,39 @@ def test_a_hundred_dashboards_share_one_answer(live_server: tuple[str, dict]) ->
         statuses = list(pool.map(ask, range(CLIENTS)))
     assert set(statuses) == {200}
     assert len(set(bodies)) == 1 and json.loads(bodies[0])
+
+
+def test_admission_answers_503_beyond_its_queue() -> None:
+    """One slot, one waiting place: the third concurrent ask is refused at once, a long wait times out."""
+    import asyncio
+
+    from fastapi import HTTPException
+
+    from callops.api.deps import Admission
+
+    async def scenario() -> list[str]:
+        adm = Admission(slots=1, queue=1, wait_s=0.3)
+        out: list[str] = []
+        release = asyncio.Event()
+
+        async def ask(name: str, hold: bool) -> None:
+            try:
+                async with adm.slot():
+                    out.append(f"{name} ran")
+                    if hold:
+                        await release.wait()
+            except HTTPException as exc:
+                out.append(f"{name} {exc.status_code} {exc.headers.get('Retry-After')}")
+
+        first = asyncio.create_task(ask("a", True))
+        await asyncio.sleep(0.01)
+        second = asyncio.create_task(ask("b", False))  # waits in the queue...
+        await asyncio.sleep(0.01)
+        await ask("c", False)  # ...so the queue is full
+        await second  # and b's wait runs out while a holds the slot
+        release.set()
+        await first
+        await ask("d", False)  # free again
+        return out
+
+    assert asyncio.run(scenario()) == ["a ran", "c 503 1", "b 503 1", "d ran"]

@@ -126,3 +126,39 @@ def test_roles_and_names(store: Store, two_tenants: tuple[str, str]) -> None:
         assert actions == [("user.set_locale", "ann"), ("user.set_role", "boss"), ("user.create", "test")]
         change = audit.list_audit(s, acme, object_type="user", object_id=ann.id)[1]
         assert (change.before["role"], change.after["role"]) == ("team_lead", "planner")
+
+
+def test_disabling_a_user_is_audited_with_before_and_after(store: Store, two_tenants: tuple[str, str]) -> None:
+    """`user.disable` names the actor and the user and keeps the row before (enabled) and after (disabled)."""
+    acme, _ = two_tenants
+    with store.session() as s:
+        u, _plain = users.create_user(s, acme, "dora", "analyst", "setup")
+        uid = u.id
+    with store.session() as s:
+        users.disable_user(s, acme, uid, "boss")
+    with store.session() as s:
+        (entry,) = [e for e in audit.list_audit(s, acme, object_type="user", object_id=uid)
+                    if e.action == "user.disable"]  # fmt: skip
+        assert (entry.actor, entry.object_type, entry.object_id) == ("boss", "user", str(uid))
+        assert entry.before is not None and entry.after is not None
+        assert entry.before["disabled_at"] is None and entry.after["disabled_at"] is not None
+        assert entry.before["name"] == entry.after["name"] == "dora"
+
+
+def test_list_tokens_of_one_user_in_issue_order(store: Store, two_tenants: tuple[str, str]) -> None:
+    """list_tokens(user_id=...) gives that user's tokens only, oldest first; without it, every token."""
+    acme, _ = two_tenants
+    with store.session() as s:
+        a, _ = users.create_user(s, acme, "ann", "analyst", "setup")
+        b, _ = users.create_user(s, acme, "bob", "analyst", "setup")
+        for label in ("second", "third"):
+            users.issue_token(s, acme, a.id, "setup", label=label)
+        users.issue_token(s, acme, b.id, "setup", label="bob's")
+        a_id, b_id = a.id, b.id
+    with store.session() as s:
+        mine = users.list_tokens(s, acme, user_id=a_id)
+        assert [t.user_id for t in mine] == [a_id] * 3
+        assert [t.label for t in mine] == ["created with the user", "second", "third"]
+        assert [t.id for t in mine] == sorted(t.id for t in mine)
+        assert {t.user_id for t in users.list_tokens(s, acme)} == {a_id, b_id}
+        assert len(users.list_tokens(s, acme)) == 5

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -359,3 +360,32 @@ def test_screenshots_of_every_page(server: tuple[str, Env], browser: object) -> 
             page.screenshot(path=str(SHOTS / f"{slug}-{name}.png"), full_page=True)
     page.close()
     assert len(list(SHOTS.glob("*-phone.png"))) >= len(PAGES)
+
+
+def test_date_picker_and_empty_table_follow_the_chosen_language(server: tuple[str, Env], browser: object) -> None:
+    """Issue 16: in zh-CN an empty table says so in Chinese and the date picker names months and days in Chinese
+    (Quasar's own texts are English, and a native date input follows the browser, not the user's choice)."""
+    base, env = server
+    page = _sign_in(browser, base, env, "alex")
+    page.click('[data-test="language"]')
+    page.click(".q-menu >> text=简体中文")
+    page.wait_for_selector('[data-nav="/"] >> text=核心指标')
+    try:
+        page.goto(f"{base}/trends?metric=contacts_offered&grain=day")
+        page.wait_for_selector('[data-test="result"] tbody tr')
+        drill = page.inner_text('[data-test="drill"]')  # no point clicked yet: no contacts listed
+        assert "所选范围内没有数据" in drill and "No data" not in drill, drill
+        page.locator('[data-test="date-open"]').first.click()
+        picker = page.locator(".q-menu .q-date")
+        picker.wait_for(state="visible")
+        text = picker.inner_text()
+        assert "周一" in text and re.search(r"[一二三四五六七八九十]+月", text), text
+        assert not re.search(r"\b(Mon|Tue|January|February|March|April|May|June|July|August|September|October|"
+                             r"November|December)\b", text), text  # fmt: skip
+        picker.locator(".q-date__calendar-item--in button").first.click()  # picking a day fills the input
+        assert re.fullmatch(r"\d{4}-\d\d-01", page.input_value('[data-test="start"]'))
+    finally:
+        page.click('[data-test="language"]')
+        page.click(".q-menu >> text=English")
+        page.wait_for_selector('[data-nav="/live"] >> text=Live wallboard')
+        page.close()

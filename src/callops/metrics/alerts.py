@@ -430,7 +430,23 @@ def evaluate_rule(ctx: RuleContext, rule: AlertRule) -> list[dict]:
                 "parameters": params.model_dump(), "periods": inputs,
             }, ensure_ascii=False, default=str),
         })
+        rows[-1]["text"] = alert_text(rows[-1], ctx.tenant.timezone)
     return rows
+
+
+def alert_text(row: dict, zone: str) -> str:
+    """The sentence a person reads for an alert row: numbers readable, the evaluation time in ``zone``.
+
+    ``period`` is already the tenant's local period start (windows are cut in the zone); ``at`` is an instant.
+    """
+    from callops.cli import _cell  # the CLI's readable cells: "—" when missing, separators, never 1e+06
+    from callops.ui.i18n import local_time
+
+    scope = ", ".join(f"{k}={v}" for k, v in json.loads(row["scope"]).items()) or "all"
+    versus = "" if row["comparison"] == "threshold" else f", {row['comparison']} {_cell(row['comparison_value'])}"
+    return (f"{row['level'].upper()} {row['rule']}: {row['metric']} {_cell(row['value'])} "
+            f"(threshold {_cell(row['threshold'])}{versus}) on {scope}, {row['grain']} {row['period']}; "
+            f"evaluated {local_time(row['at'], zone, '%Y-%m-%d %H:%M')} {zone}")  # fmt: skip
 
 
 ALERT_SCHEMA = pa.schema([

@@ -224,7 +224,9 @@ def alert_dedup_key(ev: AlertEvent, channel: str, recipient: str) -> str:
 
 
 def _fmt(v: float | None) -> str:
-    return "-" if v is None else f"{v:g}"
+    from callops.cli import _cell  # readable: "—" when missing, thousands separators, never 1e+06
+
+    return _cell(v)
 
 
 def render(
@@ -233,7 +235,8 @@ def render(
     """Subject and text of the notification for ``ev`` (``{name}`` placeholders replaced, nothing evaluated).
 
     Placeholders: ``level LEVEL level_label kind kind_label rule scope scope_label key value threshold alert_id
-    at``; ``at`` is the event time in ``zone`` (the tenant's; UTC when None), ``*_label`` are in ``lang``."""
+    at``; ``at`` is the event time in ``zone`` (the tenant's; UTC when None) with its offset, ``*_label`` are in
+    ``lang``."""
     level = ev.level_name or (LEVELS[ev.prev_level - 1] if ev.prev_level else "none")
     words = _LABELS.get(lang, _LABELS["en"])
     at = datetime.fromtimestamp(ev.at, zone or UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -265,9 +268,13 @@ def messages_for(
     return out
 
 
-def enqueue_alert(session: Any, tenant: str, ev: AlertEvent, routes: list[Route]) -> int:
-    """Write ``ev``'s notifications to the outbox in the caller's transaction; how many were new."""
-    return sum(outbox.enqueue(session, tenant, ch, key, payload) for ch, key, payload in messages_for(ev, routes))
+def enqueue_alert(
+    session: Any, tenant: str, ev: AlertEvent, routes: list[Route], zone: tzinfo | None = None
+) -> int:
+    """Write ``ev``'s notifications (times in ``zone``, the tenant's) to the outbox in the caller's transaction;
+    how many were new."""
+    planned = messages_for(ev, routes, zone)
+    return sum(outbox.enqueue(session, tenant, ch, key, payload) for ch, key, payload in planned)
 
 
 class Notifier:

@@ -395,8 +395,5 @@ TENANT_OWNED: tuple[type[Base], ...] = (
 
 # Domain packages keep their operational tables in modules of their own (value, quality, knowledge, ...), built on
 # Base and TenantOwned above. Importing them here registers them with Base.metadata, so the migrations and the
-# models/migrations agreement test see every table. One line per module, below.
-import callops.store.models_knowledge  # noqa: E402, F401
-import callops.store.models_platform  # noqa: E402, F401
-import callops.store.models_quality  # noqa: E402, F401
-import callops.store.models_value  # noqa: E402, F401
+# models/migrations agreement test see every table. Add a module to the import below.
+from callops.store import models_knowledge, models_platform, models_quality, models_value  # noqa: E402, F401

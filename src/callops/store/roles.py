@@ -30,7 +30,6 @@ class Permission(StrEnum):
     sim_run = "sim:run"  # what-if simulations
     value_read = "value:read"  # customer view, value scores, tags, decisions, care tasks
     value_manage = "value:manage"  # edit value models, tag and strategy rules; work care tasks
-    campaigns_manage = "campaigns:manage"  # offers, campaign evaluation, pause and resume
     journeys_read = "journeys:read"  # journey paths, funnels, failure reasons, cost view
     qa_read = "qa:read"  # QA plans, rankings, calibration
     qa_evaluate = "qa:evaluate"  # score evaluations, work coaching tasks
@@ -49,7 +48,7 @@ _READ = frozenset({Permission.metrics_read, Permission.live_read, Permission.wfm
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.admin: _ALL,
     Role.director: _READ | {Permission.alerts_act, Permission.plans_decide, Permission.sim_run,
-                            Permission.value_manage, Permission.campaigns_manage, Permission.kb_review},
+                            Permission.value_manage, Permission.kb_review, Permission.qa_manage},
     Role.planner: _READ | {Permission.wfm_plan, Permission.sim_run, Permission.ingest},
     Role.dispatcher: _READ | {Permission.alerts_act, Permission.plans_decide, Permission.live_events,
                               Permission.sim_run},

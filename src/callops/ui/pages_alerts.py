@@ -14,6 +14,7 @@ from callops.ui import session
 from callops.ui.guard import checked, data_attrs
 from callops.ui.i18n import local_time, number, t, value_label
 from callops.ui.layout import LEVEL_NAMES, frame, level_badge
+from callops.ui.localized import empty_text
 
 
 def _audit(ctx: session.Ctx, action: str, object_type: str, object_id: str, before: Any, after: Any) -> None:
@@ -184,7 +185,8 @@ def alerts_page() -> None:
         cols = [
             {"name": k, "label": t(k, loc), "field": k, "align": "left"} for k in ("at", "actor", "action", "object")
         ]
-        ui.table(columns=cols, rows=entries, row_key="at").classes("w-full").props('dense flat data-test="audit"')
+        empty_text(ui.table(columns=cols, rows=entries, row_key="at").classes("w-full").props(
+            'dense flat data-test="audit"'), loc)
 
     render()
     # new alerts, escalations and plan steps appear without a reload (the listener must not block: count only)

@@ -23,6 +23,7 @@ from callops.ui import i18n, session
 from callops.ui.guard import checked, data_attrs
 from callops.ui.i18n import t
 from callops.ui.layout import frame
+from callops.ui.localized import date_input, empty_text
 
 i18n.register_labels({
     "journey_nav": ("Journeys", "客户旅程"),
@@ -127,9 +128,10 @@ def _tile(label: str, value: str, test: str) -> None:
         data_attrs(ui.label(value).classes("co-kpi"), test=test)
 
 
-def _table(columns: list[tuple[str, str]], rows: list[dict], test: str) -> None:
+def _table(columns: list[tuple[str, str]], rows: list[dict], test: str, loc: str) -> None:
     cols = [{"name": k, "label": label, "field": k, "align": "left"} for k, label in columns]
-    data_attrs(ui.table(columns=cols, rows=rows).classes("w-full").props("dense flat wrap-cells"), test=test)
+    table = empty_text(ui.table(columns=cols, rows=rows).classes("w-full").props("dense flat wrap-cells"), loc)
+    data_attrs(table, test=test)
 
 
 def _date(text: str) -> date | None:
@@ -149,11 +151,12 @@ async def journeys_page(start: str = "", end: str = "", where: str = "", custome
     frame(ctx, "journey_nav")
     sel = Selection(_date(start), _date(end), where or None)
     with ui.row().classes("items-end gap-3 w-full"):
-        f_in = ui.input(t("journey_from", loc), value=start).props("dense outlined type=date").classes("w-40")
-        t_in = ui.input(t("journey_to", loc), value=end).props("dense outlined type=date").classes("w-40")
+        f_in = date_input(t("journey_from", loc), loc, start).props("dense outlined").classes("w-40")
+        t_in = date_input(t("journey_to", loc), loc, end).props("dense outlined").classes("w-40")
         w_in = ui.input(t("journey_where", loc), value=where, placeholder="channel = 'app'").props(
             "dense outlined").classes("w-64")
 
+        @checked(ctx, Permission.journeys_read)
         def show() -> None:
             ui.navigate.to("/journeys?" + urlencode({"start": f_in.value or "", "end": t_in.value or "",
                                                      "where": w_in.value or ""}))
@@ -198,7 +201,7 @@ async def journeys_page(start: str = "", end: str = "", where: str = "", custome
                 ("share", t("journey_share", loc)), ("duration", t("journey_median_duration", loc))],
                [{"rank": v["rank"], "path": " → ".join(v["path"]), "sessions": v["sessions"],
                  "share": _pct(v["share"]), "duration": _dur(v["median_duration_s"])}
-                for v in data["variants"]["top"]], "journey-variants-table")
+                for v in data["variants"]["top"]], "journey-variants-table", loc)
 
         ui.label(t("journey_funnels", loc)).classes("text-h6")
         with ui.row().classes("w-full gap-3"):
@@ -235,7 +238,7 @@ async def journeys_page(start: str = "", end: str = "", where: str = "", custome
                 ("escalation", t("journey_escalation", loc)), ("resolution", t("journey_resolution", loc))],
                [{"channel": c["channel"], "sessions": c["sessions"], "completion": _pct(c["completion"]),
                  "failure": _pct(c["failure"]), "escalation": _pct(c["escalation"]),
-                 "resolution": _dur(c["median_resolution_s"])} for c in data["channels"]], "journey-channels")
+                 "resolution": _dur(c["median_resolution_s"])} for c in data["channels"]], "journey-channels", loc)
 
         ui.label(t("journey_suggestions", loc)).classes("text-h6")
         with ui.column().classes("w-full gap-2"):
@@ -277,14 +280,14 @@ async def journeys_page(start: str = "", end: str = "", where: str = "", custome
                  "retained": "—" if f["mean_other"] is None else f"{f['mean_other']:.3g}",
                  "g": "—" if f["hedges_g"] is None else
                  f"{f['hedges_g']:.2f} [{f['g_ci'][0]:.2f}, {f['g_ci'][1]:.2f}]"}
-                for f in ch["features"]], "journey-churn")
+                for f in ch["features"]], "journey-churn", loc)
 
     ui.label(t("journey_customer", loc)).classes("text-h6")
     with ui.row().classes("items-end gap-3"):
         c_in = ui.input(t("journey_customer_id", loc), value=customer).props("dense outlined").classes("w-48")
         ui.button(t("journey_replay", loc), icon="history",
-                  on_click=lambda: ui.navigate.to("/journeys?" + urlencode(
-                      {"start": start, "end": end, "where": where, "customer": c_in.value or ""}))).props("outline")
+                  on_click=checked(ctx, Permission.journeys_read)(lambda: ui.navigate.to("/journeys?" + urlencode(
+                      {"start": start, "end": end, "where": where, "customer": c_in.value or ""})))).props("outline")
     replay: dict | None = None
     if customer:
         try:
@@ -301,7 +304,7 @@ async def journeys_page(start: str = "", end: str = "", where: str = "", custome
                  "outcome": r.get("outcome") or "", "wait": "" if r.get("wait_s") is None else f"{r['wait_s']:.0f}",
                  "detail": " ".join(str(x) for x in (r.get("error_code"), r.get("first_lines"),
                                                      f"CSAT {r['csat']:.0f}" if r.get("csat") else None) if x)}
-                for r in replay["timeline"]], "journey-replay")
+                for r in replay["timeline"]], "journey-replay", loc)
 
     @checked(ctx, Permission.journeys_read)
     def export() -> None:
@@ -337,7 +340,7 @@ async def journeys_page(start: str = "", end: str = "", where: str = "", custome
             sheets.append(("replay", ["ts", "kind", "channel", "step", "outcome", "wait_s"],
                            [[r["ts"], r["kind"], r.get("channel"), r.get("step"), r.get("outcome"), r.get("wait_s")]
                             for r in replay["timeline"]]))
-        ui.download.content(workbook_bytes(sheets or [("summary", ["measure"], [])]),
+        ui.download.content(workbook_bytes(sheets or [("summary", ["measure"], [])], ctx.timezone),
                             f"{ctx.tenant_id}-journeys.xlsx")
 
 

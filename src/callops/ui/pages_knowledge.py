@@ -22,6 +22,7 @@ from callops.ui import session
 from callops.ui.guard import checked, data_attrs
 from callops.ui.i18n import register_labels, t
 from callops.ui.layout import frame
+from callops.ui.localized import date_input, empty_text
 
 register_labels({
     "kb_nav": ("Knowledge", "知识库"),
@@ -319,8 +320,8 @@ async def knowledge_page(article: str = "") -> None:
                 "dense outlined").classes("w-28")
             f_days = ui.number(t("kb_verify_days", loc), value=c["verify_every_days"], min=1, max=3650).props(
                 "dense outlined").classes("w-36")
-            f_valid = ui.input(t("kb_valid_to", loc), value=c["valid_to"] or "").props(
-                "dense outlined type=date").classes("w-44")
+            f_valid = date_input(t("kb_valid_to", loc), loc, c["valid_to"] or "").props(
+                "dense outlined").classes("w-44")
 
         def record(state: str) -> dict[str, Any]:
             return {"id": (f_id.value or "").strip(), "title": f_title.value or "", "body": f_body.value or "",
@@ -368,5 +369,7 @@ async def knowledge_page(article: str = "") -> None:
     cols = [{"name": k, "label": t(lab, loc), "field": k, "align": "left"} for k, lab in
             (("id", "kb_id"), ("title", "kb_title"), ("state", "kb_state"), ("owner", "kb_owner"),
              ("due", "kb_verify_due"), ("valid_to", "kb_valid_to"), ("expired", "kb_expired"))]  # fmt: skip
-    table = ui.table(columns=cols, rows=table_rows, row_key="id").classes("w-full").props("dense flat")
-    table.on("rowClick", lambda e: ui.navigate.to(f"/knowledge?article={e.args[1]['id']}"))
+    table = empty_text(ui.table(columns=cols, rows=table_rows, row_key="id").classes("w-full").props("dense flat"),
+                       loc)
+    table.on("rowClick", checked(ctx, Permission.kb_read)(
+        lambda e: ui.navigate.to(f"/knowledge?article={e.args[1]['id']}")))

@@ -15,9 +15,10 @@ from callops.quality import store as qstore
 from callops.quality.forms import load_form
 from callops.store.roles import Permission
 from callops.ui import session
-from callops.ui.guard import data_attrs
+from callops.ui.guard import checked, data_attrs
 from callops.ui.i18n import register_labels, t
 from callops.ui.layout import frame
+from callops.ui.localized import empty_text
 
 register_labels({
     "nav_quality": ("Quality", "质检"),
@@ -152,7 +153,8 @@ def _figures(ctx: Any, d: dict, loc: str) -> None:
     """Ranking chart, coaching and recognition, stability, drift, the plan (on demand) and the form."""
     with ui.row().classes("items-end gap-3"):
         p_in = ui.input(t("qa_period", loc), value=d["period"]).props("dense outlined").classes("w-32")
-        ui.button(icon="search", on_click=lambda: ui.navigate.to(f"/quality?period={p_in.value}")).props("unelevated")
+        ui.button(icon="search", on_click=checked(ctx, Permission.qa_read)(
+            lambda: ui.navigate.to(f"/quality?period={p_in.value}"))).props("unelevated")
     ui.label(t("qa_ranking", loc)).classes("text-h6")
     _caterpillar(d["ranking"]["agents"], loc)
     with ui.row().classes("w-full gap-4"):
@@ -185,6 +187,7 @@ def _figures(ctx: Any, d: dict, loc: str) -> None:
     ui.label(t("qa_plan", loc)).classes("text-h6")
     plan_box = ui.column().classes("w-full")
 
+    @checked(ctx, Permission.qa_read)
     async def show_plan() -> None:
         plan_box.clear()
         with plan_box:
@@ -220,9 +223,11 @@ def _plan(ctx: Any, plan: dict, loc: str) -> None:
     ui.label(t("qa_plan_text", loc).format(m=plan["margin"], s=plan["sd"], n=total, a=len(plan["agents"]), r=risk))
     cols = [{"name": k, "label": t(lab, loc), "field": k} for k, lab in
             (("agent_id", "qa_agent"), ("population", "qa_population"), ("n", "qa_n"), ("exempt", "qa_exempt"))]
-    ui.table(columns=cols, rows=[{"agent_id": a["agent_id"], "population": a["population"], "n": a["n"],
+    agents_table = ui.table(columns=cols, rows=[{"agent_id": a["agent_id"], "population": a["population"], "n": a["n"],
                                   "exempt": "✓" if a["exempt"] else ""} for a in plan["agents"]], row_key="agent_id",
              pagination=10).classes("w-full").props("dense")  # fmt: skip
+    empty_text(agents_table, loc)
     if ctx.can(Permission.qa_manage):
-        ui.button(t("qa_draw", loc), icon="download", on_click=lambda: _download_draw(ctx.tenant_id, plan)).props(
-            'outline data-test="qa-draw"')
+        # recording a draw writes to the store: re-check qa:manage at the click, not only when the button was drawn
+        ui.button(t("qa_draw", loc), icon="download", on_click=checked(ctx, Permission.qa_manage)(
+            lambda: _download_draw(ctx.tenant_id, plan))).props('outline data-test="qa-draw"')

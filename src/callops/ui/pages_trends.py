@@ -20,6 +20,7 @@ from callops.ui import session
 from callops.ui.guard import checked
 from callops.ui.i18n import local_time, metric_label, number, t
 from callops.ui.layout import frame
+from callops.ui.localized import date_input, empty_text
 
 DRILL_LIMIT = 200
 DRILL_COLUMNS = ("contact_id", "offered_at", "queue", "channel", "outcome", "agent_id", "wait_s", "talk_s")
@@ -128,8 +129,8 @@ async def trends_page(metric: str = "service_level", grain: str = "day") -> None
             .classes("w-36")
             .props("dense outlined")
         )
-        s_in = ui.input(t("start", loc)).props("dense outlined type=date").classes("w-40")
-        e_in = ui.input(t("end", loc)).props("dense outlined type=date").classes("w-40")
+        s_in = date_input(t("start", loc), loc).props('dense outlined data-test="start"').classes("w-40")
+        e_in = date_input(t("end", loc), loc).props('dense outlined data-test="end"').classes("w-40")
         c_sel = (
             ui.select(
                 {"": t("compare_none", loc), "previous": t("compare_previous", loc), "year": t("compare_year", loc)},
@@ -152,7 +153,7 @@ async def trends_page(metric: str = "service_level", grain: str = "day") -> None
         "w-full h-96"
     )
     ui.label(t("drill_hint", loc)).classes("co-muted")
-    table = ui.table(columns=[], rows=[]).classes("w-full").props('dense flat data-test="result"')
+    table = empty_text(ui.table(columns=[], rows=[]).classes("w-full").props('dense flat data-test="result"'), loc)
     ui.label(t("drill_down", loc)).classes("text-h6 mt-2")
     drill = (
         ui.table(
@@ -165,6 +166,7 @@ async def trends_page(metric: str = "service_level", grain: str = "day") -> None
         .classes("w-full")
         .props('dense flat data-test="drill"')
     )
+    empty_text(drill, loc)
 
     def fmt_period(p: Any) -> str:
         return p.strftime("%Y-%m-%d %H:%M") if isinstance(p, datetime) else str(p)
@@ -266,8 +268,8 @@ async def trends_page(metric: str = "service_level", grain: str = "day") -> None
         values = [[r.get(c) for c in cols] for r in rows]
         name = f"{ctx.tenant_id}-{shown['metric']}-{shown['grain'].replace(':', '')}"
         if fmt == "xlsx":
-            ui.download.content(workbook_bytes([(shown["metric"], cols, values)]), f"{name}.xlsx")
+            ui.download.content(workbook_bytes([(shown["metric"], cols, values)], ctx.timezone), f"{name}.xlsx")
         else:
-            ui.download.content(csv_bytes(cols, values), f"{name}.csv")
+            ui.download.content(csv_bytes(cols, values, ctx.timezone), f"{name}.csv")
 
     await show()

@@ -11,9 +11,10 @@ from callops import tenancy
 from callops.errors import CallopsError
 from callops.store.roles import Permission
 from callops.ui import session
-from callops.ui.guard import data_attrs
+from callops.ui.guard import checked, data_attrs
 from callops.ui.i18n import register_labels, t
 from callops.ui.layout import frame
+from callops.ui.localized import empty_text
 
 register_labels({
     "value_nav": ("Customer value", "客户价值"),
@@ -52,6 +53,10 @@ register_labels({
                        "今日决策 {d:,} 次；分流至自助/IVR：{v:,}（{s}）"),
     "value_aht": ("AHT (s)", "平均处理时长（秒）"),
     "value_agents": ("Agents", "坐席数"),
+    "value_care_work": ("Care tasks to work (oldest first)", "待处理关怀任务（最早优先）"),
+    "value_care_contacted": ("Contacted", "已联系"),
+    "value_care_resolved": ("Resolved", "已解决"),
+    "value_care_moved": ("Care task moved", "关怀任务已更新"),
 })  # fmt: skip
 
 PROFILE_KEYS = ("plan", "arpu", "status", "network_generation", "usage_gb", "vip_level", "tenure_months",
@@ -135,7 +140,8 @@ async def value_page(customer: str = "") -> None:
     meta, prof = d["meta"], d["profile"]
     with ui.row().classes("items-end gap-3"):
         c_in = ui.input(t("value_customer", loc), value=d["customer_id"]).props("dense outlined").classes("w-48")
-        ui.button(icon="search", on_click=lambda: ui.navigate.to(f"/value?customer={c_in.value}")).props("unelevated")
+        ui.button(icon="search", on_click=checked(ctx, Permission.value_read)(
+            lambda: ui.navigate.to(f"/value?customer={c_in.value}"))).props("unelevated")
     classes = meta["classes"]
     ui.label(t("value_classes", loc)).classes("text-h6")
     ui.echart({
@@ -174,7 +180,7 @@ async def value_page(customer: str = "") -> None:
             (("ts", "value_when"), ("kind", "value_kind"), ("channel", "value_channel"), ("what", "value_what"),
              ("detail", "value_detail"))]  # fmt: skip
     rows = [{**r, "ts": r["ts"][:16].replace("T", " ")} for r in prof["timeline"]]
-    ui.table(columns=cols, rows=rows).classes("w-full").props("dense")
+    empty_text(ui.table(columns=cols, rows=rows).classes("w-full").props("dense"), loc)
     await _balance_section(ctx.tenant_id, loc)
     tasks = care_rows(ctx.tenant_id)
     ui.label(t("value_care", loc)).classes("text-h6")
@@ -190,6 +196,38 @@ async def value_page(customer: str = "") -> None:
         "series": [{"name": st, "type": "bar", "stack": "s", "data": [by_team[tm].get(st, 0) for tm in teams]}
                    for st in ("open", "contacted", "resolved")],
     }).classes("w-full").style(f"height: {40 * len(teams) + 80}px")  # fmt: skip
+    if ctx.can(Permission.value_manage):
+        _care_worklist(ctx, [task for task in tasks if task["status"] != "resolved"])
+
+
+def _care_worklist(ctx: session.Ctx, tasks: list[dict[str, Any]], limit: int = 20) -> None:
+    """The oldest unresolved care tasks, each with buttons that move it on (value:manage, audited)."""
+    from callops.value.care import NEXT, update_task
+
+    loc = ctx.locale
+
+    # the token may be revoked or the role changed while the page stays open: re-check at every click
+    @checked(ctx, Permission.value_manage)
+    def move(task_id: int, status: str) -> None:
+        try:
+            with session.store().session() as s:
+                update_task(s, ctx.tenant_id, ctx.user_name, task_id, status)
+        except CallopsError as exc:
+            ui.notify(str(exc), type="warning")
+            return
+        ui.notify(t("value_care_moved", loc), type="positive")
+        ui.navigate.reload()
+
+    ui.label(t("value_care_work", loc)).classes("text-h6")
+    for task in sorted(tasks, key=lambda x: x["id"])[:limit]:
+        with data_attrs(ui.row().classes("w-full items-center gap-2"), test="care-task", task=task["id"],
+                        status=task["status"]):  # fmt: skip
+            ui.label(f"{task['customer_id']} · {task['team']} · {task['rule']}").classes("grow")
+            for status in ("contacted", "resolved"):
+                if status in NEXT[task["status"]]:
+                    data_attrs(ui.button(t(f"value_care_{status}", loc),
+                                         on_click=lambda tid=task["id"], st=status: move(tid, st)).props(
+                        "dense outline"), test="care-move", task=task["id"], to=status)  # fmt: skip
 
 
 async def _balance_section(tenant_id: str, loc: str, calls: float = 600, aht: float = 240, agents: int = 82,

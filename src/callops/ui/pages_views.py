@@ -19,6 +19,7 @@ from callops.ui import session
 from callops.ui.guard import checked, data_attrs
 from callops.ui.i18n import metric_label, number, register_labels, t
 from callops.ui.layout import frame
+from callops.ui.localized import empty_text
 from callops.views import service
 from callops.views.spec import PERIOD_DAYS, VISIBILITIES
 
@@ -134,11 +135,12 @@ def show_view(container: Any, ctx: session.Ctx, view_id: int, compact: bool = Fa
                         ui.label(number(last.get(mid), cat.metric(mid).spec.unit)).classes("co-kpi")
         elif spec.get("chart") == "table" and not compact:
             cols = list(rows[0])
-            ui.table(
+            grid = ui.table(
                 columns=[{"name": c, "label": c, "field": c, "align": "left"} for c in cols],
                 rows=[{c: (_period_text(v) if c == "period" else number(v, cat.metric(c).spec.unit)
                            if c in cat.metrics else v) for c, v in r.items()} for r in rows],
             ).classes("w-full").props("dense flat")
+            empty_text(grid, loc)
         else:
             ui.echart(view_chart(info, rows, loc)).classes("w-full h-64")
 

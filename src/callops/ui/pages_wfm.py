@@ -311,7 +311,8 @@ async def workforce_page(week: str = "", queue: str = "") -> None:
                 [
                     ("intervals", heads, per_interval),
                     ("schedules", ["team", "agent_id", "name", "activity", "start", "end", "queue"], sched),
-                ]
+                ],
+                ctx.timezone,
             ),
             f"{ctx.tenant_id}-workforce-{start.isoformat()}.xlsx",
         )

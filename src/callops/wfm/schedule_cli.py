@@ -205,8 +205,11 @@ def schedule(
     if as_json:
         typer.echo(json.dumps({**summary, "uncovered": result.uncovered}, default=str))
         return
+    from callops.cli import _cell  # the CLI's readable cells: separators, "—" for missing, no 1e+06
+    from callops.ui.i18n import local_time
+
     out = Console()
-    table = Table(title=f"Schedule {tenant}, week of {monday}")
+    table = Table(title=f"Schedule {tenant}, week of {monday} (times in {t.timezone})")
     table.add_column("figure")
     table.add_column("value", justify="right")
     for k in (
@@ -223,13 +226,14 @@ def schedule(
         "seconds",
     ):
         v = summary[k]
-        table.add_row(k, f"{v:.2%}" if k == "gap" else f"{v:,.6g}" if isinstance(v, float) else str(v))
+        table.add_row(k, f"{v:.2%}" if k == "gap" and isinstance(v, float) and v == v else _cell(v))
     out.print(table)
     if result.uncovered:
         worst = sorted(result.uncovered, key=lambda u: -u["short"])[:10]
-        out.print("[yellow]intervals short of agents (worst 10):[/]")
+        out.print(f"[yellow]intervals short of agents (worst 10, local time in {t.timezone}):[/]")
         for u in worst:
             why = f" ({_WHY[u['reason']]}, {u['agents_able']} able)" if u.get("reason") else ""
-            out.print(f"  {u['interval_start']} {u['queue'] or 'all'}: {u['scheduled']}/{u['required']}{why}")
+            at = local_time(u["interval_start"], t.timezone, "%a %Y-%m-%d %H:%M")  # stored and --json: UTC
+            out.print(f"  {at} {u['queue'] or 'all'}: {u['scheduled']}/{u['required']}{why}")
         by = summary["short_by_reason"]
         out.print("short agent-intervals by reason: " + ", ".join(f"{_WHY[k]} {v}" for k, v in by.items()))

@@ -15,12 +15,15 @@ _FILL = {"work": "C6EFCE", "break": "FFEB9C", "lunch": "F4B084"}
 
 
 def write_xlsx(problem: Problem, rows: list[dict], coverage: dict, summary: dict, path: Path) -> Path:
-    """Workbook: a summary, one agent × interval grid per day, every row, and required vs scheduled."""
+    """Workbook: a summary, one agent × interval grid per day, every row, and required vs scheduled.
+
+    Times people read are the tenant's wall clock (headers name the zone); the ``*_utc`` columns are for machines.
+    """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import PatternFill
 
-    from callops.exports import xlsx_row  # formula-like names stay text (issue 21)
+    from callops.exports import local_cell, xlsx_row  # formula-like names stay text (issue 21)
 
     zone = zoneinfo.ZoneInfo(problem.timezone)
     step = problem.interval_minutes
@@ -30,9 +33,10 @@ def write_xlsx(problem: Problem, rows: list[dict], coverage: dict, summary: dict
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("Summary")
     ws.append(["figure", "value"])
+    ws.append(["times", f"times are local wall-clock time in {problem.timezone}"])
     for k, v in summary.items():
         if not isinstance(v, dict):
-            ws.append([k, v])
+            ws.append([k, local_cell(v)])  # NaN (no bound yet) as an empty cell
     # grid[agent][interval] = activity, in local week intervals
     grid: dict[str, dict[int, str]] = defaultdict(dict)
     for r in rows:
@@ -58,7 +62,9 @@ def write_xlsx(problem: Problem, rows: list[dict], coverage: dict, summary: dict
                 line.append(cell)
             ws.append(line)
     ws = wb.create_sheet("Rows")
-    ws.append(["agent_id", "activity", "start_local", "end_local", "queue", "start_at_utc", "end_at_utc"])
+    local = f"({problem.timezone})"
+    ws.append(["agent_id", "activity", f"start_local {local}", f"end_local {local}", "queue", "start_at_utc",
+               "end_at_utc"])  # fmt: skip
     for r in rows:
         ws.append(xlsx_row(ws,
             [
@@ -72,7 +78,7 @@ def write_xlsx(problem: Problem, rows: list[dict], coverage: dict, summary: dict
             ]
         ))  # fmt: skip
     ws = wb.create_sheet("Coverage")
-    ws.append(["interval_start_local", "queue", "required", "scheduled", "difference"])
+    ws.append([f"interval_start_local {local}", "queue", "required", "scheduled", "difference"])
     for q, req in problem.requirements.items():
         cov = coverage[q]
         for i in range(problem.n_intervals):

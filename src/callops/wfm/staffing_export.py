@@ -67,6 +67,9 @@ def write_xlsx(plan: StaffingPlan, path: Path) -> Path:
         if not isinstance(v, dict):
             ws.append([k, v if v is None or isinstance(v, (int, float, str)) else str(v)])
     ws.append(["interval (min)", plan.interval_min])
+    zone = plan.meta.get("timezone")
+    if zone:  # interval starts are the tenant's wall clock (naive, as the forecast made them)
+        ws.append(["times", f"interval starts are local wall-clock time in {zone}"])
     for k, v in plan.targets.__dict__.items():
         ws.append([k, v])
     ws.append([])

@@ -1,7 +1,7 @@
 """Platform: saved views shared with a team, users' teams and home boards (issue 16).
 
 Revision ID: 0003
-Revises: 0002
+Revises: 0001
 Create Date: 2026-12-06
 
 Written by hand; it does not import the models, so it keeps describing this revision when the models move on.
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision: str = "0003"
-down_revision: str | None = "0002"
+down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
