@@ -19,11 +19,12 @@ demo: $(STAMP)
 	$(BIN)/python -m callops.demo
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q -m "not console"
+	$(BIN)/python tools/console_tests.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench tools
 
 # Mutation testing of the core modules (slow, not part of `make test`): docs/testing.md. MODULES=validator limits it.
 mutate: $(STAMP)

@@ -33,3 +33,14 @@ def bank_dir() -> Path:
 
 # `pytest --hypothesis-profile=noshrink` reports the first failing example without shrinking it.
 settings.register_profile("noshrink", phases=[Phase.explicit, Phase.reuse, Phase.generate])
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Refuse to run console modules together: NiceGUI's app is global, so each needs a process of its own."""
+    modules = {item.path for item in session.items if item.get_closest_marker("console")}
+    if len(modules) > 1 and not session.config.option.collectonly:
+        raise pytest.UsageError(
+            f"{len(modules)} console test modules selected in one run; each needs a process of its own "
+            "(NiceGUI's app is global). Run `python tools/console_tests.py`, or one console file per pytest run "
+            '(`make test` runs the rest with -m "not console", then that script).'
+        )

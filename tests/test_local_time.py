@@ -91,3 +91,20 @@ def test_live_alert_text_is_in_the_tenant_zone_with_readable_numbers() -> None:
     ((_, _, payload),) = messages_for(ev, routes, ZoneInfo(LA))
     assert "2026-11-23T18:00:00-08:00" in payload["text"], payload["text"]
     assert "1,234,567" in payload["text"] and "e+" not in payload["text"]
+
+
+def test_staffing_workbook_names_the_zone_of_its_interval_starts(tmp_path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    import pandas as pd
+
+    from callops.wfm.staffing import StaffingTargets, staffing_requirements
+    from callops.wfm.staffing_export import write_xlsx
+
+    frame = pd.DataFrame({"queue": ["billing"], "interval_start": [pd.Timestamp(LOCAL)], "forecast": [120.0],
+                          "aht_s": [240.0]})  # fmt: skip
+    plan = staffing_requirements(frame, interval_min=30, targets=StaffingTargets(model="erlang-c"))
+    plan.meta = {"tenant": "la", "timezone": LA}
+    wb = openpyxl.load_workbook(write_xlsx(plan, tmp_path / "p.xlsx"))
+    notes = {r[0]: r[1] for r in wb["Summary"].iter_rows(values_only=True) if r and r[0]}
+    assert LA in notes["times"]
+    assert next(wb["billing"].iter_rows(min_row=2, values_only=True))[0] == LOCAL  # wall clock, as planned

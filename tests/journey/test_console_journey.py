@@ -17,6 +17,8 @@ from journey_testlib import CONTACTS, T1_LOG
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ui"))
 from console_env import Env, free_port, prepare, serve
 
+pytestmark = pytest.mark.console  # a process of its own: tools/console_tests.py
+
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 

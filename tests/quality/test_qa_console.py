@@ -15,7 +15,7 @@ import qa_world
 from console_env import free_port, serve
 
 CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed")
+pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed"), pytest.mark.console]
 
 
 @pytest.fixture(scope="module")

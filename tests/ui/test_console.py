@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from console_env import TENANT, Env, free_port, prepare, serve
 
-pytestmark = pytest.mark.xdist_group("ui")
+pytestmark = [pytest.mark.xdist_group("ui"), pytest.mark.console]
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import threading
+import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -17,10 +18,14 @@ from pathlib import Path
 import pytest
 from console_env import TENANT, free_port, serve
 
-pytestmark = pytest.mark.xdist_group("ui")
+pytestmark = [pytest.mark.xdist_group("ui"), pytest.mark.console]
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARTICLE = "promo-2025"  # an article of the demo knowledge base
+PUBLISHED = "promo-2025"  # published in the demo knowledge base: an author's save turns it back into a draft
+IN_REVIEW = "english-service"  # in review in the demo knowledge base: a reviewer's publish publishes it
+LIVE_REVIEW = "live-review"  # a copy of IN_REVIEW for the control test (publishing with a valid token)
+PHONE = {"width": 390, "height": 844}
+SHOTS = Path(os.environ.get("CALLOPS_SCREENSHOTS", "/tmp/callops-revocation-shots"))
 
 
 def _require_browser() -> None:
@@ -34,6 +39,18 @@ def _require_browser() -> None:
         if os.environ.get("CALLOPS_REQUIRE_SERVICES") == "1":
             pytest.fail(msg)
         pytest.skip(msg)
+
+
+def _seed_review_copy() -> None:
+    """LIVE_REVIEW: IN_REVIEW's content under another id, in review."""
+    from callops.knowledge import articles
+    from callops.store import Store
+
+    with Store() as store, store.session() as s:
+        content = articles.content_of(articles.get_article(s, TENANT, IN_REVIEW))
+        assert content["state"] == "in_review", content["state"]
+        art = articles.parse_article({**content, "id": LIVE_REVIEW})
+        articles.save_article(s, TENANT, art, "tests", can_review=False)
 
 
 def _seed_value(wh: object) -> None:
@@ -79,6 +96,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             ensure_demo_tenant(wh)
             kb_demo.run(wh, Console(file=io.StringIO()))
             _seed_value(wh)
+        _seed_review_copy()
         srv = serve(free_port())
         try:
             yield f"http://127.0.0.1:{srv.config.port}"
@@ -103,13 +121,13 @@ def browser(site: str) -> Iterator[object]:
         b.close()
 
 
-def _user(name: str, role: str) -> tuple[str, int, int]:
+def _user(name: str, role: str, locale: str = "en") -> tuple[str, int, int]:
     """A new user of the demo tenant: (plain token, user id, token id)."""
     from callops.store import Store
     from callops.store.users import authenticate, create_user
 
     with Store() as store, store.session() as s:
-        user, plain = create_user(s, TENANT, name, role, actor="tests")
+        user, plain = create_user(s, TENANT, name, role, actor="tests", locale=locale)
         return plain, user.id, authenticate(s, plain).token_id
 
 
@@ -138,14 +156,14 @@ def _audit(actor: str) -> list[tuple[str, str]]:
         return [(e.action, str(e.object_id)) for e in list_audit(s, TENANT, limit=10_000) if e.actor == actor]
 
 
-def _article() -> tuple[str, int, int]:
-    """(state, version, number of versions) of the demo article."""
+def _article(key: str) -> tuple[str, int, int]:
+    """(state, version, number of versions) of article ``key``."""
     from callops.knowledge import articles
     from callops.store import Store
 
     with Store() as store, store.session() as s:
-        row = articles.get_article(s, TENANT, ARTICLE)
-        return row.state, row.version, len(articles.versions(s, TENANT, ARTICLE))
+        row = articles.get_article(s, TENANT, key)
+        return row.state, row.version, len(articles.versions(s, TENANT, key))
 
 
 def _tasks() -> dict[int, tuple[str, str | None]]:
@@ -175,20 +193,24 @@ def _assert_signed_out(page: object, base: str, path: str) -> None:
     page.wait_for_url(f"{base}/login")  # type: ignore[attr-defined]  # the session is gone for good
 
 
-@pytest.mark.parametrize(("button", "role"), [("kb-publish", "director"), ("kb-save", "team_lead")])
-def test_knowledge_authors_page_cannot_write_after_revocation(site: str, browser: object, button: str,
-                                                              role: str) -> None:  # fmt: skip
-    """Publish (kb:review) and save (kb:author) clicks after revocation change no article and audit nothing."""
+@pytest.mark.parametrize(("button", "role", "key", "state"), [("kb-publish", "director", IN_REVIEW, "in_review"),
+                                                              ("kb-save", "team_lead", PUBLISHED, "published")])
+def test_knowledge_authors_page_cannot_write_after_revocation(site: str, browser: object, button: str, role: str,
+                                                              key: str, state: str) -> None:  # fmt: skip
+    """Publish (kb:review) and save (kb:author) clicks after revocation change no article and audit nothing.
+
+    Both clicks would change the article with a valid token (in review -> published; published -> draft)."""
     name = f"kb-{role.replace('_', '')}"
     token, _uid, token_id = _user(name, role)
-    path = f"/knowledge?article={ARTICLE}"
+    path = f"/knowledge?article={key}"
     page = _signed_in(browser, site, name, token, path)
     page.locator(f'[data-test="{button}"]').wait_for()
-    before, audit_before = _article(), _audit(name)
+    before, audit_before = _article(key), _audit(name)
+    assert before[0] == state
     _revoke(token_id)
     page.click(f'[data-test="{button}"]')
     _assert_signed_out(page, site, path)
-    assert _article() == before
+    assert _article(key) == before
     assert _audit(name) == audit_before
     assert not [a for a, _ in _audit(name) if a.startswith("kb.")]
     page.close()
@@ -197,13 +219,15 @@ def test_knowledge_authors_page_cannot_write_after_revocation(site: str, browser
 def test_knowledge_publish_still_works_with_a_live_token(site: str, browser: object) -> None:
     """The control: the same click by a reviewer whose token is valid publishes and is audited."""
     token, _uid, _tid = _user("kb-live", "director")
-    page = _signed_in(browser, site, "kb-live", token, f"/knowledge?article={ARTICLE}")
-    version = _article()[1]
+    page = _signed_in(browser, site, "kb-live", token, f"/knowledge?article={LIVE_REVIEW}")
+    state, version, _n = _article(LIVE_REVIEW)
+    assert state == "in_review"
     page.click('[data-test="kb-publish"]')
-    page.wait_for_url(f"{site}/knowledge?article={ARTICLE}")
-    page.wait_for_function(f"document.body.innerText.includes('v{version + 1}')")
-    assert _article()[:2] == ("published", version + 1)
-    assert any(a.startswith("kb.") for a, _ in _audit("kb-live"))
+    deadline = time.monotonic() + 60
+    while _article(LIVE_REVIEW)[0] != "published" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _article(LIVE_REVIEW)[:2] == ("published", version + 1)
+    assert ("kb.update", LIVE_REVIEW) in _audit("kb-live")
     page.close()
 
 
@@ -227,11 +251,17 @@ def test_value_care_task_move_after_revocation(site: str, browser: object, how: 
 
 
 def test_value_care_task_move_with_a_live_token(site: str, browser: object) -> None:
-    """The control: a manager with a valid token moves the task on, and the move is audited."""
-    token, _uid, _tid = _user("care-live", "director")
+    """The control: a manager with a valid token moves the task on, and the move is audited (zh-CN, phone)."""
+    token, _uid, _tid = _user("care-live", "director", locale="zh-CN")
     page = _signed_in(browser, site, "care-live", token, "/value")
+    page.set_viewport_size(PHONE)
     move = page.locator('[data-test="care-move"][data-to="contacted"]').first
     move.wait_for()
+    assert "待处理关怀任务" in page.inner_text("body")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 2  # the worklist fits a phone
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    move.scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "value-care-worklist-zh-phone.png"))
     task_id = int(move.get_attribute("data-task"))
     move.click()
     page.locator(f'[data-test="care-task"][data-task="{task_id}"][data-status="contacted"]').wait_for()

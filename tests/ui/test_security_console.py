@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from console_env import TENANT, Env, free_port, prepare, serve
 
-pytestmark = pytest.mark.xdist_group("ui")
+pytestmark = [pytest.mark.xdist_group("ui"), pytest.mark.console]
 
 CHROMIUM = Path("/usr/bin/chromium")
 PAYLOAD = ('qz" innerHTML="<img src=x onerror=window.__pwned=1>" :title="(window.__pwned=2)" '

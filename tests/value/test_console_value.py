@@ -13,6 +13,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ui"))
 from console_env import free_port, serve
 
+pytestmark = pytest.mark.console  # a process of its own: tools/console_tests.py
+
 CHROMIUM = Path("/usr/bin/chromium")
 PHONE = {"width": 390, "height": 844}
 SHOTS = Path(os.environ.get("CALLOPS_SCREENSHOTS", "/tmp/callops-value-shots"))

@@ -60,7 +60,8 @@ async def rules_page() -> None:
             status.set_text(f"{t('rules_ok', loc)}: {', '.join(ids)}")
             status.classes(replace="text-sm text-positive")
 
-        text_in.on_value_change(lambda _e: on_type())
+        # fires on every keystroke: tick=True reuses a successful session check for a couple of seconds
+        text_in.on_value_change(checked(ctx, Permission.alerts_act, tick=True)(lambda _e: on_type()))
         on_type()
         result = data_attrs(ui.column().classes("w-full gap-1"), test="rule-preview")
 
