@@ -135,3 +135,15 @@ def test_cli_json_is_one_document_with_the_issue_keys(tmp_path: Path) -> None:
     assert len(json.loads(r.stdout)["top"]) == 2
     r = _cli(home, "summary", "--tenant", "t1", "--where", "colour = 1", "--json")
     assert r.returncode == 2 and r.stdout == "" and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_dates_at_and_past_the_range(api: tuple) -> None:
+    """The widest accepted range runs on real events; a date past it is a clear 400, never an overflow (500)."""
+    client, tokens, _ = api
+    h = _h(tokens, "t1")
+    wide = client.get("/api/journeys/summary", params={"from": "1900-01-01", "to": "2999-12-31"}, headers=h)
+    assert wide.status_code == 200, wide.text
+    assert wide.json()["events"] == client.get("/api/journeys/summary", headers=h).json()["events"] > 0
+    for params in ({"from": "3000-01-01"}, {"to": "0001-01-01"}, {"from": "1899-12-31", "to": "2020-01-01"}):
+        r = client.get("/api/journeys/variants", params=params, headers=h)
+        assert r.status_code == 400 and "expected a date between 1900-01-01 and 2999-12-31" in r.json()["detail"]

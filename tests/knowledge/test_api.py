@@ -111,3 +111,12 @@ def test_hot_feed_and_tasks(client, auth) -> None:
     r = client.get("/api/kb/hot", headers=auth("t1", "analyst"))
     assert r.status_code == 200 and r.json()["topics"] == []
     assert client.get("/api/kb/tasks", headers=auth("t1", "team_lead")).json() == []
+
+
+@pytest.mark.parametrize("since", ["0001-01-01T00:00:00+08:00", "3000-01-01T00:00:00+08:00"])
+def test_usage_since_out_of_range_is_400(client, auth, since: str) -> None:
+    """A ``since`` no instant arithmetic can hold (year 1 shifted to UTC underflowed: a 500) is a clear 400."""
+    r = client.get("/api/kb/usage", params={"since": since}, headers=auth("t1", "analyst"))
+    assert r.status_code == 400 and "expected a date between 1900-01-01 and 2999-12-31" in r.json()["detail"]
+    assert client.get("/api/kb/usage", params={"since": "2026-01-01T00:00:00+08:00"},
+                      headers=auth("t1", "analyst")).status_code == 200  # fmt: skip

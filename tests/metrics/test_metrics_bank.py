@@ -3,8 +3,12 @@
 The expected numbers are computed here with csv + gzip over ``1999_01_January.tsv.gz``,
 following the dataset's documentation (PHANTOM rows are not calls; HANG before the queue
 = self-service, HANG in the queue = abandoned, AGENT = answered; ``q_time`` = wait) and
-the loader's documented reject rules (negative durations; service start before arrival).
-The dates in the file are local (Israel) dates, so they are the tenant's local days.
+the loader's documented rules for an impossible field (issue 16: "a bad field doesn't lose the
+contact"): the call still counts, only that field is empty. A negative duration empties its
+duration (``vru_time`` -> IVR time, ``q_time`` -> wait); a service start before the VRU entry
+empties the answer time, so that call counts as received and offered but not in the measures
+built on the answer time (answered, answered within T, ASA, abandon rate and service level
+denominators). The dates in the file are local (Israel) dates, so they are the tenant's local days.
 """
 
 from __future__ import annotations
@@ -38,22 +42,22 @@ def _all_calls() -> tuple[dict, ...]:
         for row in csv.DictReader(fh, delimiter="\t"):
             if row["outcome"] == "PHANTOM":
                 continue
-            if any(int(row[k]) < 0 for k in ("vru_time", "q_time", "ser_time")):
-                continue
             entry = _secs(row["vru_entry"])
+            answer_known = False  # an answer time that is not before the entry (else the loader empties it)
             if row["outcome"] == "AGENT":
                 start = _secs(row["ser_start"])
                 start += 86400 if start < entry - 43200 else 0
-                if start < entry:
-                    continue
+                answer_known = start >= entry
                 outcome = "answered"
             elif _secs(row["q_start"]) == 0:
                 outcome = "self_served"
             else:
                 outcome = "abandoned"
+            wait, ivr = int(row["q_time"]), int(row["vru_time"])
             calls.append(
-                {"day": row["date"], "queue": row["type"], "outcome": outcome, "wait": int(row["q_time"]),
-                 "entry": entry}
+                {"day": row["date"], "queue": row["type"], "outcome": outcome, "answer_known": answer_known,
+                 "wait": wait if wait >= 0 else None, "ivr": ivr if ivr >= 0 else None, "entry": entry,
+                 "warned": min(ivr, wait, int(row["ser_time"])) < 0 or (outcome == "answered" and not answer_known)}
             )
     return tuple(calls)
 
@@ -61,16 +65,18 @@ def _all_calls() -> tuple[dict, ...]:
 def expected(calls: list[dict], queue: str, threshold: float = 20) -> dict:
     """Offered, answered, abandoned, ASA, abandon rate, service level (default variant) by brute force."""
     mine = [c for c in calls if c["queue"] == queue]
-    answered = [c for c in mine if c["outcome"] == "answered"]
+    offered = [c for c in mine if c["outcome"] != "self_served"]  # S = 0: no short abandons
+    # answered = with a known answer time; an AGENT call whose answer time was emptied is offered only
+    answered = [c for c in mine if c["outcome"] == "answered" and c["answer_known"]]
     abandoned = [c for c in mine if c["outcome"] == "abandoned"]
-    within = [c for c in answered if c["wait"] <= threshold]
+    within = [c for c in answered if (c["wait"] or 0) <= threshold]
     return {
         "contacts_received": len(mine),
-        "contacts_offered": len(answered) + len(abandoned),
+        "contacts_offered": len(offered),
         "contacts_answered": len(answered),
         "contacts_abandoned": len(abandoned),
-        "contacts_self_served": len(mine) - len(answered) - len(abandoned),
-        "asa_s": sum(c["wait"] for c in answered) / len(answered),
+        "contacts_self_served": len(mine) - len(offered),
+        "asa_s": sum(c["wait"] or 0 for c in answered) / len(answered),
         "abandon_rate": len(abandoned) / (len(answered) + len(abandoned)),
         "service_level": len(within) / (len(answered) + len(abandoned)),
         "answered_within": len(within),
@@ -142,11 +148,27 @@ def test_compare_previous_day_and_top(bank) -> None:
 
 
 def test_month_total_matches_raw_file(bank) -> None:
-    """January's answered calls over the whole month equal the raw count of valid AGENT rows."""
-    t = query(bank, "bank", ["contacts_answered", "abandon_rate"], grain="month").to_pylist()
+    """January's totals equal the raw counts; the warned calls count, with only their impossible field missing."""
+    ids = ["contacts_received", "contacts_offered", "contacts_answered", "abandon_rate", "avg_ivr_s"]
+    t = query(bank, "bank", ids, grain="month").to_pylist()
     assert len(t) == 1
     calls = [c for c in _all_calls() if c["day"].startswith("9901")]
-    answered = sum(c["outcome"] == "answered" for c in calls)
+    answered = sum(c["outcome"] == "answered" and c["answer_known"] for c in calls)
     abandoned = sum(c["outcome"] == "abandoned" for c in calls)
+    assert t[0]["contacts_received"] == len(calls)
+    assert t[0]["contacts_offered"] == sum(c["outcome"] != "self_served" for c in calls)
     assert t[0]["contacts_answered"] == answered
     assert t[0]["abandon_rate"] == pytest.approx(abandoned / (answered + abandoned))
+    # IVR time is averaged over the calls whose IVR time is known (an emptied one is not a 0 s IVR visit)
+    ivr = [c["ivr"] for c in calls if c["ivr"] is not None]
+    assert t[0]["avg_ivr_s"] == pytest.approx(sum(ivr) / len(ivr), rel=1e-12)
+    # The warned calls, counted from the raw file: 32 negative vru_time rows (21 AGENT, 11 HANG in the queue) and
+    # 8 AGENT rows whose service starts before the VRU entry. They are what separates the old reject rule from this.
+    warned = [c for c in calls if c["warned"]]
+    assert len(warned) == 40
+    assert sum(c["ivr"] is None for c in warned) == 32
+    assert sum(c["outcome"] == "answered" and c["ivr"] is None for c in warned) == 21
+    assert sum(c["outcome"] == "answered" and not c["answer_known"] for c in warned) == 8
+    kept = [c for c in calls if not c["warned"]]  # what the old rule loaded
+    assert t[0]["contacts_received"] - len(kept) == 40
+    assert t[0]["contacts_answered"] - sum(c["outcome"] == "answered" for c in kept) == 21

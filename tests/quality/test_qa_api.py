@@ -98,3 +98,25 @@ def test_agreement_and_sample_size(api: tuple[TestClient, dict]) -> None:
     s = client.get("/api/qa/sample-size?sd=12&margin=3&population=400", headers=tok[("t1", Role.analyst)])
     assert (s.json()["n"], s.json()["n_without_fpc"]) == (54, 62)
     assert client.get("/api/qa/sample-size?sd=12&margin=0", headers=tok[("t1", Role.analyst)]).status_code == 422
+
+
+@pytest.mark.parametrize("period", ["3000-01", "2263-01", "1969-12", "0001-01", "9999-12"])
+def test_periods_outside_the_engine_range_answer_400(api: tuple[TestClient, dict], period: str) -> None:
+    """A month the engine cannot hold (found by the fuzzer: 3000-01 overflowed pandas' nanoseconds) is a clear 400."""
+    client, tok = api
+    admin = tok[("t1", Role.admin)]
+    answers = [
+        client.post("/api/qa/plan", json={"period": period}, headers=admin),
+        client.post("/api/qa/draw", json={"period": period}, headers=admin),
+        client.get(f"/api/qa/scores?period={period}", headers=admin),
+        client.get(f"/api/qa/ranking?period={period}", headers=admin),
+        client.get(f"/api/qa/coaching?period={period}", headers=admin),
+        client.get(f"/api/qa/textqa?period={period}", headers=admin),
+    ]
+    for r in answers:
+        assert r.status_code == 400, (r.request.url, r.text)
+        assert r.json()["detail"] == f"period {period!r}: expected a month of the years 1970 to 2200"
+    # the edges of the range are served (no evaluations there: an empty answer)
+    for edge in ("1970-01", "2200-12"):
+        r = client.get(f"/api/qa/scores?period={edge}", headers=admin)
+        assert r.status_code == 200 and r.json()["evaluations"] == [], r.text

@@ -125,3 +125,15 @@ def test_diversions_are_counted_per_tenant(world: ValueWorld) -> None:
     assert after["routes"][route] == before["routes"].get(route, 0) + 1
     assert after["diverted"] == before["diverted"] + (route in {"self_service_first", "ivr_payment"})
     assert world.client.get("/api/value/diversions", headers=world.auth("t1")).json() == other
+
+
+@pytest.mark.parametrize("as_of", ["3000-01-01", "2263-01-01", "1969-12-31", "0001-01-01", "9999-12-31"])
+def test_as_of_outside_the_engine_range_is_400(world: ValueWorld, as_of: str) -> None:
+    """An as-of date the engine's nanosecond timestamps cannot hold is refused with a message, not a 500."""
+    want = f"as_of {as_of}: expected a date between 1970-01-01 and 2200-12-31"
+    r = world.client.get(f"/api/customers/A00000002?as_of={as_of}", headers=world.auth("t1", Role.analyst))
+    assert (r.status_code, r.json()["detail"]) == (400, want)
+    r = world.client.post("/api/value/score", json={"as_of": as_of}, headers=world.auth("t1"))
+    assert (r.status_code, r.json()["detail"]) == (400, want)
+    assert world.client.get("/api/customers/A00000002?as_of=2200-12-31",
+                            headers=world.auth("t1", Role.analyst)).status_code == 200  # fmt: skip

@@ -64,6 +64,9 @@ def test_spec_is_checked_as_saved(vworld) -> None:
         ({**SPEC, "chart": "pie3d"}, "chart"),
         ({**SPEC, "colour": "red"}, "colour"),
         ({**SPEC, "tiles": [{"metric": "contacts_offered", "w": 13}]}, "tiles"),
+        # dates the metrics engine cannot query are refused when saved, not when the view is opened
+        ({**SPEC, "start": "3000-01-01", "end": "3000-01-02"}, "start 3000-01-01: expected a date between"),
+        ({**SPEC, "start": "1899-12-31", "end": "2026-01-01"}, "start 1899-12-31: expected a date between"),
     ]
     for spec, word in cases:
         r = _new(w, "t1", "analyst", "bad", spec=spec)

@@ -25,11 +25,24 @@ from callops.errors import CallopsError, NotFound
 FIRST_DATE, LAST_DATE = date(1900, 1, 1), date(2999, 12, 31)
 
 
+# Dates of the engines that hold instants as pandas nanoseconds (value): those overflow after 2262-04-11.
+ENGINE_FIRST_DATE, ENGINE_LAST_DATE = date(1970, 1, 1), date(2200, 12, 31)
+
+
 def check_dates(**dates: date | None) -> None:
     """Refuse dates outside 1900-01-01 … 2999-12-31, naming the parameter."""
+    _check_range(dates, FIRST_DATE, LAST_DATE)
+
+
+def check_engine_dates(**dates: date | None) -> None:
+    """Refuse dates outside 1970-01-01 … 2200-12-31 (what nanosecond timestamps hold), naming the parameter."""
+    _check_range(dates, ENGINE_FIRST_DATE, ENGINE_LAST_DATE)
+
+
+def _check_range(dates: dict[str, date | None], first: date, last: date) -> None:
     for name, value in dates.items():
-        if value is not None and not FIRST_DATE <= value <= LAST_DATE:
-            raise CallopsError(f"{name} {value}: expected a date between {FIRST_DATE} and {LAST_DATE}")
+        if value is not None and not first <= value <= last:
+            raise CallopsError(f"{name} {value}: expected a date between {first} and {last}")
 
 log = logging.getLogger("callops.api")
 

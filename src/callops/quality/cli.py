@@ -138,8 +138,7 @@ def _period(wh: Any, tenant: str, period: str | None) -> str:
     from callops.quality import data
 
     if period:
-        data.parse_period(period)
-        return period
+        return data.check_period(period)
     return data.latest_period(wh, tenant)
 
 

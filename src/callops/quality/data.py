@@ -27,6 +27,19 @@ def parse_period(period: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
+# Months a caller may ask for: the engine holds instants as nanoseconds since 1970 (pandas), which overflow
+# after 2262, and a period's bounds, its previous month and local-zone shifts must all fit.
+FIRST_YEAR, LAST_YEAR = 1970, 2200
+
+
+def check_period(period: str) -> str:
+    """``period`` when it is a ``YYYY-MM`` month of the years 1970 to 2200; a clear error otherwise."""
+    year, _ = parse_period(period)
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise CallopsError(f"period {period!r}: expected a month of the years {FIRST_YEAR} to {LAST_YEAR}")
+    return period
+
+
 def previous_period(period: str) -> str:
     """The month before ``period``."""
     y, m = parse_period(period)

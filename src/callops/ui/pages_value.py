@@ -54,8 +54,8 @@ register_labels({
     "value_aht": ("AHT (s)", "平均处理时长（秒）"),
     "value_agents": ("Agents", "坐席数"),
     "value_care_work": ("Care tasks to work (oldest first)", "待处理关怀任务（最早优先）"),
-    "value_care_contacted": ("Contacted", "已联系"),
-    "value_care_resolved": ("Resolved", "已解决"),
+    "value_care_contacted": ("Mark contacted", "标记已联系"),
+    "value_care_resolved": ("Mark resolved", "标记已解决"),
     "value_care_moved": ("Care task moved", "关怀任务已更新"),
 })  # fmt: skip
 
@@ -223,11 +223,12 @@ def _care_worklist(ctx: session.Ctx, tasks: list[dict[str, Any]], limit: int = 2
         with data_attrs(ui.row().classes("w-full items-center gap-2"), test="care-task", task=task["id"],
                         status=task["status"]):  # fmt: skip
             ui.label(f"{task['customer_id']} · {task['team']} · {task['rule']}").classes("grow")
-            for status in ("contacted", "resolved"):
-                if status in NEXT[task["status"]]:
-                    data_attrs(ui.button(t(f"value_care_{status}", loc),
-                                         on_click=lambda tid=task["id"], st=status: move(tid, st)).props(
-                        "dense outline"), test="care-move", task=task["id"], to=status)  # fmt: skip
+            with ui.row().classes("gap-1 no-wrap"):
+                for status in ("contacted", "resolved"):
+                    if status in NEXT[task["status"]]:
+                        data_attrs(ui.button(t(f"value_care_{status}", loc),
+                                             on_click=lambda tid=task["id"], st=status: move(tid, st)).props(
+                            "dense outline"), test="care-move", task=task["id"], to=status)  # fmt: skip
 
 
 async def _balance_section(tenant_id: str, loc: str, calls: float = 600, aht: float = 240, agents: int = 82,

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from callops.errors import CallopsError, NotFound
-from callops.metrics.grains import check_grain
+from callops.metrics.grains import MAX_DATE, MIN_DATE, check_grain
 
 CHARTS = ("line", "bar", "table", "number")
 VISIBILITIES = ("private", "team", "tenant")
@@ -52,6 +52,9 @@ class ViewSpec(BaseModel):
             raise ValueError("give both start and end, or neither (then period applies)")
         if self.start and self.end and self.end < self.start:
             raise ValueError(f"end {self.end} is before start {self.start}")
+        for name, value in (("start", self.start), ("end", self.end)):  # what the metrics engine can query
+            if value is not None and not MIN_DATE <= value <= MAX_DATE:
+                raise ValueError(f"{name} {value}: expected a date between {MIN_DATE} and {MAX_DATE}")
         return self
 
     @field_validator("grain")

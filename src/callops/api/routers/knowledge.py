@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from callops.api.deps import StoreDep, WarehouseDep, require
 from callops.api.encode import clean
+from callops.api.errors import check_dates
 from callops.errors import CallopsError
 from callops.knowledge import articles, assist, hot, service
 from callops.store.roles import Permission, allows
@@ -228,6 +229,7 @@ def usage(who: Reader, st: StoreDep, since: datetime | None = None) -> dict[str,
     """Computed from the recorded events (``since`` an instant, default all)."""
     if since is not None and since.tzinfo is None:
         raise CallopsError("since: give a time with its offset, e.g. 2026-12-01T00:00:00+08:00")
+    check_dates(since=since.date() if since is not None else None)
     return assist.usage(st, who.tenant_id, since=since)
 
 

@@ -57,6 +57,7 @@ class PlanIn(BaseModel):
 @router.post("/plan", summary="Per-agent sampling plan and draw")
 def plan(body: PlanIn, who: Manager, wh: WarehouseDep) -> dict[str, Any]:
     """The keys of ``callops qa plan --json``."""
+    qdata.check_period(body.period)
     return clean(service.plan(wh, who.tenant_id, body.period, margin=body.margin, sd=body.sd,
                               confidence=body.confidence, strata=body.strata, allocation=body.allocation,
                               seed=body.seed))  # fmt: skip
@@ -66,6 +67,7 @@ def plan(body: PlanIn, who: Manager, wh: WarehouseDep) -> dict[str, Any]:
 def draw(body: PlanIn, who: Manager, wh: WarehouseDep, st: StoreDep,
          fmt: Annotated[str, Query(alias="format", pattern="^(json|xlsx)$")] = "json") -> Any:  # fmt: skip
     """Records the draw (routine and risk streams) and returns it as JSON or an Excel workbook."""
+    qdata.check_period(body.period)
     doc = service.plan(wh, who.tenant_id, body.period, margin=body.margin, sd=body.sd, confidence=body.confidence,
                        strata=body.strata, allocation=body.allocation, seed=body.seed)  # fmt: skip
     rows = service.draw_rows(doc)
@@ -81,7 +83,7 @@ def draw(body: PlanIn, who: Manager, wh: WarehouseDep, st: StoreDep,
 @router.get("/scores", summary="Evaluations scored under the form")
 def scores(who: Evaluator, wh: WarehouseDep, period: Period) -> dict[str, Any]:
     """Each evaluation's score, critical score and failure; evaluations that do not fit the form as rejects."""
-    run = qdata.scored(wh, who.tenant_id, period)
+    run = qdata.scored(wh, who.tenant_id, qdata.check_period(period))
     return clean({"period": period, "evaluations": run.scored, "rejects": run.rejects})
 
 
@@ -89,19 +91,19 @@ def scores(who: Evaluator, wh: WarehouseDep, period: Period) -> dict[str, Any]:
 def ranking(who: Reader, wh: WarehouseDep, st: StoreDep, period: Period,
             top: Annotated[int, Query(ge=1, le=1000)] = 5) -> dict[str, Any]:  # fmt: skip
     """The keys of ``callops qa ranking --json``."""
-    return clean(service.ranking_report(wh, who.tenant_id, period, top=top, store=st))
+    return clean(service.ranking_report(wh, who.tenant_id, qdata.check_period(period), top=top, store=st))
 
 
 @router.get("/coaching", summary="Coaching and recognition lists")
 def coaching(who: Reader, wh: WarehouseDep, st: StoreDep, period: Period) -> dict[str, Any]:
     """Lists with the regression-to-the-mean figures, and rank stability against the month before."""
-    return clean(service.coaching_report(wh, who.tenant_id, period, store=st))
+    return clean(service.coaching_report(wh, who.tenant_id, qdata.check_period(period), store=st))
 
 
 @router.get("/textqa", summary="Text QA of transcripts with agreement against humans")
 def textqa(who: Manager, wh: WarehouseDep, period: Period) -> dict[str, Any]:
     """Per contact and item: passed and the evidence; per item: kappa against human evaluations."""
-    return clean(service.textqa_report(wh, who.tenant_id, period))
+    return clean(service.textqa_report(wh, who.tenant_id, qdata.check_period(period)))
 
 
 class TaskIn(BaseModel):

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from callops import tenancy
 from callops.api.deps import StoreDep, WarehouseDep, require, resources
 from callops.api.encode import clean
+from callops.api.errors import check_engine_dates
 from callops.errors import CallopsError
 from callops.store.roles import Permission
 from callops.store.users import Principal
@@ -70,6 +71,7 @@ def customer(customer_id: str, who: Reader, wh: WarehouseDep, as_of: date | None
     """Profile features as of a date, tags, value explanation and timeline (404 when not this tenant's)."""
     from callops.value.decide import customer_profile
 
+    check_engine_dates(as_of=as_of)
     return clean(customer_profile(wh, tenancy.get_tenant(wh, who.tenant_id), customer_id, as_of))
 
 
@@ -102,6 +104,7 @@ def score(body: ScoreIn, who: Manager, wh: WarehouseDep, store: StoreDep) -> dic
     from callops.value.decide import libraries
     from callops.value.snapshot import score_tenant
 
+    check_engine_dates(as_of=body.as_of)
     t = tenancy.get_tenant(wh, who.tenant_id)
     model, tags, _ = libraries(t.tenant_id)
     result = score_tenant(wh, t, body.as_of, model=model, tags=tags)
