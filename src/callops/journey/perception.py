@@ -57,7 +57,9 @@ def compare(a: np.ndarray, b: np.ndarray) -> dict:
     se = math.sqrt(v1 / n1 + v2 / n2)
     if se == 0:
         return {**out, "diff": float(diff), "diff_ci": None, "hedges_g": None, "g_ci": None}
-    df = (v1 / n1 + v2 / n2) ** 2 / ((v1 / n1) ** 2 / (n1 - 1) + (v2 / n2) ** 2 / (n2 - 1))
+    # Welch–Satterthwaite df on the shares of the variance sum, so tiny variances cannot underflow to 0/0
+    r1 = (v1 / n1) / (v1 / n1 + v2 / n2)
+    df = 1 / (r1**2 / (n1 - 1) + (1 - r1) ** 2 / (n2 - 1))
     half = stats.t.ppf(0.975, df) * se
     pooled = math.sqrt(((n1 - 1) * v1 + (n2 - 1) * v2) / (n1 + n2 - 2))
     d = diff / pooled if pooled else 0.0
