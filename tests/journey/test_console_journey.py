@@ -15,7 +15,7 @@ import pytest
 from journey_testlib import CONTACTS, T1_LOG
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ui"))
-from console_env import Env, free_port, prepare, serve
+from console_env import Env, free_port, prepare, serve, stop
 
 pytestmark = pytest.mark.console  # a process of its own: tools/console_tests.py
 
@@ -59,7 +59,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Env]
         try:
             yield f"http://127.0.0.1:{port}", env
         finally:
-            srv.should_exit = True
+            stop(srv)
 
 
 def test_journeys_page_in_both_languages_with_export(server: tuple[str, Env]) -> None:

@@ -70,7 +70,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
                 _, tokens[name] = create_user(s, "demo", name, role, "tests", locale="zh-CN")
         port = _free_port()
         server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
-        threading.Thread(target=server.run, daemon=True).start()
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
         deadline = time.monotonic() + 60
         while not server.started and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -78,6 +79,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
             yield f"http://127.0.0.1:{port}", tokens
         finally:
             server.should_exit = True
+            thread.join(60)  # exit only after the app's resources are closed (else the process may abort)
 
 
 @pytest.fixture(scope="module")

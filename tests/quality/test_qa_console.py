@@ -12,7 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ui"))
 import qa_world
-from console_env import free_port, serve
+from console_env import free_port, serve, stop
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed"), pytest.mark.console]
@@ -42,7 +42,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict]]
     try:
         yield f"http://127.0.0.1:{port}", tokens
     finally:
-        srv.should_exit = True
+        stop(srv)
         mp.undo()
 
 

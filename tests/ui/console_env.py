@@ -83,10 +83,18 @@ def serve(port: int, app=None):
 
         app = create_app()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, name="console-server", daemon=True).start()
+    server.thread = threading.Thread(target=server.run, name="console-server", daemon=True)  # for stop()
+    server.thread.start()
     deadline = time.monotonic() + 60
     while not server.started:
         if time.monotonic() > deadline:
             raise RuntimeError("console server did not start within 60 s")
         time.sleep(0.05)
     return server
+
+
+def stop(server, timeout: float = 60.0) -> None:
+    """Stop a server started by :func:`serve` and wait for its shutdown (the app's resources closed): a process
+    that exits while the server thread is still closing DuckDB aborts ("FATAL: exception not rethrown")."""
+    server.should_exit = True
+    server.thread.join(timeout)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from console_env import TENANT, Env, free_port, prepare, serve
+from console_env import TENANT, Env, free_port, prepare, serve, stop
 
 pytestmark = [pytest.mark.xdist_group("ui"), pytest.mark.console]
 
@@ -66,7 +66,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Env]
         try:
             yield f"http://127.0.0.1:{port}", env
         finally:
-            srv.should_exit = True
+            stop(srv)
             from callops.realtime.hub import reset_hubs
 
             reset_hubs()

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from console_env import TENANT, free_port, serve
+from console_env import TENANT, free_port, serve, stop
 
 pytestmark = [pytest.mark.xdist_group("ui"), pytest.mark.console]
 
@@ -101,7 +101,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         try:
             yield f"http://127.0.0.1:{srv.config.port}"
         finally:
-            srv.should_exit = True
+            stop(srv)
             for th in threading.enumerate():  # let the lifespan close the warehouse handles before exit
                 if th.name == "console-server":
                     th.join(60)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ui"))
-from console_env import free_port, serve
+from console_env import free_port, serve, stop
 
 pytestmark = pytest.mark.console  # a process of its own: tools/console_tests.py
 
@@ -45,7 +45,7 @@ def console(scored_home: tuple) -> Iterator[tuple[str, str]]:
     try:
         yield f"http://127.0.0.1:{port}", token
     finally:
-        srv.should_exit = True
+        stop(srv)
 
 
 def test_value_page_zh_phone(console: tuple[str, str]) -> None:
