@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -263,6 +263,16 @@ def print_rows(rows: list[dict], title: str, zone: str | None = None) -> None:
     for r in rows:
         grid.add_row(*(_cell(v, zone) for v in r.values()))
     out.print(grid)
+
+
+def date_option(text: str | None, flag: str) -> date | None:
+    """The date of a ``YYYY-MM-DD`` option (None when not given); a clear error naming ``flag`` otherwise."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise CallopsError(f"{flag} {text!r}: expected a date as YYYY-MM-DD") from None
 
 
 def _cell(value: object, zone: str | None = None) -> str:

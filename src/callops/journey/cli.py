@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from callops.cli import date_option
 from callops.errors import CallopsError
 from callops.journey.events import Selection
 from callops.tenancy import get_tenant
@@ -29,17 +29,9 @@ Where = Annotated[str | None, typer.Option(
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
-def _date(text: str | None, flag: str) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise CallopsError(f"{flag} {text!r}: expected a date as YYYY-MM-DD") from None
-
 
 def _sel(from_: str | None, to: str | None, where: str | None) -> Selection:
-    return Selection(_date(from_, "--from"), _date(to, "--to"), where)
+    return Selection(date_option(from_, "--from"), date_option(to, "--to"), where)
 
 
 def _emit(doc: Any, as_json: bool, rows: list[dict] | None = None, title: str = "") -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from callops import tenancy
+from callops.cli import date_option
 from callops.errors import CallopsError
 from callops.exports import csv_cell, workbook_bytes
 from callops.metrics.catalog import build_catalog, load_catalog, package_files
@@ -57,14 +58,6 @@ class QueryFormat(StrEnum):
 def _split(text: str | None) -> list[str]:
     return [x.strip() for x in (text or "").split(",") if x.strip()]
 
-
-def _date(text: str | None, flag: str) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise CallopsError(f"{flag} {text!r}: expected a date as YYYY-MM-DD") from None
 
 
 def _print_table(rows: list[dict], title: str) -> None:
@@ -164,8 +157,8 @@ def query_cmd(
         raise CallopsError("--format xlsx needs --output FILE.xlsx")
     with Warehouse(read_only=True) as wh:
         table = run_query(
-            wh, tenant, _split(metric), grain=grain, by=_split(by), start=_date(from_, "--from"),
-            end=_date(to, "--to"), where=where, compare=compare, top=top, rank_by=rank_by,
+            wh, tenant, _split(metric), grain=grain, by=_split(by), start=date_option(from_, "--from"),
+            end=date_option(to, "--to"), where=where, compare=compare, top=top, rank_by=rank_by,
         )
     rows = [{k: plain(v) for k, v in r.items()} for r in table.to_pylist()]
     if format == QueryFormat.json:
@@ -202,7 +195,7 @@ def top_cmd(
 ) -> None:
     """Print the tenant's TOP indicators with the previous period, the change and the target status."""
     with Warehouse(read_only=True) as wh:
-        rows = top_indicators(wh, tenant, period, _date(at, "--at"))
+        rows = top_indicators(wh, tenant, period, date_option(at, "--at"))
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return

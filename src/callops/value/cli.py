@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,6 +11,7 @@ import typer
 from rich.console import Console
 
 from callops.api.encode import clean
+from callops.cli import date_option
 from callops.errors import CallopsError
 
 value_app = typer.Typer(help="Customer value: scores, explanations, CLV, back-test, rule libraries.",
@@ -26,14 +26,6 @@ TenantOpt = Annotated[str, typer.Option("--tenant", help="Tenant.")]
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Date (YYYY-MM-DD); default today (tenant zone).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print only JSON.")]
 
-
-def _date(text: str | None, what: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise CallopsError(f"{what}: not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def _emit(doc: Any) -> None:
@@ -61,7 +53,7 @@ def score_cmd(
     from callops.value.snapshot import score_tenant
     from callops.warehouse import Warehouse
 
-    day = _date(as_of, "--as-of")
+    day = date_option(as_of, "--as-of")
     with Warehouse() as wh:
         t = _tenant(wh, tenant)
         m, tg, _ = libraries(t.tenant_id)
@@ -123,7 +115,7 @@ def clv_cmd(
     """Fit BG/NBD (and Gamma-Gamma) by maximum likelihood and predict each customer."""
     from callops.value.clv import fit_clv, read_transactions
 
-    end = _date(calibration_end, "--calibration-end")
+    end = date_option(calibration_end, "--calibration-end")
     if horizon <= 0:
         raise CallopsError("--horizon must be positive")
     tx = read_transactions(str(file), customer_col, date_col, amount_col)
@@ -155,7 +147,7 @@ def backtest_cmd(tenant: TenantOpt,
     with Warehouse() as wh:
         t = _tenant(wh, tenant)
         m, tg, _ = libraries(t.tenant_id)
-        doc = backtest(wh, t, _date(split, "--split"), _date(end, "--end"), model=m, tags=tg)  # type: ignore[arg-type]
+        doc = backtest(wh, t, date_option(split, "--split"), date_option(end, "--end"), model=m, tags=tg)  # type: ignore[arg-type]
     if as_json:
         _emit(doc)
         return
@@ -210,7 +202,7 @@ def show_cmd(customer: Annotated[str, typer.Argument(help="Customer id.")], tena
     from callops.warehouse import Warehouse
 
     with Warehouse() as wh:
-        doc = customer_profile(wh, _tenant(wh, tenant), customer, _date(as_of, "--as-of"))
+        doc = customer_profile(wh, _tenant(wh, tenant), customer, date_option(as_of, "--as-of"))
     if as_json:
         _emit(doc)
         return
