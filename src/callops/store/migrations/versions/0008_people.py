@@ -1,0 +1,25 @@
+"""people loop: agent links, requests, adherence exceptions, HR cases, overtime offers (issue 19).
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-06
+
+Written by hand; it does not import the models, so it keeps describing this revision when the models move on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0008"
+down_revision: str | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Create the people tables (none yet: the revision keeps the chain linear while the domain is built)."""
+
+
+def downgrade() -> None:
+    """Drop the people tables."""
