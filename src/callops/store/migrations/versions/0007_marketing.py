@@ -1,4 +1,4 @@
-"""marketing: campaign states, pause/resume history, decision log (issue 12).
+"""marketing offers: decision log with offer probabilities, offer outcomes (issue 12).
 
 Revision ID: 0007
 Revises: 0006

@@ -1,4 +1,4 @@
-"""people loop: agent links, requests, adherence exceptions, HR cases, overtime offers (issue 19).
+"""people loop: agent links, self-service requests and their checks (issue 19).
 
 Revision ID: 0008
 Revises: 0007
