@@ -190,6 +190,28 @@ def perception_cmd(
     _emit(doc, as_json, [{k: v for k, v in r.items() if not isinstance(v, list)} for r in rows], f"{tenant}: {view}")
 
 
+@journey_app.command("churn")
+def churn_cmd(
+    tenant: Tenant,
+    split: Annotated[str, typer.Option("--split", help="First local date of the hold-out (YYYY-MM-DD).")],
+    horizon: Annotated[int, typer.Option("--horizon", help="Days of each window (training and hold-out).")] = 60,
+    as_json: Json = False,
+) -> None:
+    """Back-test a churn model: trained on the window before --split, tested on the window after (AUC, lift)."""
+    from callops.journey.churn import churn_backtest
+
+    day = date_option(split, "--split")
+    if day is None:
+        raise CallopsError("--split: expected a date as YYYY-MM-DD")
+    with Warehouse(read_only=True) as wh:
+        doc = churn_backtest(wh, get_tenant(wh, tenant), day, horizon_days=horizon)
+    rows = [{"ranking": "model", **{k: doc["model"][k] for k in ("auc", "top_decile_lift")}},
+            {"ranking": f"baseline: {doc['baseline']['feature']}",
+             **{k: doc["baseline"][k] for k in ("auc", "top_decile_lift")}}]
+    _emit(doc, as_json, rows, f"{tenant}: churn back-test, hold-out {doc['test']['as_of']} + {horizon} days "
+                              f"({doc['test']['churned']:,} of {doc['test']['customers']:,} churned)")
+
+
 @journey_app.command("cost")
 def cost_cmd(tenant: Tenant, as_json: Json = False) -> None:
     """Cost per contact per channel, e-channel share, true containment, diversion per week."""

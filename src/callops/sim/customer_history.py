@@ -9,9 +9,9 @@ How value, behaviour and outcomes are linked (the causal structure; the value mo
   BG/NBD + Gamma-Gamma story: purchases follow a Poisson process at ``λ`` until the customer silently
   drops out (after a purchase, with probability ``p``); spend per purchase is independent of timing.
 - **Churn** (customers whose current status is ``churned``): the churn date is uniform over the history;
-  purchases stop at a *disengagement* point ``Exp(45 days)`` before it, and with probability 0.6 the
-  customer unsubscribes a service in between (reason ``dissatisfied``). So churn after a date is
-  announced before it by fewer purchases and unsubscriptions — signals the model can see.
+  purchases stop at a *disengagement* point ``Exp(45 days)`` before it, and with probability 0.8 the
+  customer unsubscribes ``1 + Poisson(1)`` services in between (reason ``dissatisfied``). So churn after a
+  date is announced before it by fewer purchases and unsubscriptions — signals a model can see.
 - **Billing suspensions**: customers now ``suspended`` were put in arrears about 20 days before the last
   month start and suspended on it (reason ``billing``, 85 %); customers now in ``arrears`` went into
   arrears within the last 25 days. 8 % of the other customers had one past episode (arrears → suspended
@@ -72,12 +72,13 @@ def generate_history(customers: pa.Table, end: date, *, days: int = 365, seed: i
                        np.ndarray | None, np.ndarray | None]] = []  # fmt: skip
     events.append((ci, times[ci, kk], "purchase", amount, PRODUCTS[rng.integers(0, len(PRODUCTS), len(ci))],
                    None, None, None))  # fmt: skip
-    # churn: an unsubscription (p = 0.6) between disengagement and churn, then the status change
+    # churn: unsubscriptions (p = 0.8, 1 + Poisson(1) of them) between disengagement and churn, then the status change
     c = np.flatnonzero(churned)
     if len(c):
         events.append((c, churn_ts[c], "status_change", None, None, np.full(len(c), "active", object),
                        np.full(len(c), "churned", object), np.full(len(c), "voluntary", object)))  # fmt: skip
-        u = c[rng.random(len(c)) < 0.6]
+        u = c[rng.random(len(c)) < 0.8]
+        u = np.repeat(u, 1 + rng.poisson(1.0, len(u)))
         lo = np.maximum(disengage[u], start_ts)
         events.append((u, lo + rng.random(len(u)) * (churn_ts[u] - lo), "unsubscribe", None,
                        SERVICES[rng.integers(0, len(SERVICES), len(u))], None, None,
