@@ -33,7 +33,7 @@ BETA-S3,2,BETA-JRN-C2,2026-03-03T09:43:00+01:00,app,beta_self_service,ok,,,beta-
 BETA_CONTACT = """contact_id,center,queue,channel,direction,offered_at,outcome,answered_at,ended_at,customer_id,csat,business_type
 BETA-1,beta-center,beta-q,voice,inbound,2026-03-02T09:00:00+01:00,answered,2026-03-02T09:00:10+01:00,2026-03-02T09:03:00+01:00,BETA-JRN-C1,1,beta_billing
 """  # noqa: E501
-BETA_COSTS = "costs: {agent_cost_per_hour: 77.5, channel_cost_per_contact: {voice: 0.77}}\n"
+BETA_COSTS = "parameters: {agent_cost_per_hour: 77.5, channel_cost_per_contact: {voice: 0.77}}\n"
 ACME_EVENTS = """session_id,seq,customer_id,ts,channel,step,outcome,error_code,contact_id
 ACME-S1,0,C02926,2026-03-02T10:00:00+08:00,app,login,ok,,
 ACME-S1,1,C02926,2026-03-02T10:01:00+08:00,app,verify_identity,failed,identity_failed,
@@ -65,7 +65,7 @@ def seed(w: World) -> None:
     _load(w, "acme", "journey_events", ACME_EVENTS)
     folder = w.home / "tenants" / "beta"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "journeys.yaml").write_text(BETA_COSTS, encoding="utf-8")
+    (folder / "metrics.yaml").write_text(BETA_COSTS, encoding="utf-8")
     _seeded.add(id(w))
 
 

@@ -15,6 +15,7 @@ from callops.errors import CallopsError
 from callops.ingest.loader import load_files
 from callops.ingest.mapping import load_mapping
 from callops.journey import cost, perception
+from callops.metrics.query import query
 from callops.tenancy import Tenant, create_tenant
 from callops.warehouse import Warehouse
 
@@ -77,8 +78,8 @@ def test_cost_per_contact_and_e_channel_share(home: Warehouse, t1: Tenant, tmp_p
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     folder = Path(home.url.removeprefix("duckdb://")).parent / "tenants" / "t1"
     folder.mkdir(parents=True)
-    (folder / "journeys.yaml").write_text(
-        "costs: {agent_cost_per_hour: 90, channel_cost_per_contact: {voice: 1.5, app: 0.1}}\n", encoding="utf-8")
+    (folder / "metrics.yaml").write_text(
+        "parameters: {agent_cost_per_hour: 90, channel_cost_per_contact: {voice: 1.5, app: 0.1}}\n", encoding="utf-8")
     out = cost.channel_costs(home, t1)
     by = {r["channel"]: r for r in out["channels"]}
     assert by["voice"]["cost_per_contact"] == pytest.approx(600 / 3600 * 90 + 1.5)  # one call, 10 min of talk
@@ -87,8 +88,23 @@ def test_cost_per_contact_and_e_channel_share(home: Warehouse, t1: Tenant, tmp_p
     assert out["cost_per_contact"] == pytest.approx((15 + 1.5 + 0.3) / 4)
     weeks = cost.diversion(home, t1)
     assert [w["week"] for w in weeks] == ["2026-03-02"] and weeks[0]["contacts"] == 4
-    (folder / "journeys.yaml").write_text("costs: {agent_cost_per_hour: -1}\n", encoding="utf-8")
+    # the catalog's cost metrics read the same parameters and give the same hand-checked figures
+    table = query(home, "t1", ["contact_cost", "cost_per_contact", "cost_per_contact__voice",
+                               "cost_per_contact__app"], grain="month").to_pylist()
+    assert len(table) == 1
+    assert table[0]["contact_cost"] == pytest.approx(15 + 1.5 + 0.3)
+    assert table[0]["cost_per_contact"] == pytest.approx((15 + 1.5 + 0.3) / 4)
+    assert table[0]["cost_per_contact__voice"] == pytest.approx(16.5)
+    assert table[0]["cost_per_contact__app"] == pytest.approx(0.1)
+    (folder / "metrics.yaml").write_text("parameters: {agent_cost_per_hour: -1}\n", encoding="utf-8")
     with pytest.raises(CallopsError, match="agent_cost_per_hour"):
+        cost.channel_costs(home, t1)
+    (folder / "metrics.yaml").write_text("parameters: {channel_cost_per_contact: {fax: 1}}\n", encoding="utf-8")
+    with pytest.raises(CallopsError, match="unknown channel.*fax"):
+        cost.channel_costs(home, t1)
+    (folder / "metrics.yaml").unlink()
+    (folder / "journeys.yaml").write_text("costs: {agent_cost_per_hour: 90}\n", encoding="utf-8")
+    with pytest.raises(CallopsError, match="costs are metric parameters now"):
         cost.channel_costs(home, t1)
 
 

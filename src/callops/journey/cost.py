@@ -1,10 +1,14 @@
 """Cost view (C3): cost per contact per channel, e-channel share, true containment and diversion over time.
 
-Tenant parameters live in ``$CALLOPS_HOME/tenants/<tenant>/journeys.yaml`` (defaults below)::
+Costs are the tenant's metric parameters (``$CALLOPS_HOME/tenants/<tenant>/metrics.yaml``), the same numbers the
+catalog's ``contact_cost`` and ``cost_per_contact`` metrics use::
 
-    costs:
+    parameters:
       agent_cost_per_hour: 60          # fully loaded cost of an agent hour
       channel_cost_per_contact: {voice: 0.8, chat: 0.3, app: 0.05}   # fixed cost per contact (licences, telecom)
+
+The journey parameters live in ``$CALLOPS_HOME/tenants/<tenant>/journeys.yaml`` (defaults below)::
+
     e_channels: [app, web, sms, social]  # self-service electronic channels
     containment_hours: 24              # N of "true containment"
 
@@ -23,22 +27,24 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from callops.errors import CallopsError
 from callops.journey.events import Selection, events, run_sql
+from callops.metrics.parameters import load_parameters as metric_parameters
+from callops.metrics.parameters import tenant_parameters_path
+from callops.metrics.spec import DEFAULT_CHANNEL_COSTS
 from callops.settings import callops_home
 from callops.tenancy import Tenant, scoped
 from callops.warehouse import Warehouse
 
 
 class Costs(BaseModel):
-    """Agent and channel costs."""
+    """Agent and channel costs (from the tenant's metric parameters)."""
 
     model_config = ConfigDict(extra="forbid")
     agent_cost_per_hour: float = Field(60.0, ge=0)
-    channel_cost_per_contact: dict[str, float] = Field(default_factory=lambda: {
-        "voice": 0.8, "chat": 0.3, "email": 0.2, "video": 1.0, "app": 0.05, "web": 0.05, "sms": 0.02, "social": 0.05})
+    channel_cost_per_contact: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_CHANNEL_COSTS))
 
 
 class JourneyParameters(BaseModel):
-    """A tenant's journey parameters."""
+    """A tenant's journey parameters, with its costs."""
 
     model_config = ConfigDict(extra="forbid")
     costs: Costs = Field(default_factory=Costs)
@@ -47,13 +53,20 @@ class JourneyParameters(BaseModel):
 
 
 def load_parameters(tenant_id: str) -> JourneyParameters:
-    """The tenant's journey parameters (defaults where the file is absent or silent)."""
+    """The tenant's journey parameters (defaults where the file is absent or silent) and metric cost parameters."""
+    metric = metric_parameters(tenant_id)
+    costs = {"agent_cost_per_hour": metric.agent_cost_per_hour,
+             "channel_cost_per_contact": metric.channel_cost_per_contact}
     path = callops_home() / "tenants" / tenant_id / "journeys.yaml"
     if not path.is_file():
-        return JourneyParameters()
+        return JourneyParameters(costs=Costs(**costs))
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return JourneyParameters.model_validate(data)
+        if isinstance(data, dict) and "costs" in data:
+            raise CallopsError(
+                f"{path}: costs are metric parameters now: move agent_cost_per_hour and channel_cost_per_contact "
+                f"under parameters: in {tenant_parameters_path(tenant_id)}")
+        return JourneyParameters.model_validate({**(data if isinstance(data, dict) else {}), "costs": costs})
     except yaml.YAMLError as exc:
         raise CallopsError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     except ValidationError as exc:

@@ -138,6 +138,12 @@ class CatalogFile(_Strict):
     scope_groups: list[ScopeGroup] = []
 
 
+# The canonical channels (callops.schema.Channel, repeated here so the catalog models import nothing heavy) and
+# the default fixed cost of a contact on each.
+CHANNELS = ("voice", "chat", "web", "app", "sms", "email", "social", "video")
+DEFAULT_CHANNEL_COSTS = {"voice": 0.8, "chat": 0.3, "email": 0.2, "video": 1.0, "app": 0.05, "web": 0.05, "sms": 0.02,
+                         "social": 0.05}
+
 SlVariant = Literal[
     "within_t_over_answered_abandoned",
     "within_t_excl_abandoned_within_t",
@@ -165,13 +171,31 @@ class Parameters(_Strict):
     repeat_window_days: float = Field(
         7.0, gt=0, description="FCR/repeat window: a contact is repeated when the customer comes back within it."
     )
+    agent_cost_per_hour: float = Field(60.0, ge=0, description="Fully loaded cost of an agent hour (cost view).")
+    channel_cost_per_contact: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_CHANNEL_COSTS),
+        description="Fixed cost per contact by channel: licences, telecom (cost view); a channel not named costs 0.",
+    )
+
+    @field_validator("channel_cost_per_contact")
+    @classmethod
+    def _known_channels(cls, costs: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(costs) - set(CHANNELS))
+        if unknown:
+            raise ValueError(f"unknown channel(s) {', '.join(unknown)}; known: {', '.join(CHANNELS)}")
+        negative = sorted(c for c, v in costs.items() if not v >= 0)
+        if negative:
+            raise ValueError(f"a cost cannot be negative: {', '.join(negative)}")
+        return costs
 
     def numeric(self) -> dict[str, float]:
-        """The numeric parameters, by name (what expressions may refer to)."""
+        """The numeric parameters, by name (what expressions may refer to); ``channel_cost_<channel>`` per channel."""
         return {
             "sl_threshold_s": self.sl_threshold_s,
             "short_abandon_s": self.short_abandon_s,
             "repeat_window_days": self.repeat_window_days,
+            "agent_cost_per_hour": self.agent_cost_per_hour,
+            **{f"channel_cost_{c}": float(self.channel_cost_per_contact.get(c, 0.0)) for c in CHANNELS},
         }
 
 
