@@ -61,15 +61,21 @@ def create_tenant(wh: Warehouse, tenant_id: str, timezone: str = DEFAULT_TIMEZON
 
 def list_tenants(wh: Warehouse) -> list[Tenant]:
     """All tenants, by name (an administrator's view: no tenant data is read)."""
+    if wh.external:  # Spark or the lake: the tenants table is a view of the backend
+        t = wh.backend.table("tenants").select("tenant_id", "timezone", "created_at").order_by("tenant_id")
+        return [Tenant(**r) for r in t.to_pyarrow().to_pylist()]
     rows = wh.writer().execute("SELECT tenant_id, timezone, created_at FROM tenants ORDER BY tenant_id").fetchall()
     return [Tenant(*r) for r in rows]
 
 
 def get_tenant(wh: Warehouse, tenant_id: str) -> Tenant:
     """The tenant ``tenant_id``; raise :class:`NotFound` with the known names if absent."""
-    row = wh.writer().execute(
-        "SELECT tenant_id, timezone, created_at FROM tenants WHERE tenant_id = ?", [tenant_id]
-    ).fetchall()
+    if wh.external:
+        row = [(t.tenant_id, t.timezone, t.created_at) for t in list_tenants(wh) if t.tenant_id == tenant_id]
+    else:
+        row = wh.writer().execute(
+            "SELECT tenant_id, timezone, created_at FROM tenants WHERE tenant_id = ?", [tenant_id]
+        ).fetchall()
     if not row:
         known = ", ".join(t.tenant_id for t in list_tenants(wh)) or "none yet"
         raise NotFound(f"no tenant {tenant_id!r} (known: {known}); create it with `callops tenant create`")

@@ -135,6 +135,11 @@ class Warehouse:
         wh._con = None  # type: ignore[assignment]  # no writer: see writer()
         return wh
 
+    @property
+    def external(self) -> bool:
+        """Whether this is a read-only view over another Ibis backend (:meth:`from_backend`: Spark, the lake)."""
+        return self._con is None
+
     def handle(self) -> Warehouse:
         """Another connection to this open database (a DuckDB cursor), for one thread at a time.
 
