@@ -46,3 +46,20 @@ def table_fingerprint(wh: Warehouse, table: str) -> tuple[int, int]:
     con = wh.writer()
     n, h = con.execute(f'SELECT count(*), coalesce(sum(hash(t)), 0) FROM "{table}" AS t').fetchall()[0]
     return int(n), int(h)
+
+
+def require_spark() -> None:
+    """Skip (or fail under CALLOPS_REQUIRE_SERVICES=1) when pyspark or Java is missing."""
+    import shutil
+
+    problem = None
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        problem = "pyspark is not installed (pip install 'pyspark==4.0.5')"
+    if problem is None and shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        problem = "Java is not installed (apt-get install openjdk-17-jre-headless)"
+    if problem:
+        if os.environ.get("CALLOPS_REQUIRE_SERVICES") == "1":
+            pytest.fail(problem)
+        pytest.skip(problem)

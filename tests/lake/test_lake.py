@@ -30,6 +30,7 @@ from callops.lake.read import open_lake
 from callops.metrics.catalog import build_catalog, package_files
 from callops.metrics.compiler import PERIOD, compile_query
 from callops.warehouse import Warehouse
+from foundation_helpers import require_spark
 
 ZONE = "Asia/Shanghai"
 
@@ -213,15 +214,12 @@ def test_bad_lakes_get_clear_messages(world: tuple[Warehouse, Path], tmp_path: P
     (lake / "_callops" / "lake.json").write_text(json.dumps({"format_version": 99}))
     with pytest.raises(CallopsError, match="written by format version 99"):
         export(wh, t1, str(lake))
-    with pytest.raises(CallopsError, match="format version 99"):
-        with open_lake(str(lake)):
-            pass
-    with pytest.raises(CallopsError, match="holds no exported tenant"):
-        with open_lake(str(tmp_path / "empty")):
-            pass
-    with pytest.raises(CallopsError, match="unknown engine 'oracle'"):
-        with open_lake(str(lake), "oracle"):
-            pass
+    with pytest.raises(CallopsError, match="format version 99"), open_lake(str(lake)):
+        pass
+    with pytest.raises(CallopsError, match="holds no exported tenant"), open_lake(str(tmp_path / "empty")):
+        pass
+    with pytest.raises(CallopsError, match="unknown engine 'oracle'"), open_lake(str(lake), "oracle"):
+        pass
 
 
 def test_cli_export_verify_and_query_on_the_lake(world: tuple[Warehouse, Path]) -> None:
@@ -248,3 +246,28 @@ def test_cli_export_verify_and_query_on_the_lake(world: tuple[Warehouse, Path]) 
     next(lake.glob("tenant=t1/table=contacts/*/part-0.parquet")).unlink()
     bad = cli("lake", "verify", "--tenant", "t1", "--to", str(lake))
     assert bad.returncode == 1 and "contacts 2026-03-" in bad.stderr
+
+
+@pytest.mark.xdist_group("spark")
+def test_the_catalog_on_the_lake_with_spark(world: tuple[Warehouse, Path]) -> None:
+    """Spark (local[2]) reading the lake's files gives the warehouse's numbers, cell by cell to 1e-9."""
+    require_spark()
+    wh, lake = world
+    for name in ("t1", "t10"):
+        export(wh, tenancy.get_tenant(wh, name), str(lake))
+    cat = build_catalog(package_files())
+    metrics = ["contacts_offered", "contacts_answered", "service_level", "asa_s", "aht_s", "abandon_rate",
+               "cost_per_contact", "cost_per_contact__voice", "csat_mean", "repeat_rate"]
+    metrics = [m for m in metrics if m in cat.metrics]
+    with open_lake(str(lake), "spark") as sw:
+        for name in ("t1", "t10"):
+            a = compile_query(wh, tenancy.get_tenant(wh, name), cat, metrics, grain="day", by=["queue"]).to_pandas()
+            b = compile_query(sw, tenancy.get_tenant(sw, name), cat, metrics, grain="day", by=["queue"]).to_pandas()
+            a[PERIOD] = [pd.Timestamp(v) for v in a[PERIOD]]
+            b[PERIOD] = [pd.Timestamp(v) for v in b[PERIOD]]
+            a, b = (f.sort_values([PERIOD, "queue"]).reset_index(drop=True) for f in (a, b))
+            assert len(a) == len(b) > 0
+            for col in a.columns:
+                bad = [(x, y) for x, y in zip(a[col].tolist(), b[col].tolist(), strict=True) if not _same(x, y)]
+                assert not bad, f"{name} {col}: {bad[:3]}"
+

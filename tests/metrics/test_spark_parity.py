@@ -12,8 +12,6 @@ Skips when pyspark or Java is missing, unless CALLOPS_REQUIRE_SERVICES=1 (then i
 from __future__ import annotations
 
 import math
-import os
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -28,6 +26,7 @@ from callops.metrics.catalog import Catalog, build_catalog, package_files
 from callops.metrics.compiler import PERIOD, compile_query
 from callops.metrics.spec import Parameters
 from callops.warehouse import Warehouse
+from foundation_helpers import require_spark
 
 # One Spark session per run: under `pytest -n 2 --dist loadgroup` these tests share one worker.
 pytestmark = pytest.mark.xdist_group("spark")
@@ -49,21 +48,6 @@ CASES = [  # (grain, by, metrics, params, where, start, end)
     ("hour", ["team"], ["occupancy", "utilisation", "aht_s"], {}, None, None, None),
     ("day", [], ["occupancy", "contacts_answered"], {}, None, None, None),
 ]
-
-
-def _require_spark() -> None:
-    """Skip (or fail under CALLOPS_REQUIRE_SERVICES=1) when pyspark or Java is missing."""
-    problem = None
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        problem = "pyspark is not installed (pip install 'pyspark==4.0.5')"
-    if problem is None and shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        problem = "Java is not installed (apt-get install openjdk-17-jre-headless)"
-    if problem:
-        if os.environ.get("CALLOPS_REQUIRE_SERVICES") == "1":
-            pytest.fail(problem)
-        pytest.skip(problem)
 
 
 def _contacts(rng: np.random.Generator, n: int, prefix: str) -> pd.DataFrame:
@@ -125,7 +109,7 @@ def _load(wh: Warehouse, tenant: str, table: str, df: pd.DataFrame, folder: Path
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Warehouse, Warehouse, tenancy.Tenant]]:
     """(DuckDB warehouse, Spark warehouse over the same tables, tenant)."""
-    _require_spark()
+    require_spark()
     import ibis
     from pyspark.sql import SparkSession
 
