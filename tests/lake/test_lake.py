@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -65,19 +66,30 @@ def _load(wh: Warehouse, tenant: str, table: str, df: pd.DataFrame, folder: Path
     assert s.rejected == 0, s.reject_reasons
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[tuple[Warehouse, Path]]:
-    """t1 (2,000 contacts over 10 days, 6 agents, customers) and t10 (800 contacts, same ids), and a lake path."""
-    wh = Warehouse(f"duckdb://{tmp_path / 'warehouse.duckdb'}")
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse file: t1 (2,000 contacts over 10 days, 6 agents, customers) and t10 (800 contacts, same ids)."""
+    folder = tmp_path_factory.mktemp("lake-base")
+    path = folder / "warehouse.duckdb"
     rng = np.random.default_rng(17)
     start = datetime(2026, 3, 1, 1, tzinfo=UTC)
-    for name, n in (("t1", 2000), ("t10", 800)):
-        tenancy.create_tenant(wh, name, ZONE)
-        _load(wh, name, "contacts", _contacts(rng, n, start), tmp_path)
-    _load(wh, "t1", "agents", pd.DataFrame({"agent_id": [f"a{k}" for k in range(6)], "team": ["x", "y"] * 3}),
-          tmp_path)
-    _load(wh, "t1", "customers", pd.DataFrame({"customer_id": [f"u{k}" for k in range(200)],
-                                                "arpu": rng.gamma(2, 40, 200).round(2)}), tmp_path)
+    with Warehouse(f"duckdb://{path}") as wh:
+        for name, n in (("t1", 2000), ("t10", 800)):
+            tenancy.create_tenant(wh, name, ZONE)
+            _load(wh, name, "contacts", _contacts(rng, n, start), folder)
+        _load(wh, "t1", "agents", pd.DataFrame({"agent_id": [f"a{k}" for k in range(6)], "team": ["x", "y"] * 3}),
+              folder)
+        _load(wh, "t1", "customers", pd.DataFrame({"customer_id": [f"u{k}" for k in range(200)],
+                                                    "arpu": rng.gamma(2, 40, 200).round(2)}), folder)
+    return path
+
+
+@pytest.fixture
+def world(base: Path, tmp_path: Path) -> Iterator[tuple[Warehouse, Path]]:
+    """A copy of the base warehouse (each test may load into it) and a lake path."""
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(base, path)
+    wh = Warehouse(f"duckdb://{path}")
     yield wh, tmp_path / "lake"
     wh.close()
 
