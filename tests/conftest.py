@@ -31,8 +31,13 @@ def bank_dir() -> Path:
     return require_data(BANK_DIR)
 
 
+# Random seeds stay (they find real edge cases); a failure prints the shrunk example and a
+# `@reproduce_failure(...)` blob that replays it exactly (docs/testing.md, "Reproducing a hypothesis failure").
+settings.register_profile("callops", print_blob=True)
+settings.load_profile("callops")
 # `pytest --hypothesis-profile=noshrink` reports the first failing example without shrinking it.
-settings.register_profile("noshrink", phases=[Phase.explicit, Phase.reuse, Phase.generate])
+settings.register_profile("noshrink", parent=settings.get_profile("callops"),
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate])  # fmt: skip
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -6,7 +6,6 @@ non-zero exit code; tracebacks are shown only with ``CALLOPS_DEBUG=1``.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import json
 import os
@@ -15,22 +14,21 @@ from collections.abc import Callable
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
 import typer.core
 import typer.main
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from callops import tenancy
 from callops.errors import CallopsError
-from callops.ingest.loader import LoadSummary, load_files
-from callops.ingest.mapping import load_mapping
 from callops.settings import DEFAULT_TIMEZONE
-from callops.warehouse import Warehouse
+
+# Start-up: `callops --help` and `callops queue …` must not import DuckDB, Ibis, pandas or the ingest stack,
+# so those are imported inside the commands that use them (tests/test_cli_startup.py checks).
+if TYPE_CHECKING:
+    from callops.ingest.loader import LoadSummary
 
 # Command groups imported only when used: `callops ingest` need not load pandas, FastAPI or the solvers.
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
@@ -49,6 +47,34 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "kb": ("callops.knowledge.cli", "kb_app"),
     "qa": ("callops.quality.cli", "qa_app"),
     "journey": ("callops.journey.cli", "journey_app"),
+    "lake": ("callops.lake.cli", "lake_app"),
+    "offers": ("callops.marketing.cli_offers", "offers_app"),
+    "campaign": ("callops.marketing.cli_campaign", "campaign_app"),
+    "floor": ("callops.people.floor_cli", "floor_app"),
+}
+
+# One line of help per lazy command, so `callops --help` lists them without importing them; a command missing
+# here is imported for its help (correct, only slower; tests/test_cli_startup.py names the missing ones).
+LAZY_HELP: dict[str, str] = {
+    "simulate": "Simulate a queue (what-if) or a scenario.",
+    "forecast": "Forecast contact volume per queue and interval; back-test models on any interval series.",
+    "queue": "Erlang B/C/A calculator and agent requirements.",
+    "metrics": "Indicators: the metric catalog and queries over it.",
+    "staffing": "Required agents per interval from the forecast; the workforce balance model (V3).",
+    "schedule": "Weekly shift scheduling (CP-SAT).",
+    "user": "Users of a tenant and their API tokens.",
+    "live": "Live control room: replay events, alerts, contingency plans.",
+    "serve": "Serve the HTTP API (docs at /docs, Prometheus at /metrics) over the store and warehouse of CALLOPS_HOME.",
+    "value": "Customer value: scores, explanations, CLV, back-test, rule libraries.",
+    "customer": "One view per customer.",
+    "decide": "The decision at contact time: value class, score, tags, strategy, route, guidance, fired rules.",
+    "kb": "Knowledge base: articles, search, evaluation, hot topics.",
+    "qa": "Quality inspection: agreement, sampling plans, scores, rankings, coaching.",
+    "journey": "Journeys across channels: variants, flows, funnels, failure reasons.",
+    "lake": "Export the warehouse to a Parquet lake and verify it.",
+    "offers": "Offers at contact time: library, propensity training, back-test, outcomes.",
+    "campaign": "Campaigns: cost, return, benefit score, automatic pause (SPRT), resume.",
+    "floor": "The team lead's floor: live adherence and exceptions, attendance, HR cases, overtime/VTO offers.",
 }
 
 
@@ -59,8 +85,18 @@ class LazyGroup(typer.core.TyperGroup):
         """Eager commands, then the lazy ones."""
         return [*super().list_commands(ctx), *(n for n in LAZY_COMMANDS if n not in self.commands)]
 
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        """As Typer's, listing the lazy commands by their ``LAZY_HELP`` line instead of importing them."""
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
-        """The command ``cmd_name``, importing its module on first use."""
+        """The command ``cmd_name``, importing its module on first use (not while only listing help)."""
+        if getattr(self, "_listing", False) and cmd_name not in self.commands and cmd_name in LAZY_HELP:
+            return typer.core.TyperCommand(name=cmd_name, help=LAZY_HELP[cmd_name])
         if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
             module, attr = LAZY_COMMANDS[cmd_name]
             target = getattr(importlib.import_module(module), attr)
@@ -81,6 +117,8 @@ class LazyGroup(typer.core.TyperGroup):
         except Exception as exc:  # Typer's own (vendored) click UsageError
             if not isinstance(getattr(exc, "message", None), str):
                 raise
+            import difflib
+
             matches = difflib.get_close_matches(args[0], self.list_commands(ctx)) if args else []
             if matches and "Did you mean" not in exc.message:
                 exc.message = f"{exc.message.rstrip('.')}. Did you mean {', '.join(repr(m) for m in matches)}?"
@@ -118,6 +156,7 @@ def tenant_create(
     """Create a tenant with its own time zone."""
     from callops.store import Store
     from callops.store.tenants import create_tenant
+    from callops.warehouse import Warehouse
 
     with Warehouse() as wh, Store() as store:
         t = create_tenant(store, wh, name, timezone)
@@ -129,6 +168,9 @@ def tenant_list(
     format: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
 ) -> None:
     """List tenants."""
+    from callops import tenancy
+    from callops.warehouse import Warehouse
+
     with Warehouse() as wh:
         tenants = tenancy.list_tenants(wh)
     rows = [{"tenant": t.tenant_id, "timezone": t.timezone, "created_at": t.created_at.isoformat()} for t in tenants]
@@ -144,6 +186,13 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="Print the load summary as JSON.")] = False,
 ) -> None:
     """Load files into a canonical table: atomic, idempotent, every row accounted for."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from callops import tenancy
+    from callops.ingest.loader import load_files
+    from callops.ingest.mapping import load_mapping
+    from callops.warehouse import Warehouse
+
     spec = load_mapping(mapping, table)
     with Warehouse() as wh:
         t = tenancy.get_tenant(wh, tenant)
@@ -165,6 +214,8 @@ SUMMARY_COLUMNS = ("read", "loaded", "updated", "unchanged", "rejected", "skippe
 
 def print_summary(s: LoadSummary) -> None:
     """Print a load summary with skip and reject reasons."""
+    from rich.table import Table
+
     grid = Table(title=f"Load {s.load_id} → {s.tenant}.{s.table} ({s.mapping})", show_header=True)
     for col in SUMMARY_COLUMNS:
         grid.add_column(col, justify="right")
@@ -191,6 +242,8 @@ def rejects(
     warnings: Annotated[bool, typer.Option("--warnings", help="Fields emptied in loaded rows instead.")] = False,
 ) -> None:
     """Show rejected rows (or, with --warnings, fields emptied in rows that loaded): file, line, column, reason."""
+    from callops.warehouse import Warehouse
+
     with Warehouse() as wh:
         from callops import reports  # imports Ibis: only for the commands that read
 
@@ -204,6 +257,8 @@ def daily(
     format: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
 ) -> None:
     """Contacts, answered and abandoned per day in the tenant's time zone."""
+    from callops.warehouse import Warehouse
+
     with Warehouse() as wh:
         from callops import reports
 
@@ -254,6 +309,8 @@ def _emit(rows: list[dict], format: OutputFormat, title: str) -> None:
 
 def print_rows(rows: list[dict], title: str, zone: str | None = None) -> None:
     """Print rows (dicts with the same keys) as a rich table; instants in ``zone`` when given."""
+    from rich.table import Table
+
     grid = Table(title=title)
     if not rows:
         out.print(f"{title}: none")

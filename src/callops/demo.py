@@ -206,16 +206,24 @@ def serve_demo(console: Console, host: str = "127.0.0.1", port: int = 8000, spee
     app = create_app()
     # the live day lands in the warehouse as it happens: today's TOP indicators and trends include it
     stop_landing = land_served_hubs(app.state.resources)
+    from callops.knowledge.push import push_hot_topics
+
+    stop_push = push_hot_topics(app.state.resources)  # hot topics reach the front line without a command
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
+        stop_push()
         stop_landing()
 
 
 # What each domain package adds to the demo after the hotline is loaded: "module:function", called as
 # function(wh, console) in this order (customer value before marketing, which builds on it).
-CAPABILITY_STEPS: tuple[str, ...] = ("callops.value.demo:run", "callops.quality.demo:run", "callops.journey.demo:run",
-                                      "callops.knowledge.demo:run", "callops.views.demo:run")
+CAPABILITY_STEPS: tuple[str, ...] = ("callops.value.demo:run", "callops.marketing.demo_offers:run",
+                                      "callops.marketing.demo_campaigns:run",
+                                      "callops.quality.demo:run", "callops.journey.demo:run",
+                                      "callops.knowledge.demo:run", "callops.views.demo:run",
+                                      "callops.people.floor_demo:run",  # issue 19: the floor
+                                      "callops.wfm.demo_intraday:run", "callops.people.demo:run")
 
 
 def run_capabilities(wh: Warehouse, console: Console) -> None:

@@ -72,6 +72,19 @@ def zone_headers(headers: Sequence[str], rows: Sequence[Sequence[Any]], zone: st
     return [f"{h} ({zone})" if i in timed else h for i, h in enumerate(headers)]
 
 
+def table_headers(table: Any, zone: str | None) -> list[str]:
+    """Column names of an Arrow ``table`` with the zone named on every time column (timestamps: instants, or local
+    period starts computed in the zone), e.g. ``period (Asia/Shanghai)``; dates and other columns unchanged.
+
+    Exports convert their cells to text first (so :func:`zone_headers` no longer sees the times): this reads the
+    table's types instead."""
+    import pyarrow as pa
+
+    if not zone:
+        return list(table.column_names)
+    return [f"{f.name} ({zone})" if pa.types.is_timestamp(f.type) else f.name for f in table.schema]
+
+
 def workbook_bytes(
     sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[Any]]]], zone: str | None = None
 ) -> bytes:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
+from pathlib import Path
 from typing import Any
 
 from apitest import World
@@ -19,6 +21,8 @@ from isolation_registry import acme, beta, case
 
 from callops.quality import store as qstore
 from callops.store.roles import Role
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "quality"))
 
 PREV, PERIOD = "2025-10", "2025-11"
 ITEMS = (("greeting", 10), ("identity_check", 10), ("needs_analysis", 20), ("solution", 30), ("compliance", 20),
@@ -239,3 +243,88 @@ def _update_task(w: World) -> None:
     acme(w, "PATCH", f"/api/qa/tasks/{task['id']}", Role.team_lead, expect=404,
          json={"status": "done", "outcome": "closed by acme"})  # fmt: skip
     assert beta_task(w) == task  # still open, no outcome
+
+
+# ------------------------------------------------------------------------------------- evaluation entry
+FULL = {"greeting": 10, "identity_check": 10, "needs_analysis": 20, "solution": 30, "compliance": 20, "closing": 10}
+
+
+@case("GET", "/api/qa/evaluation-queue")
+def _evaluation_queue(w: World) -> None:
+    seed_contacts(w)
+    acme(w, "POST", "/api/qa/draw", json={**PLAN, "seed": 8})
+    got = acme(w, "GET", "/api/qa/evaluation-queue", Role.team_lead, params={"period": PERIOD}).json()
+    assert got and all(d["contact_id"].startswith("ACME-QC-") for d in got)
+    ctl = beta(w, "GET", "/api/qa/evaluation-queue", Role.team_lead, params={"period": PERIOD}).json()
+    assert ctl and all(d["contact_id"].startswith("BETA-QC-") for d in ctl)
+
+
+@case("POST", "/api/qa/evaluations")
+def _save_evaluation(w: World) -> None:
+    """acme cannot evaluate beta's contact (404); its own evaluation lands in acme only."""
+    seed_contacts(w)
+    acme(w, "POST", "/api/qa/evaluations", Role.team_lead, expect=404, sent="BETA-QC-1-1",
+         json={"contact_id": "BETA-QC-1-1", "answers": FULL})  # fmt: skip
+    made = acme(w, "POST", "/api/qa/evaluations", Role.team_lead,
+                json={"contact_id": "ACME-QC-1-1", "answers": FULL}).json()  # fmt: skip
+    assert made["agent_id"] == "ACME-A1" and made["score"] == 100.0
+    month = made["evaluated_at"][:7]
+    ctl = beta(w, "GET", "/api/qa/scores", Role.team_lead, params={"period": month}).json()["evaluations"]
+    assert made["evaluation_id"] not in {e["evaluation_id"] for e in ctl}
+    beta(w, "POST", "/api/qa/evaluations", Role.team_lead, json={"contact_id": "BETA-QC-1-1", "answers": FULL})
+
+
+# ------------------------------------------------------------------------------------- calibration sessions
+def beta_calibration(w: World) -> dict:
+    """beta's calibration session over two of its contacts, rated by both its evaluators (once per world)."""
+    seed_contacts(w)
+    sessions = beta(w, "GET", "/api/qa/calibrations").json()
+    if sessions:
+        return sessions[0]
+    body = {"name": "beta calibration", "contacts": ["BETA-QC-0-0", "BETA-QC-1-0"],
+            "evaluators": ["beta-admin", "beta-team_lead"]}  # fmt: skip
+    made = beta(w, "POST", "/api/qa/calibrations", json=body).json()
+    beta(w, "POST", f"/api/qa/calibrations/{made['id']}/ratings", json={"contact_id": "BETA-QC-0-0", "answers": FULL})
+    return made
+
+
+@case("GET", "/api/qa/calibrations")
+def _calibrations(w: World) -> None:
+    sid = beta_calibration(w)["id"]
+    got = acme(w, "GET", "/api/qa/calibrations", Role.analyst).json()
+    assert sid not in {s["id"] for s in got}
+    assert sid in {s["id"] for s in beta(w, "GET", "/api/qa/calibrations", Role.analyst).json()}
+
+
+@case("POST", "/api/qa/calibrations")
+def _create_calibration(w: World) -> None:
+    beta_calibration(w)
+    body = {"name": "acme calibration", "contacts": ["ACME-QC-0-0", "BETA-QC-0-0"],
+            "evaluators": ["acme-admin", "acme-team_lead"]}  # fmt: skip
+    acme(w, "POST", "/api/qa/calibrations", json=body, expect=404, sent="BETA-QC-0-0")  # beta's contact
+    made = acme(w, "POST", "/api/qa/calibrations", json={**body, "contacts": ["ACME-QC-0-0"]}).json()
+    assert made["id"] not in {s["id"] for s in beta(w, "GET", "/api/qa/calibrations").json()}
+
+
+@case("GET", "/api/qa/calibrations/{session_id}")
+def _get_calibration(w: World) -> None:
+    sid = beta_calibration(w)["id"]
+    acme(w, "GET", f"/api/qa/calibrations/{sid}", Role.analyst, expect=404, sent=str(sid))
+    assert beta(w, "GET", f"/api/qa/calibrations/{sid}").json()["mine"]
+
+
+@case("POST", "/api/qa/calibrations/{session_id}/ratings")
+def _rate_calibration(w: World) -> None:
+    made = beta_calibration(w)
+    sid = made["id"]
+    before = beta(w, "GET", f"/api/qa/calibrations/{sid}").json()
+    acme(w, "POST", f"/api/qa/calibrations/{sid}/ratings", expect=404, sent=str(sid),
+         json={"contact_id": "BETA-QC-1-0", "answers": FULL})  # fmt: skip
+    assert beta(w, "GET", f"/api/qa/calibrations/{sid}").json() == before
+
+
+@case("POST", "/api/qa/calibrations/{session_id}/close")
+def _close_calibration(w: World) -> None:
+    sid = beta_calibration(w)["id"]
+    acme(w, "POST", f"/api/qa/calibrations/{sid}/close", expect=404, sent=str(sid))
+    assert beta(w, "GET", f"/api/qa/calibrations/{sid}").json()["status"] == "open"

@@ -18,7 +18,9 @@ AUTHENTICATED_ONLY = {("GET", "/api/tenant")}
 # Path parameters filled with harmless values (the permission check comes before any lookup).
 FILL = {"table": "contacts", "metric_id": "aht_s", "user_id": "999999", "alert_id": "x", "activation_id": "x",
         "step": "x", "customer_id": "x", "view": "churn", "view_id": "999999", "name": "x", "token_id": "999999",
-        "kind": "tags", "task_id": "999999", "key": "x"}
+        "kind": "tags", "task_id": "999999", "key": "x", "exception_id": "999999",
+        "case_id": "999999", "offer_id": "999999", "campaign_id": "x",
+        "request_id": "999999", "session_id": "999999", "decision_id": "x"}
 
 
 def _concrete(path: str) -> str:

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import isolation_campaigns  # noqa: F401  (registers the campaign routes' cases)
+import isolation_floor  # noqa: F401  (registers the floor routes' cases)
 import isolation_journey  # noqa: F401  (registers the journeys routes' cases)
 import isolation_knowledge  # noqa: F401  (registers the knowledge routes' cases)
+import isolation_offers  # noqa: F401  (registers the offer routes' cases)
+import isolation_people  # noqa: F401  (registers the self-service routes' cases)
 import isolation_quality  # noqa: F401  (registers the quality routes' cases)
 import isolation_value  # noqa: F401  (registers the value routes' cases)
 import isolation_views  # noqa: F401  (registers the views, home board and alert rules routes' cases)

@@ -32,7 +32,8 @@ ZONE = "Asia/Shanghai"
 
 def _customers(prefix: str, n: int, seed: int) -> pa.Table:
     _, table = generate_customers(customers_config(n), np.random.default_rng(seed))
-    return table.set_column(0, "customer_id", pa.array([prefix + c[1:] for c in table.column("customer_id").to_pylist()]))
+    ids = [prefix + c[1:] for c in table.column("customer_id").to_pylist()]
+    return table.set_column(0, "customer_id", pa.array(ids))
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +102,7 @@ def test_no_look_ahead(world: tuple[Path, dict[str, pa.Table]], tmp_path: Path) 
 
 
 def test_tenants_apart(world: tuple[Path, dict[str, pa.Table]]) -> None:
-    path, history = world
+    path, _ = world
     with Warehouse(f"duckdb://{path}", read_only=True) as wh:
         doc = churn_backtest(wh, tenancy.get_tenant(wh, "t10"), SPLIT, horizon_days=60)
     assert doc["test"]["customers"] <= 3000

@@ -6,7 +6,6 @@ The demo tenant holds the sample plus the small hand-checked journey log (tests/
 from __future__ import annotations
 
 import io
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,28 +14,17 @@ import pytest
 from journey_testlib import CONTACTS, T1_LOG
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ui"))
-from console_env import Env, free_port, prepare, serve, stop
+from console_env import Env, chromium, free_port, prepare, require_browser, serve, stop
 
 pytestmark = pytest.mark.console  # a process of its own: tools/console_tests.py
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Env]]:
     """The real app over a demo home with the journey log; (base URL, env)."""
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        playwright_missing = True
-    else:
-        playwright_missing = False
-    if not CHROMIUM.exists() or playwright_missing:
-        msg = "console browser tests need /usr/bin/chromium and playwright"
-        if os.environ.get("CALLOPS_REQUIRE_SERVICES") == "1":
-            pytest.fail(msg)
-        pytest.skip(msg)
+    require_browser()
     with pytest.MonkeyPatch.context() as mp:
         home = tmp_path_factory.mktemp("journey-console") / "home"
         mp.setenv("CALLOPS_HOME", str(home))
@@ -64,13 +52,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Env]
 
 def test_journeys_page_in_both_languages_with_export(server: tuple[str, Env]) -> None:
     from openpyxl import load_workbook
-    from playwright.sync_api import sync_playwright
 
     base, env = server
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--headless=new", "--disable-gpu",
-                                                                   "--disable-dev-shm-usage"])
+    with chromium() as b:
         page = b.new_page(viewport={"width": 390, "height": 844}, accept_downloads=True)
         page.set_default_timeout(60_000)
         page.goto(f"{base}/login")
@@ -100,4 +85,3 @@ def test_journeys_page_in_both_languages_with_export(server: tuple[str, Env]) ->
         assert page.locator("text=失败原因").count() == 1
         page.wait_for_timeout(500)
         page.screenshot(path=str(SHOTS / "journeys-phone.png"), full_page=True)
-        b.close()

@@ -100,7 +100,7 @@ def test_cost_per_contact_and_e_channel_share(home: Warehouse, t1: Tenant, tmp_p
     with pytest.raises(CallopsError, match="agent_cost_per_hour"):
         cost.channel_costs(home, t1)
     (folder / "metrics.yaml").write_text("parameters: {channel_cost_per_contact: {fax: 1}}\n", encoding="utf-8")
-    with pytest.raises(CallopsError, match="unknown channel.*fax"):
+    with pytest.raises(CallopsError, match=r"unknown channel.*fax"):
         cost.channel_costs(home, t1)
     (folder / "metrics.yaml").unlink()
     (folder / "journeys.yaml").write_text("costs: {agent_cost_per_hour: 90}\n", encoding="utf-8")

@@ -42,6 +42,38 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+CUSTOMER = "KB-CUST-1"
+
+
+def _customer_contacts(wh: object, home: Path) -> None:
+    """Two contacts of one customer; the later one is about billing (what the customer view suggests from)."""
+    from callops import tenancy
+    from callops.ingest.loader import load_files
+    from callops.ingest.mapping import load_mapping
+
+    path = home / "kb-customer-contacts.csv"
+    path.write_text("contact_id,channel,direction,customer_id,business_type,offered_at,outcome,queue\n"
+                    f"KB-C1,voice,inbound,{CUSTOMER},broadband,2025-01-02T09:00:00+08:00,answered,q\n"
+                    f"KB-C2,voice,inbound,{CUSTOMER},billing,2025-01-03T09:00:00+08:00,answered,q\n",
+                    encoding="utf-8")  # fmt: skip
+    load_files(wh, tenancy.get_tenant(wh, "demo"), "contacts", [path], load_mapping("canonical", "contacts"))
+
+
+def _register_panel_page() -> None:
+    """A bare page holding only the customer view's knowledge card (the value page needs a value snapshot)."""
+    from nicegui import ui
+
+    from callops.store.roles import Permission
+    from callops.ui import session
+    from callops.ui.pages_knowledge import customer_panel
+
+    @ui.page("/test/kb-customer")
+    async def _panel(customer: str = "") -> None:
+        ctx = session.require(Permission.kb_read)
+        if ctx is not None:
+            await customer_panel(ctx, customer, None)
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     """The real app over a temp home whose demo tenant holds the demo knowledge base; users of three roles."""
@@ -64,11 +96,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
         with Warehouse() as wh:
             ensure_demo_tenant(wh)
             demo.run(wh, Console(file=io.StringIO()))
+            _customer_contacts(wh, home)
         tokens = {}
         with Store() as store, store.session() as s:
             for name, role in (("agent", "analyst"), ("author", "team_lead"), ("boss", "director")):
                 _, tokens[name] = create_user(s, "demo", name, role, "tests", locale="zh-CN")
         port = _free_port()
+        _register_panel_page()
         server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
@@ -167,3 +201,24 @@ def test_customer_view_link_opens_suggestions_and_records_a_link(site, browser) 
     first.get_by_text("关联到来电").click()
     page.get_by_text("已记录: linked").wait_for()
     page.close()
+
+
+def test_customer_view_card_suggests_for_the_last_contact(site, browser) -> None:
+    from sqlalchemy import select
+
+    from callops.store.db import Store
+    from callops.store.models_knowledge import KbEvent
+
+    base, tokens = site
+    page = _page(browser, base, tokens, "agent", f"/test/kb-customer?customer={CUSTOMER}")
+    first = page.locator('[data-test="kb-customer"] [data-test="kb-hit"]').first
+    first.wait_for()
+    assert "KB-C2 · billing" in page.inner_text('[data-test="kb-customer"]')
+    assert first.get_attribute("data-article").startswith("bill-")  # the billing articles, from the reason
+    first.get_by_text("关联到来电").click()
+    page.get_by_text("已记录: linked").wait_for()
+    _fits_phone(page)
+    page.close()
+    with Store() as st, st.session() as s:
+        kinds = {(e.kind, e.contact_id) for e in s.scalars(select(KbEvent).where(KbEvent.contact_id == "KB-C2"))}
+    assert {("suggested", "KB-C2"), ("linked", "KB-C2")} <= kinds

@@ -39,6 +39,7 @@ def test_demo_step(demo_home: Path) -> None:
         again = demo.run(wh, Console(file=io.StringIO()))
         assert again["import"]["unchanged"] == len(demo_articles.build()) and again["reminders"] == 0
     assert "knowledge gap" in out.getvalue()
+    assert "the server pushes hot topics every" in out.getvalue()
 
 
 def test_demo_articles_are_bilingual_and_valid() -> None:

@@ -120,3 +120,55 @@ def test_periods_outside_the_engine_range_answer_400(api: tuple[TestClient, dict
     for edge in ("1970-01", "2200-12"):
         r = client.get(f"/api/qa/scores?period={edge}", headers=admin)
         assert r.status_code == 200 and r.json()["evaluations"] == [], r.text
+
+
+def test_evaluation_entry_through_the_api(api: tuple[TestClient, dict]) -> None:
+    client, tok = api
+    lead = tok[("t1", Role.team_lead)]
+    answers = {"greeting": 10, "identity_check": 10, "needs_analysis": None, "solution": 15, "compliance": 20,
+               "closing": "na"}  # fmt: skip
+    r = client.post("/api/qa/evaluations", json={"contact_id": "t1-2026-11-A003-058", "answers": answers}, headers=lead)
+    assert r.status_code == 200, r.text
+    got = r.json()
+    w = {"greeting": (0.10, 10), "identity_check": (0.15, 10), "solution": (0.30, 30), "compliance": (0.15, 20)}
+    earned = {"greeting": 10, "identity_check": 10, "solution": 15, "compliance": 20}
+    want = 100 * sum(w[k][0] * earned[k] for k in w) / sum(wt * p for wt, p in w.values())
+    assert got["score"] == pytest.approx(want) and got["evaluator"] == "t1-team_lead" and got["agent_id"] == "A003"
+    scores = client.get("/api/qa/scores?period=" + got["evaluated_at"][:7], headers=lead).json()["evaluations"]
+    assert [e["score"] for e in scores if e["evaluation_id"] == got["evaluation_id"]] == [pytest.approx(want)]
+    # another tenant's contact is not found; a bad answer is a 400; the analyst may not evaluate
+    assert client.post("/api/qa/evaluations", json={"contact_id": "t10-2026-11-A000-001", "answers": answers},
+                       headers=lead).status_code == 404  # fmt: skip
+    bad = client.post("/api/qa/evaluations", json={"contact_id": "t1-2026-11-A003-058", "answers": {"x": 1}},
+                      headers=lead)  # fmt: skip
+    assert bad.status_code == 400 and "not on form" in bad.json()["detail"]
+    assert client.post("/api/qa/evaluations", json={"contact_id": "t1-2026-11-A003-058", "answers": answers},
+                       headers=tok[("t1", Role.analyst)]).status_code == 403  # fmt: skip
+    q = client.get("/api/qa/evaluation-queue?period=2026-11", headers=lead)
+    assert q.status_code == 200 and all("evaluated" in d for d in q.json())
+
+
+def test_calibration_session_through_the_api(api: tuple[TestClient, dict]) -> None:
+    client, tok = api
+    admin, lead = tok[("t1", Role.admin)], tok[("t1", Role.team_lead)]
+    body = {"name": "Nov", "contacts": ["t1-2026-11-A001-001", "t1-2026-11-A002-001"],
+            "evaluators": ["t1-admin", "t1-team_lead"]}  # fmt: skip
+    assert client.post("/api/qa/calibrations", json=body, headers=lead).status_code == 403  # qa:manage only
+    r = client.post("/api/qa/calibrations", json=body, headers=admin)
+    assert r.status_code == 200, r.text
+    sid = r.json()["id"]
+    full = {"greeting": 10, "identity_check": 10, "needs_analysis": 20, "solution": 30, "compliance": 20,
+            "closing": 10}  # fmt: skip
+    for who, sol in ((admin, 30), (lead, 0)):
+        for c in body["contacts"]:
+            rr = client.post(f"/api/qa/calibrations/{sid}/ratings", json={"contact_id": c,
+                             "answers": {**full, "solution": sol}}, headers=who)  # fmt: skip
+            assert rr.status_code == 200, rr.text
+    open_view = client.get(f"/api/qa/calibrations/{sid}", headers=lead).json()
+    assert open_view["results"] is None  # blind: the lead sees their own scores only
+    assert [m["score"] for m in open_view["mine"].values()] == [pytest.approx(100 * 10.5 / 19.5)] * 2
+    assert client.get(f"/api/qa/calibrations/{sid}", headers=tok[("t10", Role.admin)]).status_code == 404
+    assert client.post(f"/api/qa/calibrations/{sid}/close", headers=admin).status_code == 200
+    res = client.get(f"/api/qa/calibrations/{sid}", headers=lead).json()["results"]
+    assert {i["item"]: i["max_range"] for i in res["items"]}["solution"] == pytest.approx(100.0)
+    assert client.get("/api/qa/calibrations", headers=tok[("t10", Role.admin)]).json() == []

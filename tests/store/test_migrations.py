@@ -17,7 +17,7 @@ from callops.store.db import Store, make_engine, normalize_url, store_url
 from callops.store.models import Base
 
 # The roles issue 7 names, typed out here rather than read from the code.
-ISSUE_ROLES = {"admin", "director", "planner", "dispatcher", "team_lead", "analyst"}
+ISSUE_ROLES = {"admin", "director", "planner", "dispatcher", "team_lead", "analyst", "agent"}  # agent: issue 19
 
 
 def _tables(url: str) -> set[str]:

@@ -6,11 +6,46 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 TENANT = "demo"
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's package: playwright drives it, no browser download
+CHROMIUM_ARGS = ("--no-sandbox", "--headless=new", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--no-first-run")  # fmt: skip
+
+
+def require_browser() -> None:
+    """Skip the module without Debian's chromium or playwright (fail instead under CALLOPS_REQUIRE_SERVICES=1)."""
+    missing = [] if CHROMIUM.exists() else [str(CHROMIUM)]
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing.append("playwright")
+    if missing:
+        import pytest
+
+        msg = f"console browser tests need {', '.join(missing)} (apt-get install chromium; pip install playwright)"
+        if os.environ.get("CALLOPS_REQUIRE_SERVICES") == "1":
+            pytest.fail(msg)
+        pytest.skip(msg)
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """One headless Chromium (a playwright ``Browser``), closed on exit: every console module's ``browser``."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
+        try:
+            yield b
+        finally:
+            b.close()
 
 
 @dataclass

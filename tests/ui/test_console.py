@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from console_env import TENANT, Env, free_port, prepare, serve, stop
+from console_env import TENANT, Env, chromium, free_port, prepare, require_browser, serve, stop
 
 pytestmark = [pytest.mark.xdist_group("ui"), pytest.mark.console]
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
@@ -37,18 +35,7 @@ READY = {
 
 
 def _require_browser() -> None:
-    missing = []
-    if not CHROMIUM.exists():
-        missing.append(str(CHROMIUM))
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("playwright")
-    if missing:
-        msg = f"console browser tests need {', '.join(missing)} (apt-get install chromium; pip install playwright)"
-        if os.environ.get("CALLOPS_REQUIRE_SERVICES") == "1":
-            pytest.fail(msg)
-        pytest.skip(msg)
+    require_browser()  # kept: other console modules import it from here
 
 
 @pytest.fixture(scope="module")
@@ -75,22 +62,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Env]
 @pytest.fixture(scope="module")
 def browser(server: tuple[str, Env]) -> Iterator[object]:
     """One headless Chromium for the module."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--headless=new",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--disable-background-networking",
-                "--no-first-run",
-            ],
-        )
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _sign_in(browser: object, base: str, env: Env, user: str = "dana", viewport: dict | None = None):

@@ -16,11 +16,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from console_env import TENANT, free_port, serve, stop
+from console_env import TENANT, chromium, free_port, require_browser, serve, stop
 
 pytestmark = [pytest.mark.xdist_group("ui"), pytest.mark.console]
 
-CHROMIUM = Path("/usr/bin/chromium")
 PUBLISHED = "promo-2025"  # published in the demo knowledge base: an author's save turns it back into a draft
 IN_REVIEW = "english-service"  # in review in the demo knowledge base: a reviewer's publish publishes it
 LIVE_REVIEW = "live-review"  # a copy of IN_REVIEW for the control test (publishing with a valid token)
@@ -29,16 +28,7 @@ SHOTS = Path(os.environ.get("CALLOPS_SCREENSHOTS", "/tmp/callops-revocation-shot
 
 
 def _require_browser() -> None:
-    missing = [] if CHROMIUM.exists() else [str(CHROMIUM)]
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("playwright")
-    if missing:
-        msg = f"console browser tests need {', '.join(missing)} (apt-get install chromium; pip install playwright)"
-        if os.environ.get("CALLOPS_REQUIRE_SERVICES") == "1":
-            pytest.fail(msg)
-        pytest.skip(msg)
+    require_browser()
 
 
 def _seed_review_copy() -> None:
@@ -111,14 +101,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser(site: str) -> Iterator[object]:
     """One headless Chromium for the module."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM),
-                              args=["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-dev-shm-usage",
-                                    "--disable-background-networking", "--no-first-run"])  # fmt: skip
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _user(name: str, role: str, locale: str = "en") -> tuple[str, int, int]:

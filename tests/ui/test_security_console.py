@@ -9,35 +9,23 @@ and leave the flag unset. The pages must also work under the Content-Security-Po
 from __future__ import annotations
 
 import json
-import os
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from console_env import TENANT, Env, free_port, prepare, serve, stop
+from console_env import TENANT, Env, chromium, free_port, prepare, require_browser, serve, stop
 
 pytestmark = [pytest.mark.xdist_group("ui"), pytest.mark.console]
 
-CHROMIUM = Path("/usr/bin/chromium")
 PAYLOAD = ('qz" innerHTML="<img src=x onerror=window.__pwned=1>" :title="(window.__pwned=2)" '
            'onclick="window.__pwned=3" data-x="')  # fmt: skip
 TEAM_PAYLOAD = 'tz" innerHTML="<img src=x onerror=window.__pwned=4>" :title="(window.__pwned=5)" data-x="'
 
 
 def _require_browser() -> None:
-    missing = [] if CHROMIUM.exists() else [str(CHROMIUM)]
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("playwright")
-    if missing:
-        msg = f"console browser tests need {', '.join(missing)} (apt-get install chromium; pip install playwright)"
-        if os.environ.get("CALLOPS_REQUIRE_SERVICES") == "1":
-            pytest.fail(msg)
-        pytest.skip(msg)
+    require_browser()
 
 
 def _plant(env: Env) -> None:
@@ -94,14 +82,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Env]
 @pytest.fixture(scope="module")
 def browser(server: tuple[str, Env]) -> Iterator[object]:
     """One headless Chromium for the module."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM),
-                              args=["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-dev-shm-usage",
-                                    "--disable-background-networking", "--no-first-run"])  # fmt: skip
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _page(browser: object, base: str, env: Env, user: str):

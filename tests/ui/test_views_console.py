@@ -169,3 +169,27 @@ def test_rule_checked_as_typed_replayed_and_saved(server: tuple[str, Env], brows
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "rules-phone.png"), full_page=True)
     page.close()
+
+
+def test_live_rule_written_checked_and_saved(server: tuple[str, Env], browser: object) -> None:
+    """A dispatcher writes a live rule (levels, hysteresis, recipients): checked as typed (a clear threshold above
+    its level is named), replayed, and saved as a version (issue 16)."""
+    base, env = server
+    page = _sign_in(browser, base, env, "dana", PHONE)
+    page.goto(f"{base}/rules")
+    page.click('[data-test="rule-live-example"]')
+    page.wait_for_selector('[data-test="rule-status"].text-positive')
+    assert "long-wait-billing" in page.inner_text('[data-test="rule-status"]')
+    text = page.locator('textarea[data-test="rule-text"]')
+    live = text.input_value()
+    text.fill(live.replace("clear: {yellow: 20, red: 60}", "clear: {yellow: 50, red: 60}"))
+    page.wait_for_selector('[data-test="rule-status"].text-negative')
+    assert "below the yellow threshold" in page.inner_text('[data-test="rule-status"]')
+    text.fill(live)
+    page.wait_for_selector('[data-test="rule-status"].text-positive')
+    page.click('[data-test="rule-replay"]')
+    page.locator('[data-test="rule-preview"] [data-fired]').wait_for(timeout=60_000)
+    page.locator('input[data-test="rule-name"]').fill("billing-wait")
+    page.click('[data-test="rule-save"]')
+    page.wait_for_selector("text=billing-wait · v1")
+    page.close()

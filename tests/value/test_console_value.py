@@ -11,11 +11,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ui"))
-from console_env import free_port, serve, stop
+from console_env import chromium, free_port, require_browser, serve, stop
 
 pytestmark = pytest.mark.console  # a process of its own: tools/console_tests.py
 
-CHROMIUM = Path("/usr/bin/chromium")
 PHONE = {"width": 390, "height": 844}
 SHOTS = Path(os.environ.get("CALLOPS_SCREENSHOTS", "/tmp/callops-value-shots"))
 
@@ -23,12 +22,7 @@ SHOTS = Path(os.environ.get("CALLOPS_SCREENSHOTS", "/tmp/callops-value-shots"))
 @pytest.fixture(scope="module")
 def console(scored_home: tuple) -> Iterator[tuple[str, str]]:
     """The real app over the scored home; a zh-CN analyst of t1; care tasks generated. Yields (base URL, token)."""
-    if not CHROMIUM.exists():
-        msg = f"console browser tests need {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CALLOPS_REQUIRE_SERVICES") == "1":
-            pytest.fail(msg)
-        pytest.skip(msg)
-    pytest.importorskip("playwright.sync_api")
+    require_browser()
     from callops import tenancy
     from callops.store import Store
     from callops.store.users import create_user
@@ -50,13 +44,9 @@ def console(scored_home: tuple) -> Iterator[tuple[str, str]]:
 
 def test_value_page_zh_phone(console: tuple[str, str]) -> None:
     """The page shows the score, class, tags and the explanation chart, in Chinese, usable at 390 px."""
-    from playwright.sync_api import sync_playwright
-
     base, token = console
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--headless=new", "--disable-gpu",
-                                                                   "--disable-dev-shm-usage", "--no-first-run"])
+    with chromium() as b:
         page = b.new_page(viewport=PHONE)
         page.set_default_timeout(150_000)  # the shared test machine can be very loaded
         page.goto(f"{base}/login")
@@ -76,4 +66,3 @@ def test_value_page_zh_phone(console: tuple[str, str]) -> None:
         page.goto(f"{base}/value?customer=B00000001")  # t10's customer
         page.wait_for_selector('[data-test="value-empty"]', state="attached")
         assert "B00000001" not in page.inner_text('[data-test="value-empty"]')
-        b.close()

@@ -13,7 +13,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from callops.api import deps, docs, errors, monitoring, security
+from callops.api.routers import campaigns as mkt_campaigns
+from callops.api.routers import floor as people_floor
 from callops.api.routers import ingest, journey, knowledge, live, metrics, quality, sim, tenants, value, views, wfm
+from callops.api.routers import me as people_me
+from callops.api.routers import offers as mkt_offers
 from callops.api.routers import rules as custom_rules
 
 API_TITLE = "callops API"
@@ -49,6 +53,10 @@ def create_app(store_url: str | None = None, *, console: bool = True, warehouse_
     security.install(app)  # outermost of ours: headers and body limits on every answer (issue 21)
     for module in (tenants, ingest, metrics, wfm, live, sim, journey, value, knowledge, quality, views, custom_rules):
         app.include_router(module.router, prefix="/api", responses=errors.ERROR_RESPONSES)
+    app.include_router(people_me.router, prefix="/api", responses=errors.ERROR_RESPONSES)  # issue 19
+    app.include_router(people_floor.router, prefix="/api", responses=errors.ERROR_RESPONSES)  # issue 19
+    app.include_router(mkt_campaigns.router, prefix="/api", responses=errors.ERROR_RESPONSES)  # issue 12
+    app.include_router(mkt_offers.router, prefix="/api", responses=errors.ERROR_RESPONSES)  # issue 12
     if console:
         from callops.ui import mount
 

@@ -21,8 +21,12 @@ def serve(
 
     app = create_app(console=console)
     stop_landing = land_served_hubs(app.state.resources) if land else None  # events posted to the live hub
+    from callops.knowledge.push import push_hot_topics
+
+    stop_push = push_hot_topics(app.state.resources)  # knowledge hot topics, every CALLOPS_KB_HOT_INTERVAL_S
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
     finally:
+        stop_push()
         if stop_landing is not None:
             stop_landing()

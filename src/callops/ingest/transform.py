@@ -37,6 +37,15 @@ _PLAIN_INT = r"-?[0-9]{1,18}"
 _PLAIN_FLOAT = r"-?[0-9]{1,15}(\.[0-9]{1,15})?"
 # 2026-01-01T08:00:00+08:00, the form most exports write: a fixed-width strptime is as cheap as a cast.
 _PLAIN_TS_FORMAT, _PLAIN_TS_WIDTH = "%Y-%m-%dT%H:%M:%S%z", 25
+# What surrounds a value without being part of it: the characters of Python's str.isspace() (the reader strips
+# lines with str.strip()) -- tabs, CR/LF, no-break and ideographic spaces -- less the information separators
+# 0x1c-0x1f. DuckDB's one-argument trim() removes spaces only, so a field of tabs read as a bad number.
+BLANKS = " \t\n\x0b\x0c\r\x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+
+
+def trim_sql(value: str) -> str:
+    """SQL of the text ``value`` without the :data:`BLANKS` at either end (empty when it is only blanks)."""
+    return f"trim({value}, {ql(BLANKS)})"
 
 
 def parse_sql(value: str, spec: ParseSpec, timezone: str) -> str:
@@ -60,7 +69,7 @@ def parse_sql(value: str, spec: ParseSpec, timezone: str) -> str:
 
 def _exact_parse_sql(value: str, spec: ParseSpec, timezone: str) -> str:
     """The full parser of ``spec``: trims the text and accepts every form the format allows."""
-    v = f"trim({value})"
+    v = trim_sql(value)
     zone = ql(timezone)
     match spec.type:
         case "string":
@@ -174,7 +183,7 @@ def build_query(
             continue
         raw = qi(raw_names[col])
         # cheapest test first: almost every value parsed, and the trim is then never evaluated
-        bad = f"{qi(col)} IS NULL AND {raw} IS NOT NULL AND trim({raw}) <> ''"
+        bad = f"{qi(col)} IS NULL AND {raw} IS NOT NULL AND {trim_sql(raw)} <> ''"
         kind = "cannot parse as " + spec.describe()
         if col in needed_sources:
             perr_whens.append(f"WHEN {bad} THEN {_reason(col, kind, raw)}")

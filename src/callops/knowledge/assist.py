@@ -141,3 +141,35 @@ def usage(store: Store, tenant: str, *, since: datetime | None = None, top: int 
         "no_result_rate": round(sum(nothing.values()) / searches, 4) if searches else None,
         "questions_without_answer": [{"query": q, "count": n} for q, n in nothing.most_common(top)],
     }
+
+
+def last_contact(wh: Any, tenant: str, customer_id: str) -> dict[str, Any] | None:
+    """The customer's latest contact (id, reason = business type, channel, queue, time), read through
+    ``tenancy.scoped``; None when the customer has none."""
+    from callops import tenancy
+
+    t = tenancy.scoped(wh, tenant, "contacts")
+    rows = (t.filter(t.customer_id == customer_id)
+            .order_by([t.offered_at.desc(), t.contact_id.desc()])
+            .select("contact_id", "business_type", "channel", "queue", "offered_at").limit(1)
+            .to_pyarrow().to_pylist())  # fmt: skip
+    if not rows:
+        return None
+    r = rows[0]
+    return {**r, "offered_at": None if r["offered_at"] is None else r["offered_at"].isoformat()}
+
+
+def for_customer(wh: Any, store: Store, tenant: str, customer_id: str, *, decision: dict[str, Any] | None = None,
+                 actor: str | None = None, k: int = 3) -> dict[str, Any]:  # fmt: skip
+    """What the customer view shows: the customer's last contact and the suggested articles for its reason
+    (business type) and the decision at contact time, recorded as ``suggested`` for that contact. ``hits`` is
+    empty when the customer has no contact or the contact says nothing to search with."""
+    last = last_contact(wh, tenant, customer_id)
+    if last is None or not (last.get("business_type") or decision):
+        return {"customer_id": customer_id, "contact": last, "hits": []}
+    try:
+        hits = suggest(store, tenant, reason=last.get("business_type"), business_type=last.get("business_type"),
+                       decision=decision, contact_id=last["contact_id"], queue=last.get("queue"), actor=actor, k=k)
+    except CallopsError:
+        hits = []
+    return {"customer_id": customer_id, "contact": last, "hits": hits}

@@ -114,6 +114,7 @@ def run(wh: Any, console: Console) -> dict[str, Any]:
         with store.session() as s:
             reminders = articles.remind_due(s, TENANT, now=now)
         use = assist.usage(store, TENANT)
+        customer = _customer_view(wh, store)
     console.print(f"knowledge: {res.created + res.updated + res.unchanged} articles "
                   f"({res.created} new), {len(reminders)} verification reminders, link rate "
                   f"{use['link_rate'] if use['link_rate'] is not None else '-'}")
@@ -121,5 +122,27 @@ def run(wh: Any, console: Console) -> dict[str, Any]:
         cover = t.article or f"knowledge gap → task #{t.task_id} for {t.owner}"
         console.print(f"  hot {t.kind} [bold]{t.subject}[/]: {t.current} vs {t.expected:.1f} expected "
                       f"(p={t.p_value:.1g}) → {cover}", highlight=False)
+    from callops.knowledge.push import interval_s
+
+    console.print(f"  the server pushes hot topics every {interval_s():g} s (CALLOPS_KB_HOT_INTERVAL_S): banner, "
+                  f"/api/kb/hot, in-app notification, gap task", highlight=False)  # fmt: skip
+    if customer and customer["hits"]:
+        c = customer["contact"]
+        console.print(f"  customer view {customer['customer_id']}: last contact {c['contact_id']} "
+                      f"({c['business_type']}) → {', '.join(h.title for h in customer['hits'])}", highlight=False)
     return {"import": res.as_dict(), "topics": [t.as_dict() for t in topics], "reminders": len(reminders),
-            "linked": linked, "usage": use}
+            "linked": linked, "usage": use,
+            "customer": None if not customer else {"customer_id": customer["customer_id"],
+                                                   "hits": [h.key for h in customer["hits"]]}}  # fmt: skip
+
+
+def _customer_view(wh: Any, store: Store) -> dict[str, Any] | None:
+    """What the customer view suggests for one customer of the last day's contacts (the first with a business)."""
+    from callops import tenancy
+
+    t = tenancy.scoped(wh, TENANT, "contacts")
+    t = t.filter(t.customer_id.notnull() & t.business_type.notnull())
+    rows = t.order_by(t.offered_at.desc()).select("customer_id").limit(1).to_pyarrow().to_pylist()
+    if not rows:
+        return None
+    return assist.for_customer(wh, store, TENANT, rows[0]["customer_id"], actor="demo")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -18,7 +20,7 @@ from rich.table import Table
 from callops import tenancy
 from callops.cli import date_option
 from callops.errors import CallopsError
-from callops.exports import csv_cell, workbook_bytes
+from callops.exports import csv_cell, table_headers, workbook_bytes
 from callops.metrics.catalog import build_catalog, load_catalog, package_files
 from callops.metrics.compiler import compile_query, plan_query
 from callops.metrics.describe import formula_text, measure_text, write_docs
@@ -151,16 +153,28 @@ def query_cmd(
     rank_by: Annotated[str | None, typer.Option(help="Metric that ranks rows for --top.")] = None,
     format: Annotated[QueryFormat, typer.Option("--format", help="table, csv, json or xlsx.")] = QueryFormat.table,
     output: Annotated[Path | None, typer.Option(help="File to write (required for xlsx).")] = None,
+    engine: Annotated[str | None, typer.Option(
+        help="duckdb or spark: run on the Parquet lake given by --lake instead of the warehouse.")] = None,
+    lake: Annotated[str | None, typer.Option(
+        help="Lake root (folder or s3:// URL) written by `callops lake export`.")] = None,
+    spark_master: Annotated[str | None, typer.Option(
+        help="With --engine spark: local[N] (default local[2]), spark://host:port or sc://host:port.")] = None,
 ) -> None:
     """Compute metrics per period and dimensions."""
     if format == QueryFormat.xlsx and output is None:
         raise CallopsError("--format xlsx needs --output FILE.xlsx")
-    with Warehouse(read_only=True) as wh:
+    if (engine is None) != (lake is None):
+        raise CallopsError("--engine and --lake go together: --engine duckdb|spark --lake DIR")
+    if spark_master and engine != "spark":
+        raise CallopsError("--spark-master needs --engine spark")
+    with _source(engine, lake, spark_master) as wh:
         table = run_query(
             wh, tenant, _split(metric), grain=grain, by=_split(by), start=date_option(from_, "--from"),
             end=date_option(to, "--to"), where=where, compare=compare, top=top, rank_by=rank_by,
         )
+        zone = tenancy.get_tenant(wh, tenant).timezone
     rows = [{k: plain(v) for k, v in r.items()} for r in table.to_pylist()]
+    headers = table_headers(table, zone)  # files name the zone of their times
     if format == QueryFormat.json:
         text = json.dumps(rows, ensure_ascii=False, indent=2)
         if output:
@@ -170,20 +184,33 @@ def query_cmd(
     elif format == QueryFormat.csv:
         handle = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
         writer = csv.writer(handle)
-        writer.writerow([csv_cell(c) for c in table.column_names])
+        writer.writerow([csv_cell(c) for c in headers])
         for r in rows:
             writer.writerow(["" if v is None else csv_cell(v) for v in r.values()])
         if output:
             handle.close()
     elif format == QueryFormat.xlsx:
-        _write_xlsx(rows, table.column_names, output)  # type: ignore[arg-type]
+        _write_xlsx(rows, table.column_names, output, headers)  # type: ignore[arg-type]
         out.print(f"wrote {len(rows)} rows to {output}")
     else:
         _print_table(rows, f"{tenant}: {metric} by {grain}")
 
 
-def _write_xlsx(rows: list[dict], columns: list[str], path: Path) -> None:
-    path.write_bytes(workbook_bytes([("metrics", columns, [[r[c] for c in columns] for r in rows])]))
+@contextmanager
+def _source(engine: str | None, lake: str | None, spark_master: str | None) -> Iterator[Warehouse]:
+    """The warehouse, or the lake on the chosen engine (issue 17)."""
+    if engine is None or lake is None:
+        with Warehouse(read_only=True) as wh:
+            yield wh
+        return
+    from callops.lake.read import open_lake
+
+    with open_lake(lake, engine, spark_master) as wh:
+        yield wh
+
+
+def _write_xlsx(rows: list[dict], columns: list[str], path: Path, headers: list[str] | None = None) -> None:
+    path.write_bytes(workbook_bytes([("metrics", headers or columns, [[r[c] for c in columns] for r in rows])]))
 
 
 @metrics_app.command("top")
@@ -222,7 +249,7 @@ def alerts_cmd(
     at: Annotated[str | None, typer.Option(help="Evaluation time, ISO (naive = tenant's local time); default now.")]
     = None,
     rules: Annotated[Path | None, typer.Option(help="Rules file (default: the tenant's alerts.yaml, else the "
-                                                    "shipped default).")] = None,
+                                                    "shipped default, plus the rules saved in the console).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the alerts as JSON.")] = False,
     store: Annotated[bool, typer.Option("--store/--no-store", help="Store fired alerts under "
                                                                    "$CALLOPS_HOME/alerts/<tenant>/.")] = True,
@@ -234,6 +261,10 @@ def alerts_cmd(
     with Warehouse(read_only=True) as wh:
         t = tenancy.get_tenant(wh, tenant)
         ruleset = load_rules(t.tenant_id, rules, cat)
+        if rules is None:  # the rules managers saved (console, /api/rules) run beside the tenant's file
+            from callops.rules.service import with_saved
+
+            ruleset = with_saved(ruleset, t.tenant_id)
         rows = evaluate(wh, t.tenant_id, _instant(at), ruleset, store=store, catalog=cat)
     if as_json:
         print(json.dumps([{k: plain(v) for k, v in r.items()} for r in rows], ensure_ascii=False, indent=2))

@@ -165,6 +165,12 @@ def item_fraction(item: FormItem, answer: str | float | None) -> float | None:
     if answer is None:
         return None  # not answered: not applicable
     if item.options is not None:
+        if isinstance(answer, int | float) and not isinstance(answer, bool):
+            # a stored row (qa_evaluations.score) holds the points an option earned, not the option's name
+            fracs = {f for f in item.options.values() if f is not None}
+            if not math.isnan(answer) and any(abs(answer - f * item.points) < 1e-6 for f in fracs):
+                return float(answer) / item.points
+            raise AnswerError(f"item {item.id}: score {answer!r} is not the points of any option")
         key = str(answer)
         if key not in item.options:
             raise AnswerError(f"item {item.id}: answer {answer!r} is not an option ({', '.join(item.options)})")

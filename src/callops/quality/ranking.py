@@ -13,6 +13,13 @@ posterior variance ``λ_i σ² / n_i``. Rank intervals and ``p_top`` (probabilit
 seeded draws of the posteriors. An agent whose reliability is below the tenant threshold keeps their numbers but
 gets no rank ("not enough evidence").
 
+Design weights (Hájek). When every routine evaluation of an agent carries the design weight ``w_j = 1/π_j`` of the
+sampling plan that drew its contact, the agent's mean is the Hájek estimate ``ȳ_i = Σ w_j y_ij / Σ w_j`` (the mean
+over all the agent's contacts, not over the sample's strata mix), and its sampling variance under the model is
+``σ² Σ w_j² / (Σ w_j)² = σ² / n_eff`` with Kish's effective size ``n_eff = (Σ w_j)² / Σ w_j²``; ``n_eff`` then
+replaces ``n_i`` in the reliability, the shrinkage and the posterior. Agents with any unweighted evaluation keep
+equal weights (``n_eff = n``). σ² and τ² are still estimated from the unweighted one-way ANOVA.
+
 Before the model, each evaluator's severity can be removed: the additive agent + evaluator model is fitted by
 alternating means, and the evaluator effects (centred on zero) are subtracted from their scores.
 """
@@ -90,17 +97,27 @@ def rank_agents(
     draws: int = 4000,
     seed: int = 0,
     raw: Mapping[str, Sequence[float]] | None = None,
+    weights: Mapping[str, Sequence[float] | None] | None = None,
 ) -> dict:
     """The ranking report: per agent ``agent_id, n, mean, shrunk_mean, interval, rank, rank_interval, p_top,
     reliability, suppressed``, sorted by shrunk mean (best first), plus the variance components.
 
     ``groups`` are the scores the model uses (evaluator severity removed); ``raw``, when given, are the scores as
-    evaluated: then ``mean`` is the raw mean and ``adjusted_mean`` the one the model shrinks."""
+    evaluated: then ``mean`` is the raw mean and ``adjusted_mean`` the one the model shrinks. ``weights``: per
+    agent, the design weights of its scores (same order; None = equal weights): the means become Hájek means and
+    ``n_effective`` replaces ``n`` (module docstring)."""
     comp = components(groups)
     agents = sorted(a for a, v in groups.items() if len(v))
     n = np.array([len(groups[a]) for a in agents], dtype=float)
-    mean = np.array([float(np.mean(groups[a])) for a in agents])
-    noise = comp.sigma2 / n
+    w_of = {a: _weights(groups[a], (weights or {}).get(a)) for a in agents}
+    n_eff = np.array([float(w_of[a].sum() ** 2 / (w_of[a] ** 2).sum()) for a in agents])
+    mean = np.array([float(np.average(groups[a], weights=w_of[a])) for a in agents])
+    weighted = [bool((weights or {}).get(a) is not None) for a in agents]
+    if any(weighted):  # μ pools the agents' (possibly weighted) means by their precision
+        w_mu = 1.0 / (comp.tau2 + comp.sigma2 / n_eff) if comp.tau2 > 0 or comp.sigma2 > 0 else np.ones(len(agents))
+        comp = Components(float((w_mu * mean).sum() / w_mu.sum()), comp.tau2, comp.sigma2, comp.agents,
+                          comp.evaluations)  # fmt: skip
+    noise = comp.sigma2 / n_eff
     rel = comp.tau2 / (comp.tau2 + noise) if comp.tau2 > 0 else np.zeros(len(agents))
     shrunk = comp.mu + rel * (mean - comp.mu)
     post_var = rel * noise
@@ -117,7 +134,8 @@ def rank_agents(
         suppressed = bool(rel[i] < reliability_threshold)
         out.append({
             "agent_id": agents[i], "n": int(n[i]), "shrunk_mean": float(shrunk[i]),
-            "mean": float(np.mean(raw[agents[i]])) if raw is not None else float(mean[i]),
+            "n_effective": float(n_eff[i]), "weighted": weighted[i],
+            "mean": float(np.average(raw[agents[i]], weights=w_of[agents[i]])) if raw is not None else float(mean[i]),
             "adjusted_mean": float(mean[i]),
             "interval": [float(shrunk[i] - z * np.sqrt(post_var[i])), float(shrunk[i] + z * np.sqrt(post_var[i]))],
             "rank": None if suppressed else next_rank,
@@ -130,6 +148,16 @@ def rank_agents(
             next_rank += 1
     return {"components": comp.__dict__, "top": top, "reliability_threshold": reliability_threshold,
             "level": level, "agents": out}  # fmt: skip
+
+
+def _weights(scores: Sequence[float], weights: Sequence[float] | None) -> np.ndarray:
+    """Positive design weights aligned with ``scores`` (ones when None)."""
+    if weights is None:
+        return np.ones(len(scores))
+    w = np.asarray(weights, dtype=float)
+    if w.shape != (len(scores),) or not np.all(np.isfinite(w)) or np.any(w <= 0):
+        raise RankingError("design weights must be positive numbers, one per score")
+    return w
 
 
 def rank_stability(
@@ -159,6 +187,22 @@ def rank_stability(
             "expected_if_stable": float(np.nanmedian(stable)),
             "noise_only_p95": float(np.nanquantile(null, 0.95)),
             "components": comp.__dict__}  # fmt: skip
+
+
+def group_weights(rows: Iterable[Mapping]) -> dict[str, list[float] | None]:
+    """Per agent, the design weights of the scores :func:`group_scores` lists (same rows, same order), read from
+    each row's ``plan`` (``{"weight": w}``, recorded with the draw); None for an agent with any score outside a
+    plan or without a weight (then the agent keeps equal weights)."""
+    out: dict[str, list[float] | None] = {}
+    for r in rows:
+        if not (r.get("agent_id") and r.get("score") is not None):
+            continue
+        a = str(r["agent_id"])
+        w = (r.get("plan") or {}).get("weight")
+        if a in out and out[a] is None:
+            continue
+        out[a] = None if w is None or not w > 0 else [*(out.get(a) or []), float(w)]
+    return out
 
 
 def group_scores(rows: Iterable[Mapping], *, adjust_evaluators: bool = True) -> dict[str, list[float]]:

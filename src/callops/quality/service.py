@@ -96,6 +96,7 @@ def ranking_report(wh: Warehouse, tenant: str, period: str, *, top: int = 5, thr
     rows = routine_scores(wh, tenant, period, store)
     groups = ranking.group_scores(rows, adjust_evaluators=adjust_evaluators)
     rep = ranking.rank_agents(groups, top=top, raw=ranking.group_scores(rows, adjust_evaluators=False),
+                              weights=ranking.group_weights(rows),
                               reliability_threshold=params.reliability_threshold if threshold is None else threshold)
     rep.update({"tenant": tenant, "period": period})
     return rep
@@ -108,7 +109,8 @@ def coaching_report(wh: Warehouse, tenant: str, period: str, *, top: int = 5, st
     cur_rows = routine_scores(wh, tenant, period, store)
     cur = ranking.group_scores(cur_rows)
     rank = ranking.rank_agents(cur, top=top, reliability_threshold=params.reliability_threshold,
-                               raw=ranking.group_scores(cur_rows, adjust_evaluators=False))
+                               raw=ranking.group_scores(cur_rows, adjust_evaluators=False),
+                               weights=ranking.group_weights(cur_rows))
     changes = coaching.regression_to_mean(prev, cur) if len(prev) >= 2 else []
     lists = coaching.coaching_lists(rank["agents"], changes, params)
     stability = None
@@ -130,5 +132,29 @@ def textqa_report(wh: Warehouse, tenant: str, period: str, rules_ref: str = "hot
     utts = data.transcripts(wh, tenant, ids)
     rep = textqa.run_text_qa(rules, utts.astype(object).where(utts.notna(), None).to_dict("records"),
                              evals.astype(object).where(evals.notna(), None).to_dict("records"))  # fmt: skip
+    pairs = evals[["contact_id", "agent_id"]].dropna().to_dict("records")
+    agent_of = {str(r["contact_id"]): str(r["agent_id"]) for r in pairs}
+    rep["agents"] = textqa_by_agent(rep["contacts"], agent_of)
     rep.update({"tenant": tenant, "period": period})
     return rep
+
+
+def textqa_by_agent(contacts: Sequence[dict], agent_of: dict[str, str]) -> list[dict]:
+    """Per agent: the contacts checked, the mean automatic score and each item's pass rate (of the contacts where
+    the item could be judged). Sets ``agent_id`` on each contact entry too."""
+    acc: dict[str, dict] = {}
+    for c in contacts:
+        agent = c["agent_id"] = agent_of.get(c["contact_id"])
+        if agent is None:
+            continue
+        a = acc.setdefault(agent, {"agent_id": agent, "contacts": 0, "scores": [], "items": defaultdict(list)})
+        a["contacts"] += 1
+        if c.get("score") is not None:
+            a["scores"].append(c["score"])
+        for item, res in c["items"].items():
+            if res["passed"] is not None:
+                a["items"][item].append(bool(res["passed"]))
+    return [{"agent_id": k, "contacts": a["contacts"],
+             "score": float(np.mean(a["scores"])) if a["scores"] else None,
+             "pass_rate": {i: sum(v) / len(v) for i, v in sorted(a["items"].items())}}
+            for k, a in sorted(acc.items())]  # fmt: skip

@@ -15,9 +15,18 @@ A rule watches one measure on every key of one scope kind (or the keys listed in
         below: {yellow: 0.8, orange: 0.7, red: 0.6, black: 0.4}     # lower is worse
         clear_above: 1.05     # step up-level ... back down once the value is above 1.05 x the threshold
         min_sample: {measure: offered_15m, at_least: 20}
+      - name: long-aux
+        measure: aux_s
+        scope: agent
+        levels: {yellow: 1800, red: 3600}
+        clear: {yellow: 600, red: 1800}   # explicit clear thresholds per level (instead of clear_below)
+        clear_after_s: 60     # the value must stay past the clear threshold this long before stepping down
+        recipients:           # who hears about it, through the store's outbox (besides notify.yaml's routes)
+          - {channel: inapp, to: ["role:supervisor", "user:alice"], levels: [red]}
 
 Level changes are immediate upwards (raise, escalate); downwards (de-escalate, clear) they need the value past
-the hysteresis band *and* ``cooldown_s`` at the current level. Stepping down lands on the highest level whose
+the hysteresis band *and* ``cooldown_s`` at the current level *and*, with ``clear_after_s``, that long past the
+band without a break (checked when the rule is next evaluated). Stepping down lands on the highest level whose
 hysteresis band still holds. Every change is an :class:`AlertEvent` stamped with the event-time clock; a person
 can acknowledge or resolve an alert (:meth:`AlertBook.acknowledge`, :meth:`AlertBook.resolve`).
 """
@@ -59,6 +68,9 @@ ScopeKind = Literal["queue", "center", "channel", "tenant", "agent"]
 ALERT_STATUSES: tuple[str, ...] = ("open", "acknowledged", "resolved", "cleared")
 # Kinds of alert events: the engine's level changes, then what people do.
 ALERT_EVENT_KINDS: tuple[str, ...] = ("raised", "escalated", "de-escalated", "cleared", "acknowledged", "resolved")
+# Rules another part of the engine evaluates itself (issue 19: people.adherence's out-of-adherence): replacing the
+# YAML rules keeps their levels and alerts.
+EXTERNAL_RULES: set[str] = set()
 
 
 # ------------------------------------------------------------------------------------------------- measures
@@ -167,6 +179,21 @@ def measures_for(scope: str) -> dict[str, Measure]:
 
 
 # ------------------------------------------------------------------------------------------------- rules
+RecipientKind = Literal["raised", "escalated", "de-escalated", "cleared"]
+
+
+class Recipient(BaseModel):
+    """Who a rule notifies, on which channel, for which levels and changes (a route of
+    :mod:`callops.realtime.notify`). ``to`` holds addresses of the channel, ``user:NAME`` or ``role:ROLE`` (in-app
+    and e-mail: a role reaches every active user of the tenant with that role)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    channel: Literal["sms", "webhook", "email", "inapp"] = "inapp"
+    to: list[str] = Field(min_length=1)
+    levels: list[Level] = Field(default_factory=lambda: list(LEVELS))  # type: ignore[arg-type]
+    kinds: list[RecipientKind] = Field(default_factory=lambda: ["raised", "escalated"])  # type: ignore[arg-type]
+
+
 class MinSample(BaseModel):
     """Evaluate a rule only where another measure reaches a minimum (e.g. 20 contacts in the window)."""
 
@@ -188,9 +215,12 @@ class AlertRule(BaseModel):
     below: dict[Level, float] | None = None
     clear_below: float = Field(0.8, gt=0, le=1)
     clear_above: float = Field(1.05, ge=1)
+    clear: dict[Level, float] | None = None  # explicit clear threshold per level (instead of the factor)
+    clear_after_s: float = Field(0.0, ge=0)
     cooldown_s: float = Field(0.0, ge=0)
     min_sample: MinSample | None = None
     description: str | None = None
+    recipients: list[Recipient] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check(self) -> AlertRule:
@@ -210,6 +240,12 @@ class AlertRule(BaseModel):
         if not worse or len(set(ordered)) != len(ordered):
             direction = "increase" if self.levels is not None else "decrease"
             raise ValueError(f"thresholds must strictly {direction} from yellow to black")
+        for lv, c in (self.clear or {}).items():
+            if lv not in thresholds:
+                raise ValueError(f"clear.{lv}: the rule has no {lv} level")
+            if (c >= thresholds[lv]) if self.levels is not None else (c <= thresholds[lv]):
+                side = "below" if self.levels is not None else "above"
+                raise ValueError(f"clear.{lv}: {c:g} must be {side} the {lv} threshold {thresholds[lv]:g}")
         return self
 
     @property
@@ -333,19 +369,20 @@ class Alert:
 
 
 class _RuleKey:
-    __slots__ = ("alert", "level", "since")
+    __slots__ = ("alert", "below_since", "level", "since")
 
     def __init__(self) -> None:
         self.level = 0
         self.since = -math.inf
         self.alert: Alert | None = None
+        self.below_since: float | None = None  # since when the value is past the current level's clear band
 
 
 class CompiledRule:
     """A rule ready for fast evaluation."""
 
-    __slots__ = ("deps", "factor", "get", "guard", "guard_min", "lowest", "name", "only", "rule", "sign", "state",
-                 "thr", "thr_signed")
+    __slots__ = ("clear_after", "clear_signed", "deps", "factor", "get", "guard", "guard_min", "lowest", "name",
+                 "only", "rule", "sign", "state", "thr", "thr_signed")
 
     def __init__(self, rule: AlertRule) -> None:
         table = measures_for(rule.scope)
@@ -360,6 +397,11 @@ class CompiledRule:
         self.thr = rule.thresholds()
         self.thr_signed = [None if t is None else self.sign * t for t in self.thr]
         self.lowest = min(t for t in self.thr_signed if t is not None)  # below it nothing is raised
+        # the signed value must fall below clear_signed[level] to step down from that level
+        clear = rule.clear or {}
+        self.clear_signed = [None if t is None else (self.sign * clear[lv] if lv in clear else t * self.factor)
+                             for lv, t in zip((None, *LEVELS), self.thr_signed, strict=True)]  # fmt: skip
+        self.clear_after = rule.clear_after_s
         self.name = rule.name
         # agent rules on time in one state (``aux_s``) only run while the agent is in that state
         self.state = rule.measure[:-2] if rule.scope == "agent" and rule.measure != "time_in_state_s" else None
@@ -396,13 +438,18 @@ class AlertBook:
         if cur == 0:
             return None
         assert rk is not None
-        t_cur = thr[cur]
-        f = cr.factor
-        if t_cur is not None and sv < t_cur * f and now - rk.since >= cr.rule.cooldown_s:
+        band = cr.clear_signed
+        b_cur = band[cur]
+        if b_cur is None or sv >= b_cur:
+            rk.below_since = None  # back inside the band: a clear_after_s count starts again
+            return None
+        if rk.below_since is None:
+            rk.below_since = now
+        if now - rk.since >= cr.rule.cooldown_s and now - rk.below_since >= cr.clear_after:
             new = 0
             for lv in range(cur - 1, 0, -1):
-                t = thr[lv]
-                if t is not None and sv >= t * f:
+                b = band[lv]
+                if b is not None and sv >= b:
                     new = lv
                     break
             return self._change(cr, rk, key, new, value, now)
@@ -414,7 +461,7 @@ class AlertBook:
         """Move ``rk`` to ``level``; the alert event, or None when a person resolved the alert at a worse level."""
         prev = rk.level
         rule = cr.rule
-        rk.level, rk.since = level, now
+        rk.level, rk.since, rk.below_since = level, now, None
         if level:
             self.hot.add((rule.name, key))
         else:
@@ -449,6 +496,27 @@ class AlertBook:
             alert.status, alert.closed_at = "cleared", now
             rk.alert = None
         return ev
+
+    def replace_rules(self, rules: list[AlertRule], now: float) -> list[AlertEvent]:
+        """Swap in a new rule set (a manager saved rules): rules kept by name keep their levels and alerts, the
+        next evaluation judges them by their new thresholds; a dropped rule's raised levels are cleared. Returns
+        the ``cleared`` events of the dropped rules."""
+        self.rules = [CompiledRule(r) for r in rules]
+        names = {r.name for r in rules}
+        events = []
+        for (rule, key), rk in list(self.keys.items()):
+            if rule in names or rule in EXTERNAL_RULES:
+                continue
+            alert = rk.alert
+            if rk.level and alert is not None and alert.active:
+                ev = AlertEvent("cleared", alert.alert_id, rule, alert.scope, key, 0, rk.level, None, None, now,
+                                note="rule removed")  # fmt: skip
+                alert.history.append(ev)
+                alert.status, alert.closed_at = "cleared", now
+                events.append(ev)
+            del self.keys[(rule, key)]
+            self.hot.discard((rule, key))
+        return events
 
     # ------------------------------------------------------------------------------------- a person's actions
     def _get(self, alert_id: str) -> Alert:

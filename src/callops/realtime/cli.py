@@ -379,6 +379,11 @@ def serve(
                                         kwargs={"stop": stop, "poll_s": 1.0}, daemon=True))  # fmt: skip
         console.print(f"notifications: {len(cfg.notify)} route(s), channels {', '.join(sorted(adapters))}; "
                       f"{caught_up} caught up")  # fmt: skip
+    from callops.rules.live import attach_saved_rules
+    from callops.store.db import Store
+
+    store = store or Store()
+    attach_saved_rules(hub, store)  # the tenant's saved live rules, polled for changes as events arrive
     if nats_url is not None:
         threads.append(
             threading.Thread(

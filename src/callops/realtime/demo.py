@@ -17,10 +17,12 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import Field, TypeAdapter, ValidationError
 
+from callops.names import NAME_MAX, NAME_PATTERN
 from callops.sim.agents import Adherence, AgentSpec, Break, Shift
 from callops.sim.arrivals import ArrivalStream, OutboundCampaign
 from callops.sim.engine import Model, simulate
@@ -146,13 +148,14 @@ def records_to_events(records: Records, model: Model, tenant: str = TENANT) -> l
         ev["ts"] = t
         rows.append((t, rank, seq, ev))
 
-    for (cid, center, queue, channel, _direction, _cust, _bt, offered, answered, ended, ivr_s, _wait, _talk, _hold,
+    for (cid, center, queue, channel, _direction, cust, bt, offered, answered, ended, ivr_s, _wait, _talk, _hold,
          _acw, outcome, agent, _tr, _ivr_result, _vip) in records.contacts:  # fmt: skip
         if outcome == "self_served":
             continue
         entry = offered + (ivr_s or 0.0)
         base = {"tenant": tenant, "contact_id": cid, "queue": queue}
-        put(entry, 1, {"type": "contact.offered", **base, "center": qcenter.get(queue), "channel": channel})
+        put(entry, 1, {"type": "contact.offered", **base, "center": qcenter.get(queue), "channel": channel,
+                       "ivr_s": ivr_s, "customer_id": cust, "business_type": _name(bt)})  # fmt: skip
         if answered is not None:
             put(answered, 2, {"type": "contact.answered", **base, "center": center, "agent_id": agent})
         end_type = {"abandoned": "contact.abandoned", "transferred": "contact.transferred"}.get(outcome,
@@ -217,6 +220,9 @@ def write_demo(out: Path, scale: float = 1.0, overload: float = 2.0, seed: int =
             "seconds": math.nan}  # fmt: skip
 
 
+_NAME = TypeAdapter(Annotated[str, Field(max_length=NAME_MAX, pattern=NAME_PATTERN)])
+
+
 def table_events(contacts: Any, agent_states: Any, queue_center: dict[str, str], tenant: str = TENANT,
                  zone: str = ZONE) -> list[dict[str, Any]]:  # fmt: skip
     """Live events of canonical ``contacts`` and ``agent_states`` tables (pyarrow), sorted by time like
@@ -227,26 +233,41 @@ def table_events(contacts: Any, agent_states: Any, queue_center: dict[str, str],
     def put(t: datetime, rank: int, ev: dict[str, Any]) -> None:
         rows.append((t.timestamp(), rank, len(rows), {**ev, "ts": t.astimezone(tz).isoformat(timespec="microseconds")}))
 
-    for c in contacts.select(["contact_id", "center", "queue", "channel", "offered_at", "answered_at", "ended_at",
-                              "ivr_s", "outcome", "agent_id"]).to_pylist():  # fmt: skip
+    cols = ["contact_id", "center", "queue", "channel", "offered_at", "answered_at", "ended_at", "ivr_s", "outcome",
+            "agent_id", "customer_id", "business_type", "csat", "nps"]  # fmt: skip
+    for c in contacts.select([n for n in cols if n in contacts.column_names]).to_pylist():
         if c["outcome"] == "self_served" or c["ended_at"] is None:
             continue
         entry = c["offered_at"] + timedelta(seconds=c["ivr_s"] or 0.0)
         base = {"tenant": tenant, "contact_id": c["contact_id"], "queue": c["queue"]}
+        # the IVR time, customer and business ride on the offer, the survey on the end (landed with the contact)
         put(entry, 1, {"type": "contact.offered", **base, "center": queue_center.get(c["queue"]),
-                       "channel": c["channel"]})  # fmt: skip
+                       "channel": c["channel"], "ivr_s": c["ivr_s"], "customer_id": c.get("customer_id"),
+                       "business_type": _name(c.get("business_type"))})  # fmt: skip
         if c["answered_at"] is not None:
             put(c["answered_at"], 2, {"type": "contact.answered", **base, "center": c["center"],
                                       "agent_id": c["agent_id"]})  # fmt: skip
         end = {"abandoned": "contact.abandoned", "transferred": "contact.transferred"}.get(c["outcome"],
                                                                                            "contact.ended")
         extra = {"reason": "callback"} if c["outcome"] == "callback" else {}
+        if end == "contact.ended":
+            extra.update(csat=c.get("csat"), nps=c.get("nps"))
         put(c["ended_at"], 3, {"type": end, **base, "agent_id": c["agent_id"], **extra})
     for s in agent_states.select(["agent_id", "state", "reason", "queue", "started_at"]).to_pylist():
         put(s["started_at"], 0, {"type": "agent.state", "tenant": tenant, "agent_id": s["agent_id"],
                                  "state": s["state"], "reason": s["reason"], "queue": s["queue"]})  # fmt: skip
     rows.sort(key=lambda r: (r[0], r[1], r[2]))
     return [{k: v for k, v in ev.items() if v is not None} for _, _, _, ev in rows]
+
+
+def _name(value: str | None) -> str | None:
+    """``value`` if the live contract takes it as a name, else None (a free-text business type stays home)."""
+    if value is None:
+        return None
+    try:
+        return _NAME.validate_python(value)
+    except ValidationError:
+        return None
 
 
 def write_scenario_day(out: Path, scenario: Any, contacts: Any, agent_states: Any, agents: Any, schedules: Any,

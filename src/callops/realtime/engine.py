@@ -42,6 +42,8 @@ AlertListener = Callable[[AlertEvent], None]
 class LiveEngine:
     """State + alerts (+ optional plans) for one tenant."""
 
+    adherence: Any = None  # a people.adherence.AdherenceWatch once attached (issue 19); class default for old pickles
+
     def __init__(
         self,
         config: LiveConfig,
@@ -63,7 +65,16 @@ class LiveEngine:
         self.processed = 0
         self.next_tick = -math.inf
         self._arrived = 0.0
-        # rules by (scope kind, what changes their measure)
+        self.timers: list[tuple[float, int, str, int, float]] = []  # (due, seq, agent, rule index, since)
+        self._seq = 0
+        self._index_rules()
+        # Bounded scopes (issue 21): with queues in the live configuration, other queues are refused; without,
+        # at most max_scopes queue and center tiles are created (invented names cannot flood the wallboard).
+        self.known_queues = frozenset(config.queues)
+        self.max_scopes = MAX_SCOPES
+
+    def _index_rules(self) -> None:
+        """File the book's rules by (scope kind, what changes their measure)."""
         self.on_contact: dict[str, list[CompiledRule]] = {k: [] for k in SCOPE_KINDS}
         self.on_agent: dict[str, list[CompiledRule]] = {k: [] for k in SCOPE_KINDS}
         self.on_wait: dict[str, list[CompiledRule]] = {k: [] for k in SCOPE_KINDS}  # longest wait: while waiting
@@ -82,12 +93,26 @@ class LiveEngine:
                 self.on_wait[kind].append(cr)
             elif "time" in cr.deps:
                 self.on_window[kind].append(cr)
-        self.timers: list[tuple[float, int, str, int, float]] = []  # (due, seq, agent, rule index, since)
-        self._seq = 0
-        # Bounded scopes (issue 21): with queues in the live configuration, other queues are refused; without,
-        # at most max_scopes queue and center tiles are created (invented names cannot flood the wallboard).
-        self.known_queues = frozenset(config.queues)
-        self.max_scopes = MAX_SCOPES
+
+    def set_rules(self, rules: list[AlertRule]) -> None:
+        """Run ``rules`` from now on, without a restart (:meth:`AlertBook.replace_rules` says what is kept).
+
+        Every scope and agent is evaluated at once under the new rules, so a lowered threshold raises now rather
+        than at the next event; agent timers are re-armed for the new thresholds."""
+        now = self.state.now
+        for ev in self.book.replace_rules(rules, now):
+            self._emit(ev)
+        self._index_rules()
+        self.timers = []
+        if now == -math.inf:
+            return
+        for sc in self.state.scopes.values():
+            rules_of = [cr for cr in self.book.rules if cr.rule.scope == sc.kind]
+            if rules_of:
+                self._evaluate(rules_of, sc, now)
+        for agent_id, ag in self.state.agents.items():
+            if self.agent_rules and ag.since > -math.inf:
+                self._agent_rules(agent_id, now)
 
     # ------------------------------------------------------------------------------------------------ intake
     def submit(self, raw: str | bytes | dict[str, Any], where: str = "") -> bool:
@@ -138,6 +163,8 @@ class LiveEngine:
                 table = self.on_agent
                 if self.agent_rules:
                     self._agent_rules(ev.agent_id, now)  # type: ignore[arg-type]
+                if self.adherence is not None:
+                    self.adherence.on_state(ev.agent_id, now)
             else:
                 table = self.on_contact
             for sc in touched:
@@ -238,6 +265,8 @@ class LiveEngine:
                 if ev is not None:
                     self._emit(ev)
                 self._arm(agent_id, i, cr, ag)
+            if self.adherence is not None:
+                self.adherence.tick(b)
         self.next_tick = b + tick
 
     def advance(self, t: float) -> None:

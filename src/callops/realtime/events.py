@@ -22,10 +22,12 @@ from callops.names import NAME_MAX, NAME_PATTERN
 from callops.schema import AgentState, Channel
 
 EventType = Literal[
-    "contact.offered", "contact.answered", "contact.abandoned", "contact.ended", "contact.transferred", "agent.state"
-]
+    "contact.offered", "contact.answered", "contact.abandoned", "contact.ended", "contact.transferred",
+    "contact.diverted", "agent.state",
+]  # fmt: skip
 EVENT_TYPES: tuple[str, ...] = (
-    "contact.offered", "contact.answered", "contact.abandoned", "contact.ended", "contact.transferred", "agent.state",
+    "contact.offered", "contact.answered", "contact.abandoned", "contact.ended", "contact.transferred",
+    "contact.diverted", "agent.state",
 )  # fmt: skip
 # Same rule as callops.tenancy.TENANT_ID (not imported: that module pulls in Ibis, too heavy for a live edge).
 TENANT_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -40,6 +42,11 @@ class LiveEvent(BaseModel):
 
     Required per type: every ``contact.*`` needs ``contact_id`` and ``queue`` (the queue of the leg it is about);
     ``contact.offered`` also needs ``channel``; ``agent.state`` needs ``agent_id`` and ``state``.
+
+    ``contact.diverted`` ends a leg that traffic balancing or care sent away from the agents (self-service first,
+    payment in the IVR, another queue; ``reason`` names the route) before an answer. Optional facts the warehouse
+    keeps (issue 16): on ``contact.offered`` the ``ivr_s`` spent in the IVR before this queue entry, the
+    ``customer_id`` and ``business_type``; on ``contact.ended`` the survey's ``csat`` (1-5) and ``nps`` (0-10).
     """
 
     model_config = ConfigDict(extra="ignore", frozen=True, use_enum_values=True)
@@ -55,6 +62,11 @@ class LiveEvent(BaseModel):
     agent_id: str | None = Field(None, pattern=NAME_PATTERN)
     state: AgentState | None = None  # stored as its plain string value
     reason: str | None = Field(None, max_length=NAME_MAX, pattern=NAME_PATTERN)
+    ivr_s: float | None = Field(None, ge=0, le=86_400)
+    customer_id: str | None = Field(None, min_length=1, max_length=ID_MAX, pattern=ID_PATTERN)
+    business_type: str | None = Field(None, max_length=NAME_MAX, pattern=NAME_PATTERN)
+    csat: float | None = Field(None, ge=1, le=5)
+    nps: float | None = Field(None, ge=0, le=10)
 
     @model_validator(mode="after")
     def _required_per_type(self) -> LiveEvent:

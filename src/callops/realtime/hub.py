@@ -29,6 +29,12 @@ One writer per tenant: a durable hub holds the tenant's :class:`~callops.realtim
 second process (a second ``live serve``) is refused with a message naming the first, and takes over once the
 first is gone.
 
+Custom rules (issue 16): :meth:`LiveHub.use_rules_from` gives the hub a source of the tenant's saved live alert
+rules (:mod:`callops.rules.live` reads the store); the hub polls it at most every ``poll_s`` seconds as batches
+arrive and, when the rules changed, swaps them into the running engine (:meth:`LiveEngine.set_rules`) and logs the
+change as an action, so a rebuild switches rules at the same point of the log. The rules' recipients become
+notification routes beside those of ``notify.yaml``.
+
 Notifications (:meth:`LiveHub.attach_notifier`): alert changes are written to the store's outbox by the
 :mod:`callops.realtime.notify` routes of the tenant's ``notify.yaml``, in the engine's thread, before the batch
 that caused them is logged; a separate sender delivers them.
@@ -40,12 +46,13 @@ import hashlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from callops.errors import CallopsError
-from callops.realtime.alerts import LEVELS, Alert, AlertRule
+from callops.realtime.alerts import LEVELS, Alert, AlertRule, parse_rules
 from callops.realtime.config import load_config, load_roster, load_schedule
 from callops.realtime.engine import build_engine
 from callops.realtime.eventlog import LoggedIntake, RebuildInfo, WriterLock, log_dir, log_end, log_files, rebuild
@@ -53,21 +60,25 @@ from callops.realtime.events import EventPacer, iter_lines
 from callops.realtime.plans import PlanConfig
 from callops.realtime.state import LiveConfig, RosterAgent, ScheduleRow
 from callops.settings import callops_home
+from callops.wfm.intraday import LiveReforecast, queue_reforecasts
 
 if TYPE_CHECKING:
     from callops.realtime.alerts import AlertEvent
-    from callops.realtime.notify import Notifier
+    from callops.realtime.notify import Notifier, Route
     from callops.store.db import Store
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[str, dict[str, Any]], None]
+# () -> (token, yaml of the whole live rule set, notification routes of its recipients, store) or None
+RulesSource = Callable[[], "tuple[str, str, list[Route], Store | None] | None"]
 SNAPSHOT_FILE = "snapshot.pkl"
+SNAPSHOT_FORMAT = 2  # 2: the diverted counter (issue 16); an older snapshot is not used, the log is replayed
 SNAPSHOT_EVERY = 200_000  # logged lines between snapshots: a restart replays at most about this many
 # the measures a wallboard tile shows, in order
 TILE_MEASURES = ("waiting", "longest_wait_s", "service_level_30m", "answer_rate_30m", "offered_30m",
-                 "answered_30m", "abandoned_30m", "agents_ready", "agents_busy", "agents_acw", "agents_aux",
-                 "agents_working", "occupancy")  # fmt: skip
+                 "answered_30m", "abandoned_30m", "diverted_30m", "diverted_today", "agents_ready", "agents_busy",
+                 "agents_acw", "agents_aux", "agents_working", "occupancy")  # fmt: skip
 
 
 def live_dir(tenant: str, home: Path | None = None) -> Path:
@@ -124,6 +135,11 @@ class LiveHub:
         self.rebuilt: RebuildInfo | None = None
         self.notifier: Notifier | None = None
         self._unqueued: list[AlertEvent] = []  # alert changes the outbox could not take yet (store down)
+        self.rules_token: str | None = None  # which saved rule set runs (None: the ones the hub was built with)
+        self.rules_source: RulesSource | None = None
+        self.rules_poll_s = 5.0
+        self._rules_polled = -float("inf")
+        self._file_routes: list[Route] = []  # notify.yaml's routes; the rules' recipients are added to them
         if log:
             self._writer = WriterLock(self.tenant, home)
             try:
@@ -135,6 +151,8 @@ class LiveHub:
                 raise
             self.version = 1 if self.rebuilt.events or start else 0
         self.engine.bus.subscribe("*", self._fan_out)
+        # the playbook sizes on the rest-of-day re-forecast where today has a forecast (issue 18, wfm.intraday)
+        self.planner.planner.reforecast = LiveReforecast(self.tenant, config.timezone)
 
     # ------------------------------------------------------------------------------------------------ listeners
     def _fan_out(self, topic: str, message: dict[str, Any]) -> None:
@@ -168,6 +186,9 @@ class LiveHub:
         eng = self.engine
         rejections: list[dict[str, Any]] = []
         with self.lock:
+            if self.rules_source is not None and time.monotonic() - self._rules_polled >= self.rules_poll_s:
+                self.poll_rules()
+                eng = self.engine
             take = self.log.submit if self.log is not None else eng.submit
             dup0, late0 = eng.stats.duplicates, eng.stats.late
             accepted = 0
@@ -205,6 +226,9 @@ class LiveHub:
             self.planner.approve(action["activation_id"], action["step"], action["by"])
         elif op == "reject":
             self.planner.reject(action["activation_id"], action["step"], action["by"])
+        elif op == "rules":
+            self.engine.set_rules(parse_rules(action["yaml"], "saved live rules"))
+            self.rules_token = action["token"]
         else:
             raise CallopsError(f"unknown action {op!r}")
 
@@ -214,6 +238,52 @@ class LiveHub:
         if self.log is not None:
             self.log.record(action)
         self.version += 1
+
+    # ---------------------------------------------------------------------------------------------- custom rules
+    def set_rules(self, yaml_text: str, token: str, by: str = "rules") -> bool:
+        """Run the live rules of ``yaml_text`` (an ``alerts:`` file) from now on, logged as an action; False when
+        ``token`` (the rule set's fingerprint) is the one already running."""
+        with self.lock:
+            if token == self.rules_token:
+                return False
+            parse_rules(yaml_text, "saved live rules")  # refuse before logging anything
+            self._act({"op": "rules", "yaml": yaml_text, "token": token, "by": by})
+            return True
+
+    def use_rules_from(self, source: RulesSource, poll_s: float = 5.0) -> bool:
+        """Take the tenant's saved live rules from ``source`` (``() -> (token, yaml, routes)``, or None when
+        nothing is saved) now and, at most every ``poll_s`` seconds, as batches arrive; True if rules changed."""
+        with self.lock:
+            self.rules_source, self.rules_poll_s = source, poll_s
+            return self.poll_rules()
+
+    def poll_rules(self) -> bool:
+        """Ask the rules source now; swap the rules in when they changed (True) and refresh the recipients."""
+        with self.lock:
+            self._rules_polled = time.monotonic()
+            if self.rules_source is None:
+                return False
+            try:
+                got = self.rules_source()
+            except Exception as exc:  # the store is down: keep the running rules, try again later
+                log.warning("live rules of %s not polled (%s)", self.tenant, exc)
+                return False
+            if got is None:
+                return False
+            token, text, routes, store = got
+            self._set_rule_routes(routes, store)  # first: the alerts the new rules raise at once notify too
+            return self.set_rules(text, token)
+
+    def _set_rule_routes(self, routes: list[Route], store: Store | None) -> None:
+        """Notify the rules' recipients too (a notifier is attached for them when notify.yaml gave none)."""
+        from callops.realtime.notify import Notifier
+
+        if self.notifier is None:
+            if not routes or store is None:
+                return
+            self.notifier = Notifier(store, self.tenant, [], self.engine.state.zone)
+            self.engine.listeners.append(self._notify)
+        self.notifier.routes = [*self._file_routes, *routes]
 
     # ----------------------------------------------------------------------------------------------------- views
     def tiles(self) -> list[dict[str, Any]]:
@@ -233,6 +303,11 @@ class LiveHub:
                 out.append({"scope": kind, "key": name, "level": LEVELS[level - 1] if level else None,
                             **{k: m.get(k) for k in TILE_MEASURES}})  # fmt: skip
             return out
+
+    def reforecasts(self) -> dict[str, dict[str, Any]]:
+        """Per queue with a forecast for today: the rest of the day re-forecast from what has arrived so far."""
+        with self.lock:
+            return queue_reforecasts(self.engine.state, self.planner.planner.reforecast)
 
     def snapshot(self) -> dict[str, Any]:
         """The full live state (every measure of every scope, every agent) plus the hub's version."""
@@ -366,9 +441,9 @@ class LiveHub:
                 self.engine.bus.handlers["*"].remove(h)
             self.engine.listeners[:] = [f for f in listeners if getattr(f, "__self__", None) is not self]
             try:
-                data = cloudpickle.dumps({"format": 1, "fingerprint": self.fingerprint, "position": position,
-                                          "engine": self.engine, "planner": self.planner,
-                                          "version": self.version})  # fmt: skip
+                data = cloudpickle.dumps({"format": SNAPSHOT_FORMAT, "fingerprint": self.fingerprint,
+                                          "position": position, "engine": self.engine, "planner": self.planner,
+                                          "version": self.version, "rules_token": self.rules_token})  # fmt: skip
             finally:
                 self.engine.bus.handlers.setdefault("*", []).extend(mine)
                 self.engine.listeners[:] = listeners
@@ -392,7 +467,7 @@ class LiveHub:
         try:
             data = pickle.loads(path.read_bytes())  # our own file, written by save_snapshot
             position = data["position"]
-            if data.get("format") != 1 or data["fingerprint"] != self.fingerprint:
+            if data.get("format") != SNAPSHOT_FORMAT or data["fingerprint"] != self.fingerprint:
                 raise ValueError("made for other settings")
             if position:
                 day = log_dir(self.tenant, self.home) / position["file"]
@@ -404,6 +479,7 @@ class LiveHub:
             log.info("snapshot of %s not used (%s); replaying the whole log", self.tenant, exc)
             return None
         self.engine, self.planner = data["engine"], data["planner"]
+        self.rules_token = data.get("rules_token")
         self.snapshot_info = {"position": position, "bytes": path.stat().st_size}
         return position or None
 
@@ -423,7 +499,11 @@ class LiveHub:
             return 0
         cfg = load_notify(path)
         with self.lock:
-            self.notifier = Notifier(store, self.tenant, cfg.notify, self.engine.state.zone)
+            extra = self.notifier.routes if self.notifier is not None else []  # the rules' recipients
+            if self.notifier is not None:
+                self.engine.listeners.remove(self._notify)
+            self._file_routes = list(cfg.notify)
+            self.notifier = Notifier(store, self.tenant, [*cfg.notify, *extra], self.engine.state.zone)
             now = self.engine.state.now
             recent = [e for e in self.engine.events if e.at >= now - catch_up_s]
             new = self.notifier.enqueue_many(recent)

@@ -8,11 +8,13 @@ reasons, and the warehouse's natural keys make a repeated batch ``unchanged`` in
 
 What becomes a row:
 
-- **contacts**: a contact leg from ``contact.offered`` (queue entry: ``offered_at``; its queue's channel, center
-  and direction from live.yaml) to its end: ``contact.ended`` (``answered``, or ``callback`` when the event says
-  so), ``contact.abandoned`` or ``contact.transferred``. ``wait_s`` runs from queue entry to answer (or to the end
-  for an unanswered leg), ``talk_s`` from answer to end (handling as a whole: the live contract does not split
-  after-contact work off). The IVR before the queue is not in the live contract, so ``ivr_s`` stays empty.
+- **contacts**: a contact leg from ``contact.offered`` (its queue's channel, center and direction from
+  live.yaml) to its end: ``contact.ended`` (``answered``, or ``callback`` when the event says so),
+  ``contact.abandoned``, ``contact.transferred`` or ``contact.diverted`` (``self_served``: balancing sent it to
+  self-service). The offer's optional ``ivr_s``, ``customer_id`` and ``business_type`` and the end's survey
+  ``csat`` and ``nps`` are kept; ``offered_at`` is the arrival (queue entry less ``ivr_s``, the queue entry when
+  the event gives none). ``wait_s`` runs from queue entry to answer (or to the end for an unanswered leg),
+  ``talk_s`` from answer to end (handling as a whole: the live contract does not split after-contact work off).
 - **agent_states**: the interval an ``agent.state`` event opens, closed by the agent's next state event. A
   zero-length interval (two states at one instant) is not an interval and is dropped.
 
@@ -56,9 +58,12 @@ STATE_FILE = "landing.json"
 BATCH_DIR = "landing"
 DEFAULT_INTERVAL_S = 15.0  # how often a worker lands: well inside the one-minute promise
 MAX_LINES = 200_000  # lines read per pass: bounds one batch's memory; the next pass goes on from there
-_END_OUTCOME = {"contact.abandoned": "abandoned", "contact.transferred": "transferred"}
+# a diverted leg left the agents' queue for self-service (or the IVR's payment): the warehouse's self_served
+_END_OUTCOME = {"contact.abandoned": "abandoned", "contact.transferred": "transferred",
+                "contact.diverted": "self_served"}  # fmt: skip
 _CONTACT_COLS = ("contact_id", "center", "queue", "channel", "direction", "offered_at", "answered_at", "ended_at",
-                 "wait_s", "talk_s", "outcome", "agent_id")  # fmt: skip
+                 "wait_s", "talk_s", "outcome", "agent_id", "ivr_s", "customer_id", "business_type", "csat",
+                 "nps")  # fmt: skip
 _STATE_COLS = ("agent_id", "state", "reason", "queue", "started_at", "ended_at")
 
 
@@ -90,16 +95,18 @@ class Collector:
         row = self.open_contacts.get(cid)
         if ev.type == "contact.offered":
             q = self.config.queues.get(ev.queue or "")
+            # offered_at is the arrival (IVR entry: the queue entry less the IVR time); waits run from queue entry
             self.open_contacts[cid] = {
                 "contact_id": cid, "queue": ev.queue, "center": ev.center or (q.center if q else None),
                 "channel": ev.channel or (q.channel if q else None),
-                "direction": q.direction if q else "inbound", "offered_at": t, "answered_at": None,
-                "agent_id": None,
+                "direction": q.direction if q else "inbound", "offered_at": t - (ev.ivr_s or 0.0), "entered_at": t,
+                "answered_at": None, "agent_id": None, "ivr_s": ev.ivr_s, "customer_id": ev.customer_id,
+                "business_type": ev.business_type,
             }  # fmt: skip
             return
         if row is None:  # an event of a leg whose offer we never saw: land what we know; the loader says what's missing
             row = {"contact_id": cid, "queue": ev.queue, "center": ev.center, "channel": None, "direction": None,
-                   "offered_at": None, "answered_at": None, "agent_id": None}  # fmt: skip
+                   "offered_at": None, "entered_at": None, "answered_at": None, "agent_id": None}  # fmt: skip
             self.open_contacts[cid] = row
         if ev.type == "contact.answered":
             row["answered_at"] = t
@@ -111,11 +118,11 @@ class Collector:
         outcome = _END_OUTCOME.get(ev.type)
         if outcome is None:  # contact.ended
             outcome = "callback" if ev.reason == "callback" else ("answered" if answered is not None else "abandoned")
-        start = row["offered_at"]
+        start = row.pop("entered_at", row["offered_at"])  # rows reopened from an older landing state lack it
         wait = None if start is None else max(0.0, (answered if answered is not None else t) - start)
         talk = None if answered is None else max(0.0, t - answered)
         self.contacts.append({**row, "agent_id": ev.agent_id or row["agent_id"], "ended_at": t, "outcome": outcome,
-                              "wait_s": wait, "talk_s": talk})  # fmt: skip
+                              "wait_s": wait, "talk_s": talk, "csat": ev.csat, "nps": ev.nps})  # fmt: skip
 
     def take(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The finished rows so far (and forget them)."""

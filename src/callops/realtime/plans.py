@@ -14,7 +14,8 @@ plan is the six-step playbook:
    (the largest share the peer can absorb while staying on its own target);
 6. ``dispatch_across_skills`` - agents of other skills, in emergency-echelon order, at a lower efficiency.
 
-Inputs come from the live state of the queue: arrivals per second from the last 15 minutes (30 when quiet),
+Inputs come from the live state of the queue: arrivals per second from the last 15 minutes (30 when quiet), or
+the intraday re-forecast of the next 30 minutes where today has a forecast and it is higher (wfm.intraday),
 handle time and the patience estimate (total wait / abandons, the exponential-patience MLE) from the last
 30 minutes unless configured, and the agents now working whose primary skill is the queue. Each step is sized on
 its own to cover the shortfall (``required_agents`` with Erlang A), then every subset of the available steps is
@@ -49,6 +50,7 @@ from callops.realtime.state import (
     Agent,
     TenantState,
 )
+from callops.wfm.intraday import LiveReforecast
 from callops.wfm.queueing import erlang_a_metrics, required_agents
 
 StepKind = Literal[
@@ -236,6 +238,7 @@ class Planner:
         self.cfg = state.config
         self.default_aht_s = default_aht_s
         self.default_patience_s = default_patience_s
+        self.reforecast: LiveReforecast | None = None  # the rest of today re-forecast (set by the hub), if any
 
     # ------------------------------------------------------------------------------------------- inputs
     def primary(self, ag: Agent) -> str | None:
@@ -255,6 +258,12 @@ class Planner:
         sc = st.scope("queue", queue)
         c15, c30 = sc.sums[1], sc.sums[2]
         rate = c15[OFFERED] / 900.0 if c15[OFFERED] >= 10 else c30[OFFERED] / 1800.0
+        rf = getattr(self, "reforecast", None)  # getattr: planners unpickled from older snapshots have none
+        if rf is not None:
+            # the intraday re-forecast of the next 30 minutes where today has a forecast; never below the last
+            # 15 minutes' arrivals, so a burst the day's level does not explain is still covered
+            ahead = rf.rate_per_s(queue, st.day, st.now, sc.window(3, st.day)[OFFERED])
+            rate = rate if ahead is None else max(rate, ahead)
         aht = qc.aht_s or (c30[HANDLE_S] / c30[HANDLED] if c30[HANDLED] >= 10 else self.default_aht_s)
         if qc.patience_s:
             patience = qc.patience_s

@@ -41,10 +41,12 @@ RING_B = _WB[-1]  # buckets older than the longest window are dropped
 OFFERED, ANSWERED, ANSWERED_SL, ABANDONED, ABANDONED_SHORT, HANDLED, HANDLE_S, WAIT_S, ANS_WAIT_S, TRANSFERRED = (
     range(10)
 )
-NM = 10
+DIVERTED = 10  # legs traffic balancing or care sent away from the agents (contact.diverted, issues 11 and 16)
+NM = 11
 _ZERO = [0.0] * NM
 _OFFERED1, _ANSWERED1, _ABANDONED1, _TRANSFERRED1 = (((OFFERED, 1.0),), ((ANSWERED, 1.0),), ((ABANDONED, 1.0),),
                                                       ((TRANSFERRED, 1.0),))
+_DIVERTED1 = ((DIVERTED, 1.0),)
 
 
 def _handled_items(handle: float) -> tuple[tuple[int, float], ...]:
@@ -52,7 +54,7 @@ def _handled_items(handle: float) -> tuple[tuple[int, float], ...]:
 
 
 COUNTERS = ("offered", "answered", "answered_in_sl", "abandoned", "abandoned_short", "handled", "handle_s",
-            "wait_s", "answered_wait_s", "transferred")  # fmt: skip
+            "wait_s", "answered_wait_s", "transferred", "diverted")  # fmt: skip
 
 STATES: tuple[str, ...] = ("ready", "busy", "acw", "aux", "offline")
 READY, BUSY, ACW, AUX, OFFLINE = range(5)
@@ -207,8 +209,11 @@ class Scope:
                     keys.append(sec)
                 else:
                     keys.insert(bisect.bisect_left(keys, sec), sec)
+                if sec <= now - _WB[0]:
+                    # a late bucket before a window's start shifts that start right by one -- also when it is the
+                    # newest bucket kept (appended), e.g. the first event for a while, more than 5 minutes late
                     idx = self.idx
-                    for w in range(3):  # a bucket before a window's start shifts that start right by one
+                    for w in range(3):
                         if sec <= now - _WB[w]:
                             idx[w] += 1
             s0, s1, s2 = self.sums
@@ -445,6 +450,8 @@ class TenantState:
             items = _ABANDONED1
             if leg.offered_t is not None:
                 items += self._abandon_wait_items(leg, t - leg.offered_t)
+        elif outcome == "diverted":
+            items = _DIVERTED1 if leg.answered_t is None else ()  # answered first: it reached an agent after all
         else:
             items = _TRANSFERRED1 if outcome == "transferred" else ()
             if leg.answered_t is not None:

@@ -28,6 +28,8 @@ class Customers:
     vip_level: np.ndarray  # int
     arpu: np.ndarray  # float
     pool: np.ndarray  # customer index per pool entry
+    usage_gb: np.ndarray | None = None  # float (marketing: what data and 5G offers appeal to)
+    network: np.ndarray | None = None  # str, e.g. "4G"
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -98,4 +100,4 @@ def generate_customers(cfg: CustomersCfg, rng: np.random.Generator) -> tuple[Cus
         "vip_level": pa.array(vip, pa.int64()),
         "attributes": pa.array(attributes.tolist(), pa.string()),
     })
-    return Customers(ids, status.astype(str), vip, arpu, pool), table
+    return Customers(ids, status.astype(str), vip, arpu, pool, usage, network.astype(str)), table

@@ -289,6 +289,9 @@ class OfferCfg(_Model):
     commission: float = Field(ge=0)
     accept_p: float = Field(ge=0, le=1)
     channels: tuple[Channel, ...]
+    kind: Literal["data", "5g", "broadband", "roaming", "video", "other"] = Field(
+        "other", description="what the offer sells: it decides which customer traits move acceptance (sim.marketing)")
+    reasons: tuple[str, ...] = Field((), description="business types (reasons for contact) the offer fits")
 
 
 class CampaignCfg(_Model):

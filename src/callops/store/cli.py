@@ -15,6 +15,7 @@ from callops.store.roles import Role
 
 if TYPE_CHECKING:
     from callops.store.db import Store
+    from callops.warehouse import Warehouse
 
 user_app = typer.Typer(name="user", help="Users of a tenant and their API tokens.", no_args_is_help=True)
 
@@ -48,6 +49,18 @@ def ensure_tenant(store: Store, tenant: str) -> str:
         return tenants.get_tenant(s, tenant).id
 
 
+def _roster(tenant: str) -> Warehouse:
+    """The warehouse, read only, to check agents and teams against the tenant's roster."""
+    from callops.errors import CallopsError
+    from callops.settings import warehouse_url
+    from callops.warehouse import Warehouse
+
+    url = warehouse_url()
+    if url.startswith("duckdb://") and not Path(url.removeprefix("duckdb://")).exists():
+        raise CallopsError(f"no warehouse yet: load tenant {tenant!r}'s agents table before linking users to it")
+    return Warehouse(url, read_only=True)
+
+
 @user_app.command("create")
 def user_create(
     name: Annotated[str, typer.Argument(help="User name (letters, digits, . _ @ + -).")],
@@ -55,6 +68,9 @@ def user_create(
     role: Annotated[str, typer.Option(help=ROLES_HELP)],
     display_name: Annotated[str | None, typer.Option(help="Name shown in the console.")] = None,
     locale: Annotated[str, typer.Option(help="Console language: en or zh-CN.")] = "en",
+    agent: Annotated[str | None, typer.Option("--agent", help="Role agent: the roster agent id they are.")] = None,
+    team: Annotated[str | None, typer.Option("--team", help="The user's team (a team lead's team); on the roster.")]
+    = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the user and token as JSON.")] = False,
 ) -> None:
     """Create a user and print their API token — shown this once, never again."""
@@ -65,8 +81,17 @@ def user_create(
     with Store() as store:
         key = ensure_tenant(store, tenant)
         with store.session() as s:
-            user, token = users.create_user(s, key, name, parsed, cli_actor(), display_name=display_name, locale=locale)
-            info = {"tenant": key, "user": user.name, "id": user.id, "role": user.role, "token": token}
+            if agent is not None or team is not None or parsed is Role.agent:  # issue 19: tied to the roster
+                from callops.people import links
+
+                with _roster(key) as wh:
+                    user, token = links.create_user(s, wh, key, name, parsed, cli_actor(), agent_id=agent, team=team,
+                                                    display_name=display_name, locale=locale)  # fmt: skip
+            else:
+                user, token = users.create_user(s, key, name, parsed, cli_actor(), display_name=display_name,
+                                                locale=locale)  # fmt: skip
+            info = {"tenant": key, "user": user.name, "id": user.id, "role": user.role, "token": token,
+                    "team": user.team, "agent": agent}  # fmt: skip
     if as_json:
         print(json.dumps(info, ensure_ascii=False))
         return
@@ -146,6 +171,30 @@ def user_set_role(
     out.print(f"{name} of tenant {key} is now {result['role']}")
 
 
+@user_app.command("set-team")
+def user_set_team(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    tenant: Annotated[str, typer.Option(help="Tenant.")],
+    team: Annotated[str, typer.Option(help="The team (on the tenant's roster); empty text: no team.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Change a user's team (audited): a team lead decides their team's requests; views can be shared with it."""
+    from callops.people import links
+    from callops.store import users
+    from callops.store.db import Store
+
+    with Store() as store:
+        key = ensure_tenant(store, tenant)
+        with store.session() as s, _roster(key) as wh:
+            user = users.get_user_by_name(s, key, name)
+            user = links.set_team(s, wh, key, user.id, team, cli_actor())
+            result = {"tenant": key, "user": user.name, "team": user.team}
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False))
+        return
+    out.print(f"{name} of tenant {key} is now in team {result['team'] or '(none)'}")
+
+
 @user_app.command("list")
 def user_list(
     tenant: Annotated[str, typer.Option(help="Tenant.")],
@@ -170,6 +219,7 @@ def user_list(
                     "locale": u.locale,
                     "created_at": u.created_at.isoformat(),
                     "disabled": u.disabled_at is not None,
+                    "team": u.team,
                     "tokens": prefixes.get(u.id, []),
                 }
                 for u in users.list_users(s, key)

@@ -49,6 +49,7 @@ ROLE_DESCRIPTIONS = {
     Role.dispatcher: "live control: acknowledges alerts, approves plan steps",
     Role.team_lead: "follows a team: its agents, adherence and alerts",
     Role.analyst: "reads indicators, builds views and exports",
+    Role.agent: "a roster agent: their own schedule, KPIs and requests",
 }
 
 
@@ -396,4 +397,13 @@ TENANT_OWNED: tuple[type[Base], ...] = (
 # Domain packages keep their operational tables in modules of their own (value, quality, knowledge, ...), built on
 # Base and TenantOwned above. Importing them here registers them with Base.metadata, so the migrations and the
 # models/migrations agreement test see every table. Add a module to the import below.
-from callops.store import models_knowledge, models_platform, models_quality, models_value  # noqa: E402, F401
+from callops.store import (  # noqa: E402, F401
+    models_campaigns,
+    models_floor,
+    models_knowledge,
+    models_marketing,
+    models_people,
+    models_platform,
+    models_quality,
+    models_value,
+)

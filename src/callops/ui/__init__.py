@@ -48,11 +48,15 @@ def mount(app: Any) -> None:
     # Importing the page modules registers their routes with NiceGUI.
     from callops.ui import (  # noqa: F401
         pages_alerts,
+        pages_campaigns,
+        pages_floor,
         pages_journey,
         pages_knowledge,
         pages_live,
+        pages_me,
         pages_quality,
         pages_reference,
+        pages_requests,
         pages_rules,
         pages_top,
         pages_trends,

@@ -26,10 +26,14 @@ NAV = (
     ("/alerts", "nav_alerts", "notification_important", Permission.live_read),
     ("/rules", "rules_nav", "rule", Permission.alerts_act),
     ("/workforce", "nav_wfm", "groups", Permission.wfm_read),
+    ("/floor", "floor_nav", "how_to_reg", Permission.floor_read),
+    ("/me", "me_nav", "person", Permission.me_read),
+    ("/requests", "requests_nav", "event_available", Permission.requests_decide),
     ("/reference", "nav_reference", "menu_book", Permission.metrics_read),
     ("/journeys", "journey_nav", "route", Permission.journeys_read),
     ("/quality", "nav_quality", "fact_check", Permission.qa_read),
     ("/value", "value_nav", "workspace_premium", Permission.value_read),
+    ("/campaigns", "campaigns_nav", "campaign", Permission.campaigns_read),
     ("/kb", "kb_nav", "local_library", Permission.kb_read),
 )
 

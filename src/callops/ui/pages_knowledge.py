@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import html
 from datetime import date, timedelta
+from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlencode
 
 from nicegui import run, ui
 
@@ -85,6 +87,9 @@ register_labels({
     "kb_aud_account_manager": ("account manager", "客户经理"),
     "kb_aud_monitor": ("monitor", "班长/质检"),
     "kb_aud_manager": ("manager", "管理者"),
+    "kb_customer": ("Knowledge for the last contact", "最近一次来电的知识推荐"),
+    "kb_customer_none": ("No contact of this customer to suggest from.", "该客户暂无可推荐的来电。"),
+    "kb_customer_open": ("Open in the answer panel", "在答案面板中打开"),
 })  # fmt: skip
 
 BUSINESS = ("billing", "data_plan", "upgrade_5g", "general", "broadband", "roaming", "complaint", "vip_service",
@@ -373,3 +378,41 @@ async def knowledge_page(article: str = "") -> None:
                        loc)
     table.on("rowClick", checked(ctx, Permission.kb_read)(
         lambda e: ui.navigate.to(f"/knowledge?article={e.args[1]['id']}")))
+
+
+async def customer_panel(ctx: session.Ctx, customer_id: str, decision: dict[str, Any] | None) -> None:
+    """The knowledge suggestions on the customer view (``/value``): the articles for the customer's last contact
+    reason and the decision at contact time (:func:`assist.for_customer`), with the agent's actions and a link to
+    the answer panel preset with that contact. Returns at once: the card fills in once the browser is connected
+    (a page must answer within NiceGUI's response timeout)."""
+    loc = ctx.locale
+    box = data_attrs(ui.card().classes("w-full"), test="kb-customer")
+    with box:
+        ui.label(t("kb_customer", loc)).classes("text-h6")
+        ui.spinner()
+
+    async def fill() -> None:
+        try:
+            got = await session.warehouse_call(assist.for_customer, session.store(), ctx.tenant_id, customer_id,
+                                               decision=decision, actor=ctx.user_name)  # fmt: skip
+        except CallopsError:
+            got = {"contact": None, "hits": []}
+        if got is None:  # the browser went away
+            return
+        last = got["contact"]
+        box.clear()
+        with box:
+            title = t("kb_customer", loc)
+            if last:
+                title += f" · {last['contact_id']} · {last.get('business_type') or '—'}"
+            ui.label(title).classes("text-h6")
+            if not got["hits"]:
+                ui.label(t("kb_customer_none" if not last else "kb_no_hits", loc)).classes("co-muted")
+            contact = SimpleNamespace(value=last["contact_id"] if last else None)
+            for h in got["hits"]:
+                _hit_card(ctx, h, contact)
+            if last:
+                query = urlencode({"business": last.get("business_type") or "", "contact": last["contact_id"]})
+                ui.link(t("kb_customer_open", loc), f"/kb?{query}").classes("text-primary")
+
+    ui.timer(0.05, checked(ctx, Permission.kb_read)(fill), once=True)

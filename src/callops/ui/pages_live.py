@@ -15,14 +15,26 @@ from callops.realtime.hub import hub_for
 from callops.store.roles import Permission
 from callops.ui import session
 from callops.ui.guard import checked, data_attrs
-from callops.ui.i18n import local_time, number, t
+from callops.ui.i18n import local_time, number, register_labels, t
 from callops.ui.layout import LEVEL_COLORS, LEVEL_TEXT, frame, level_label
 
 REFRESH_S = 0.3
 SCOPE_ORDER = {"center": 0, "queue": 1, "channel": 2, "region": 3}
 
+register_labels({
+    "live_reforecast": ("Rest of today, re-forecast", "今日剩余（日内重预测）"),
+    "live_day_ahead": ("day-ahead", "日前预测"),
+    "live_diverted_today": ("Diverted today", "今日分流"),
+})
 
-def _tile(tile: dict, loc: str) -> None:
+
+def _reforecast_line(rf: dict, loc: str) -> str:
+    """``Rest of today, re-forecast 1,234 (day-ahead 1,100, ×1.12)``: the intraday re-forecast of a queue."""
+    return (f"{t('live_reforecast', loc)} {number(round(rf['reforecast_rest']), 'count')}"
+            f" ({t('live_day_ahead', loc)} {number(round(rf['day_ahead_rest']), 'count')}, ×{rf['ratio']:.2f})")
+
+
+def _tile(tile: dict, loc: str, rf: dict | None = None) -> None:
     level = tile["level"]
     bg, fg = LEVEL_COLORS[level], LEVEL_TEXT[level]
     card = ui.card().classes("co-tile p-3 gap-1").style(f"background:{bg}; color:{fg}")
@@ -43,6 +55,10 @@ def _tile(tile: dict, loc: str) -> None:
         with ui.row().classes("gap-3 co-muted"):
             for key in ("agents_ready", "agents_busy", "agents_acw", "agents_aux"):
                 ui.label(f"{t(key, loc)} {number(tile[key], 'count')}")
+            if tile.get("diverted_today"):  # sent to self-service by traffic balancing (issue 11)
+                ui.label(f"{t('live_diverted_today', loc)} {number(tile['diverted_today'], 'count')}")
+        if rf is not None:  # the queue has a forecast for today: the rest of the day re-forecast (wfm.intraday)
+            ui.label(_reforecast_line(rf, loc)).classes("co-muted").props('data-test="live-reforecast"')
 
 
 @ui.page("/live")
@@ -66,12 +82,13 @@ def live_page() -> None:
     @ui.refreshable
     def tiles() -> None:
         rows = sorted(hub.tiles(), key=lambda r: (SCOPE_ORDER.get(r["scope"], 9), r["key"]))
+        ahead = hub.reforecasts()
         if not rows:
             ui.label(t("live_empty", loc)).classes("text-grey-7")
             return
         with ui.element("div").classes("grid gap-3 w-full grid-cols-1 sm:grid-cols-2 lg:grid-cols-3 xl:grid-cols-4"):
             for row in rows:
-                _tile(row, loc)
+                _tile(row, loc, ahead.get(row["key"]) if row["scope"] == "queue" else None)
 
     tiles()
 

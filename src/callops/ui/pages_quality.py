@@ -52,6 +52,15 @@ register_labels({
     "qa_reason_high level": ("high level", "水平优秀"),
     "qa_reason_real improvement": ("real improvement", "真实进步"),
     "qa_more": ("and {n} more (see the API or CLI)", "另有 {n} 人（见 API 或命令行）"),
+    "qa_weighted": ("{n} agents' means weighted by the draw's design weights (Hájek)",
+                    "{n} 名坐席的均值按抽样设计权重加权（Hájek）"),
+    "qa_textqa": ("Text QA of transcripts", "转写文本自动质检"),
+    "qa_textqa_run": ("Run text QA on this month's evaluated contacts", "对本月已评接触运行文本质检"),
+    "qa_textqa_items": ("Items counting in scores (κ ≥ {k}): {items}", "计入得分的项（κ ≥ {k}）：{items}"),
+    "qa_textqa_auto": ("Auto score", "自动得分"),
+    "qa_textqa_contact": ("Contact", "接触"),
+    "qa_textqa_evidence": ("Failed items and evidence", "未通过项与证据"),
+    "qa_textqa_kappa": ("κ vs humans", "与人工的κ"),
 })  # fmt: skip
 
 
@@ -155,8 +164,15 @@ def _figures(ctx: Any, d: dict, loc: str) -> None:
         p_in = ui.input(t("qa_period", loc), value=d["period"]).props("dense outlined").classes("w-32")
         ui.button(icon="search", on_click=checked(ctx, Permission.qa_read)(
             lambda: ui.navigate.to(f"/quality?period={p_in.value}"))).props("unelevated")
+        if ctx.can(Permission.qa_evaluate):
+            ui.link(t("qa_eval_open", loc), f"/quality/evaluate?period={d['period']}").props(
+                'data-test="qa-eval-link"')  # fmt: skip
+        ui.link(t("qa_cal_open", loc), "/quality/calibration").props('data-test="qa-cal-link"')
     ui.label(t("qa_ranking", loc)).classes("text-h6")
     _caterpillar(d["ranking"]["agents"], loc)
+    weighted = sum(1 for a in d["ranking"]["agents"] if a.get("weighted"))
+    if weighted:
+        ui.label(t("qa_weighted", loc).format(n=weighted)).classes("co-muted").props('data-test="qa-weighted"')
     with ui.row().classes("w-full gap-4"):
         _people("qa_coaching", d["coaching"]["coaching"], loc, "qa-coach")
         _people("qa_recognition", d["coaching"]["recognition"], loc, "qa-recognise")
@@ -208,6 +224,8 @@ def _figures(ctx: Any, d: dict, loc: str) -> None:
     with plan_box:
         ui.button(t("qa_plan_show", loc), icon="playlist_add_check", on_click=show_plan).props(
             'outline data-test="qa-plan"')
+    if ctx.can(Permission.qa_manage):
+        _textqa_section(ctx, d["period"], loc)
     form = load_form()
     with ui.expansion(f"{t('qa_form', loc)} · {form.ref}").classes("w-full"):
         for item in form.items.values():
@@ -231,3 +249,71 @@ def _plan(ctx: Any, plan: dict, loc: str) -> None:
         # recording a draw writes to the store: re-check qa:manage at the click, not only when the button was drawn
         ui.button(t("qa_draw", loc), icon="download", on_click=checked(ctx, Permission.qa_manage)(
             lambda: _download_draw(ctx.tenant_id, plan))).props('outline data-test="qa-draw"')
+
+
+def _textqa_section(ctx: Any, period: str, loc: str) -> None:
+    """Text QA (qa:manage, like ``GET /api/qa/textqa``), on demand: per agent pass rates, per contact the failed
+    items with their evidence (utterance and time), per item κ against human evaluations."""
+    ui.label(t("qa_textqa", loc)).classes("text-h6")
+    box = ui.column().classes("w-full")
+
+    @checked(ctx, Permission.qa_manage)
+    async def show() -> None:
+        box.clear()
+        with box:
+            ui.spinner()
+        try:
+            rep = await session.warehouse_call(service.textqa_report, ctx.tenant_id, period)
+        except CallopsError as exc:
+            box.clear()
+            with box:
+                ui.label(str(exc))
+            return
+        if rep is None:
+            return
+        box.clear()
+        with box:
+            _textqa(rep, loc)
+
+    with box:
+        ui.button(t("qa_textqa_run", loc), icon="spellcheck", on_click=show).props('outline data-test="qa-textqa"')
+
+
+def _textqa(rep: dict, loc: str) -> None:
+    """The text QA report as tables."""
+    ui.label(t("qa_textqa_items", loc).format(k=rep["min_kappa"], items=", ".join(rep["counting_items"]) or "–"))
+    items = sorted({i for a in rep.get("agents", []) for i in a["pass_rate"]})
+    cols = [{"name": "agent_id", "label": t("qa_agent", loc), "field": "agent_id"},
+            {"name": "contacts", "label": t("qa_population", loc), "field": "contacts"},
+            {"name": "score", "label": t("qa_textqa_auto", loc), "field": "score"}]
+    cols += [{"name": i, "label": f"{i} (κ {_k(rep['agreement'].get(i))})", "field": i} for i in items]
+    rows = [{"agent_id": a["agent_id"], "contacts": a["contacts"],
+             "score": "–" if a["score"] is None else f"{a['score']:.0f}",
+             **{i: f"{100 * a['pass_rate'][i]:.0f}%" if i in a["pass_rate"] else "–" for i in items}}
+            for a in rep.get("agents", [])]
+    agents_table = ui.table(columns=cols, rows=rows, row_key="agent_id", pagination=10).classes("w-full").props(
+        'dense data-test="qa-textqa-agents"')
+    empty_text(agents_table, loc)
+    ccols = [{"name": k, "label": t(lab, loc), "field": k} for k, lab in
+             (("contact_id", "qa_textqa_contact"), ("agent_id", "qa_agent"), ("score", "qa_textqa_auto"),
+              ("evidence", "qa_textqa_evidence"))]
+    crows = []
+    for c in rep["contacts"]:
+        failed = [i + "".join(f" [{_at(e)} {e['speaker']}: {e['text'][:40]}]" for e in r["evidence"][:1])
+                  for i, r in c["items"].items() if r["passed"] is False]
+        crows.append({"contact_id": c["contact_id"], "agent_id": c.get("agent_id") or "",
+                      "score": "–" if c["score"] is None else f"{c['score']:.0f}", "evidence": "; ".join(failed)})
+    contacts_table = ui.table(columns=ccols, rows=crows, row_key="contact_id", pagination=10).classes(
+        "w-full").props('dense data-test="qa-textqa-contacts"')
+    empty_text(contacts_table, loc)
+
+
+def _at(e: dict) -> str:
+    return "" if e.get("start_s") is None else f"{e['start_s']:.0f}s"
+
+
+def _k(a: dict | None) -> str:
+    return "–" if not a or a.get("kappa") is None else f"{a['kappa']:.2f}"
+
+
+from callops.ui import pages_quality_entry  # noqa: E402, F401  (registers /quality/evaluate and /quality/calibration)

@@ -1,5 +1,7 @@
-"""Alert rules (issue 16, P4): a manager writes an indicator alert rule, sees it checked as they type, replays it
-over the last 7 days ("would have fired 12 times, red twice") and saves it as a new, audited version."""
+"""Alert rules (issue 16, P4): a manager writes an indicator alert rule (``rules:``) or a live alert rule
+(``alerts:``: levels, hysteresis, recipients), sees it checked as they type, replays it over the last 7 days
+("would have fired 12 times, red twice") and saves it as a new, audited version; saved live rules reach the
+running live engine at once."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from nicegui import ui
 
 from callops.errors import CallopsError
 from callops.rules import service
+from callops.rules.live import reach_running_hubs
 from callops.store import documents
 from callops.store.roles import Permission
 from callops.ui import session
@@ -25,6 +28,9 @@ register_labels({
     "rules_saved_list": ("Saved rules", "已保存的规则"),
     "rules_none": ("No saved rules yet.", "还没有保存的规则。"),
     "rules_fired": ("alerts", "次告警"),
+    "rules_live_example": ("Live rule example", "实时规则示例"),
+    "rules_indicator_example": ("Indicator rule example", "指标规则示例"),
+    "rules_live_ok": ("live", "实时"),
 })
 
 EXAMPLE = """rules:
@@ -32,6 +38,17 @@ EXAMPLE = """rules:
     metric: abandon_rate
     window: {grain: day}
     levels: {yellow: 0.05, orange: 0.08, red: 0.12}
+"""
+LIVE_EXAMPLE = """alerts:
+  - name: long-wait-billing
+    measure: longest_wait_s
+    scope: queue
+    only: [billing]
+    levels: {yellow: 45, red: 120}
+    clear: {yellow: 20, red: 60}
+    clear_after_s: 60
+    recipients:
+      - {channel: inapp, to: ["role:dispatcher"], levels: [red]}
 """
 
 
@@ -52,11 +69,12 @@ async def rules_page() -> None:
 
         def on_type() -> None:
             try:
-                ids = [r.id for r in service.check(text_in.value or "").rules]
+                indicator, live = service.check_all(text_in.value or "")
             except CallopsError as exc:
                 status.set_text(str(exc))
                 status.classes(replace="text-sm text-negative")
                 return
+            ids = [r.id for r in indicator.rules] + [f"{r.name} ({t('rules_live_ok', loc)})" for r in live]
             status.set_text(f"{t('rules_ok', loc)}: {', '.join(ids)}")
             status.classes(replace="text-sm text-positive")
 
@@ -88,6 +106,7 @@ async def rules_page() -> None:
             except CallopsError as exc:
                 ui.notify(str(exc), type="negative")
                 return
+            reach_running_hubs(session.store(), ctx.tenant_id)  # saved live rules run from now on
             ui.notify(f"{t('rules_saved', loc)} {doc.version}", type="positive")
             saved.refresh()
 
@@ -96,6 +115,12 @@ async def rules_page() -> None:
                        test="rule-replay")  # fmt: skip
             data_attrs(ui.button(t("rules_save", loc), icon="save", on_click=save).props("unelevated"),
                        test="rule-save")  # fmt: skip
+            data_attrs(ui.button(t("rules_live_example", loc), icon="bolt",
+                                 on_click=lambda: text_in.set_value(LIVE_EXAMPLE)).props("flat"),
+                       test="rule-live-example")  # fmt: skip
+            data_attrs(ui.button(t("rules_indicator_example", loc), icon="insights",
+                                 on_click=lambda: text_in.set_value(EXAMPLE)).props("flat"),
+                       test="rule-indicator-example")  # fmt: skip
 
     @ui.refreshable
     def saved() -> None:

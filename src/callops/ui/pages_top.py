@@ -26,7 +26,8 @@ def login_page() -> None:
 
     def attempt() -> None:
         if session.sign_in(name.value or "", token.value or ""):
-            ui.navigate.to("/")
+            who = session.current()  # an agent has no indicators: their page is "me" (issue 19)
+            ui.navigate.to("/" if who is None or who.can(Permission.metrics_read) else "/me")
         else:
             error.set_text(t("bad_login", loc))
             error.set_visibility(True)

@@ -172,6 +172,10 @@ async def value_page(customer: str = "") -> None:
                 ui.label(t("value_decision", loc)).classes("text-subtitle1 q-mt-md")
                 ui.label(f"{dec['strategy']} → {dec['route']}")
                 ui.label(dec["guidance"]["zh-CN" if loc.startswith("zh") else "en"]).classes("co-muted")
+    if ctx.can(Permission.kb_read):  # knowledge suggestions for the last contact's reason (issue 15)
+        from callops.ui.pages_knowledge import customer_panel
+
+        await customer_panel(ctx, d["customer_id"], d["decision"])
     if value:
         ui.label(t("value_explain", loc)).classes("text-h6")
         _explain_chart(value, loc)

@@ -221,6 +221,8 @@ def decide_cmd(customer: Annotated[str, typer.Argument(help="Customer id.")], te
                reason: Annotated[str | None, typer.Option("--reason", help="Reason for contact.")] = None,
                queue: Annotated[str | None, typer.Option("--queue", help="Queue.")] = None,
                ivr_path: Annotated[str | None, typer.Option("--ivr-path", help="IVR path so far.")] = None,
+               wait: Annotated[float | None, typer.Option("--wait", help="Seconds the customer waited.")] = None,
+               contact: Annotated[str | None, typer.Option("--contact", help="Contact id (one offer each).")] = None,
                as_json: AsJson = False) -> None:  # fmt: skip
     """The decision at contact time: value class, score, tags, strategy, route, guidance, fired rules."""
     from callops.value.decide import decide
@@ -228,7 +230,7 @@ def decide_cmd(customer: Annotated[str, typer.Argument(help="Customer id.")], te
 
     with Warehouse() as wh:
         t = _tenant(wh, tenant)
-    doc = decide(t, customer, channel, reason, queue, ivr_path)
+    doc = decide(t, customer, channel, reason, queue, ivr_path, wait_s=wait, contact_id=contact)
     if as_json:
         _emit(doc)
         return
@@ -238,6 +240,16 @@ def decide_cmd(customer: Annotated[str, typer.Argument(help="Customer id.")], te
     out.print(f"guidance: {doc['guidance']['zh-CN']} / {doc['guidance']['en']}")
     for r in doc["rules_fired"]:
         out.print(f"  fired {r['rule']} (priority {r['priority']:g}){' ← chosen' if r['won'] else ''}")
+    offer = doc.get("offer")
+    if offer:
+        out.print(f"offer {offer['offer_id']} ({offer['product']}): score {offer['score']['score']:.2f} = propensity "
+                  f"{offer['score']['propensity']:.3f} × value {offer['score']['value']:g} × weight "
+                  f"{offer['score']['weight']:.3f}; chosen with p={offer['probability']:.3f}")  # fmt: skip
+        for lang in ("zh-CN", "en"):
+            g = offer["guidance"][lang]
+            out.print(f"  [{lang}] {g['remind']} {g['offer']} “{g['phrase']}”".replace("  ", " "))
+    else:
+        out.print(f"no offer: {doc.get('offer_why')}")
     if doc.get("note"):
         out.print(doc["note"])
 

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from callops import tenancy
 from callops.errors import CallopsError, NotFound
 from callops.schema import Channel
@@ -40,6 +42,7 @@ def tenant_file(tenant_id: str, name: str) -> Path:
 
 _LIBS: dict[str, tuple[tuple[float, float, float], ValueModel, TagLibrary, StrategyLibrary]] = {}
 _LIBS_LOCK = threading.Lock()
+_LIBS_CHECKED: dict[str, float] = {}
 
 
 def _mtime(p: Path) -> float:
@@ -51,9 +54,13 @@ def _mtime(p: Path) -> float:
 
 def libraries(tenant_id: str) -> tuple[ValueModel, TagLibrary, StrategyLibrary]:
     """The tenant's value model, tag and strategy libraries (its own files, else the shipped ones), cached."""
+    held = _LIBS.get(tenant_id)
+    now = time.monotonic()
+    if held is not None and now - _LIBS_CHECKED.get(tenant_id, 0.0) < snapshot.RECHECK_S:
+        return held[1], held[2], held[3]  # files looked at less than RECHECK_S ago (stat-ing them was ms per call)
+    _LIBS_CHECKED[tenant_id] = now
     paths = [tenant_file(tenant_id, n) for n in ("model.yaml", "tags.yaml", "strategies.yaml")]
     stamp = tuple(_mtime(p) for p in paths)
-    held = _LIBS.get(tenant_id)
     if held is not None and held[0] == stamp:
         return held[1], held[2], held[3]
     with _LIBS_LOCK:
@@ -121,8 +128,12 @@ def diversion_counts(tenant: tenancy.Tenant, day: date | None = None) -> dict[st
 
 
 def decide(tenant: tenancy.Tenant, customer_id: str, channel: str, reason: str | None = None,
-           queue: str | None = None, ivr_path: str | None = None) -> dict[str, Any]:  # fmt: skip
-    """The decision for a contact: value class, score, tags, strategy, route, guidance and the rules that fired."""
+           queue: str | None = None, ivr_path: str | None = None, *, wait_s: float | None = None,
+           complaint: bool = False, contact_id: str | None = None, store: Any = None,
+           offers: bool = True) -> dict[str, Any]:  # fmt: skip
+    """The decision for a contact: value class, score, tags, strategy, route, guidance and the rules that fired,
+    and the offer to make (``callops.marketing.arbitrate``; ``wait_s``, ``complaint`` and ``contact_id`` describe
+    the contact so far; ``store`` is where the decision is logged, default the process's store)."""
     if channel not in CHANNELS:
         raise CallopsError(f"unknown channel {channel!r}; expected one of: {', '.join(CHANNELS)}")
     _model, _tags, strategies = libraries(tenant.tenant_id)
@@ -154,10 +165,20 @@ def decide(tenant: tenancy.Tenant, customer_id: str, channel: str, reason: str |
         "reason": reason,
         "queue": queue,
         "ivr_path": ivr_path,
-        "offer": None,  # filled by the marketing package when it is installed (issue 12)
+        "offer": None,
+        "offer_why": None,
         "snapshot_version": index.version if index else None,
         "as_of": index.as_of if index else None,
     }
+    if offers:
+        from callops.marketing.arbitrate import offer_for
+
+        try:
+            answer["offer"], answer["offer_why"] = offer_for(
+                tenant.tenant_id, customer_id, channel, reason, tags, value_class, score, _today(tenant.timezone),
+                wait_s=wait_s, complaint=complaint, contact_id=contact_id, strategy=choice.strategy, store=store)
+        except (CallopsError, SQLAlchemyError) as exc:  # a broken library or store must not break the decision
+            answer["offer_why"] = f"offers unavailable: {str(exc).splitlines()[0][:300]}"
     if row is None:
         answer["note"] = ("customer not known to the value scores: default answer" if index is not None
                           else "no value scores yet for this tenant: default answer")  # fmt: skip

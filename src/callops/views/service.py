@@ -187,7 +187,7 @@ def run_view(wh: Any, who: Principal, view: models.SavedView, today: date | None
 def view_workbook(wh: Any, who: Principal, view: models.SavedView, today: date | None = None) -> bytes:
     """The view as an Excel workbook: its numbers, and a sheet saying what it is (metrics, period, filter)."""
     from callops import tenancy
-    from callops.exports import workbook_bytes
+    from callops.exports import table_headers, workbook_bytes
     from callops.metrics.query import plain
 
     table = run_view(wh, who, view, today)
@@ -200,4 +200,5 @@ def view_workbook(wh: Any, who: Principal, view: models.SavedView, today: date |
              ["dimensions", ", ".join(spec.dimensions)], ["filter", spec.where or ""],
              ["period", f"{start} .. {end} ({t.timezone})"], ["comparison", spec.compare or ""]]  # fmt: skip
     title = re.sub(r"[\[\]:*?/\\']", "_", view.name)[:31].strip() or "view"  # characters Excel refuses in titles
-    return workbook_bytes([(title, cols, rows), ("definition", ["field", "value"], about)])
+    headers = table_headers(table, t.timezone)  # time columns name the tenant's zone
+    return workbook_bytes([(title, headers, rows), ("definition", ["field", "value"], about)])

@@ -29,6 +29,12 @@ productive share ``online utilisation × attendance × (1 − loss)``), the head
 paid agent hour (efficiency), revenue per paid agent hour (yield), cost per contact and net yield per hour.
 Service follows the seed's priority rule ("在优先满足服务资源需求的基础上"): service demand is met first, and
 :func:`carry_workload` reports the hours a headcount has left for marketing and how many recommendations fit.
+
+The marketing figures need not be constants (issue 12): ``callops staffing balance --marketing-from TENANT``,
+``callops campaign balance`` and ``GET /api/campaigns/service-vs-marketing`` fill them from the tenant's contacts
+(:func:`callops.marketing.campaigns.balance_figures`: pop-up rate = handled contacts with an offer / handled,
+recommendation rate = pitched / popped up, marketing handle = the agent seconds the campaign evaluation charges per
+pitch, success rate, price and commission of the accepted offers).
 """
 
 from __future__ import annotations

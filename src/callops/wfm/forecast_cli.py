@@ -93,12 +93,21 @@ def backtest_cmd(
     folds: Annotated[int, typer.Option(help="Number of rolling-origin folds.")] = 4,
     holidays: Annotated[str, _HOLIDAYS] = DEFAULT_COUNTRY,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+    intraday: Annotated[
+        str | None,
+        typer.Option(help="Also re-forecast the rest of each day at these times (10:00,12:00,14:00) and score it."),
+    ] = None,
 ) -> None:
     """Back-test every model on an interval series; print each model's WAPE, the chosen one and the noise floor."""
     from callops.wfm.forecast import BASELINE, backtest, build_grid, parse_horizon, parse_interval
     from callops.wfm.forecast_io import read_interval_file
 
     iv, h = parse_interval(interval), parse_horizon(horizon)
+    times = None
+    if intraday is not None:
+        from callops.wfm.intraday import backtest_intraday, parse_times
+
+        times = parse_times(intraday)  # bad times fail before the (long) back-test
     grid = build_grid(read_interval_file(file, timestamp_col, value_col), iv)
     bt = backtest(grid, horizon_days=h, folds=folds, country=_country(holidays))
     result = {
@@ -110,6 +119,9 @@ def backtest_cmd(
         "missing_days": int(sum(1 for row in grid.values if all(v != v for v in row))),
         **bt.as_dict(),
     }
+    if times is not None:
+        result["intraday"] = backtest_intraday(grid, times, model=bt.chosen, horizon_days=h, folds=bt.folds,
+                                               country=_country(holidays))  # fmt: skip
     if as_json:
         print(json.dumps(result, default=str))
         return
@@ -126,3 +138,8 @@ def backtest_cmd(
         f"chosen {bt.chosen}: WAPE {bt.wape:.4f}; Poisson noise floor {bt.noise_floor:.4f} "
         f"(seasons on the observed-interval index: {bt.season_lengths})"
     )
+    for r in result.get("intraday", []):
+        out.print(
+            f"re-forecast at {r['time']}: WAPE of the rest of the day {r['wape']:.4f} vs day-ahead "
+            f"{r['day_ahead_wape']:.4f} ({r['improvement']:.1%} better); Poisson floor {r['noise_floor']:.4f}"
+        )

@@ -11,10 +11,11 @@ seconds. The offered load is ``a = calls * aht_s / interval_s`` Erlangs, ``λ = 
 Method and accuracy
 -------------------
 * **Erlang B** uses the continuous extension ``B(c, a) = a^c e^-a / Γ(c+1) / Q(c+1, a)`` (``Q`` = regularised upper
-  incomplete gamma, ``scipy.special.gammaincc``), evaluated in log space, so it is defined for fractional ``c`` and
-  agrees with the classic recursion at integers. Where ``Q`` underflows (load far above ``c``) ``1/B`` comes from
-  Legendre's continued fraction for ``Γ(c+1, a)`` instead. No factorials, no overflow for ``c`` in the thousands;
-  relative error about 1e-12.
+  incomplete gamma, ``scipy.special.gammaincc``; for a few cells, its series below ``a = c + 1`` and Legendre's
+  continued fraction above, in numpy, so that ``callops queue erlang-c`` needs no scipy), evaluated in log space,
+  so it is defined for fractional ``c`` and agrees with the classic recursion at integers. Where ``Q`` underflows
+  (load far above ``c``) ``1/B`` comes from Legendre's continued fraction for ``Γ(c+1, a)`` instead. No
+  factorials, no overflow for ``c`` in the thousands; relative error about 1e-12.
 * **Erlang C** is ``C = c·B / (c − a + a·B)`` (same continuous extension), SL ``1 − C·exp(−(c − a)·T/AHT)``,
   ASA ``C·AHT/(c − a)``. With ``c ≤ a`` the queue is unstable: ``p_wait = 1``, SL 0, ASA ``inf``, ``stable`` False.
 * **Erlang A** (M/M/c+M, Palm; formulas as in Mandelbaum & Zeltyn, "The M/M/n+G queue: summary of performance
@@ -44,14 +45,27 @@ either answered or abandoned, so it equals ``"offered"``; ``"answered"`` = answe
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from scipy import special
 
 from callops.errors import CallopsError
+
+
+class _LazySpecial:
+    """``scipy.special``, imported on first use: it costs 0.2–0.3 s, and Erlang B/C (``callops queue erlang-c``,
+    staffing) need none of it; only Erlang A and chat do."""
+
+    def __getattr__(self, name: str) -> Any:
+        import scipy.special
+
+        return getattr(scipy.special, name)
+
+
+special = _LazySpecial()
 
 SlDefinition = Literal["offered", "answered+abandoned", "answered", "short-abandons-excluded"]
 SL_DEFINITIONS: tuple[str, ...] = ("offered", "answered+abandoned", "answered", "short-abandons-excluded")
@@ -186,8 +200,49 @@ def _gamma_cf(s: np.ndarray, x: np.ndarray) -> np.ndarray:
     return h
 
 
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+def _gammaln(s: np.ndarray) -> np.ndarray:
+    """log Γ(s) for s >= 1 (plain numpy): Stirling's series after shifting s up to >= 15 (abs. error ~1e-14)."""
+    z = np.array(s, dtype=float)
+    shift = np.zeros_like(z)
+    for _ in range(15):  # Γ(z) = Γ(z + 1) / z
+        small = z < 15.0
+        if not small.any():
+            break
+        shift = shift + np.where(small, np.log(np.where(small, z, 1.0)), 0.0)
+        z = np.where(small, z + 1.0, z)
+    r = 1.0 / (z * z)
+    series = (1 / 12 + r * (-1 / 360 + r * (1 / 1260 + r * (-1 / 1680 + r * (1 / 1188 + r * (-691 / 360360)))))) / z
+    return (z - 0.5) * np.log(z) - z + _LOG_SQRT_2PI + series - shift
+
+
+def _log_gamma_p_series(s: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """log Σ_n x^n / ((s+1)…(s+n)), the series of the regularised lower incomplete gamma P(s, x) (x < s + 1)."""
+    term = np.ones_like(x)
+    total = np.ones_like(x)
+    n = 0.0
+    while True:  # terms fall at least geometrically once s + n > x; about 9·sqrt(s) of them near x = s
+        n += 1.0
+        term = term * x / (s + n)
+        total = total + term
+        if np.all(term < total * 1e-17):
+            return np.log(total)
+
+
+_NUMPY_B_MAX = 256  # cells: up to here Erlang B needs no scipy import; above, scipy's compiled gammaincc is faster
+
+
 def _log_erlang_b(c: np.ndarray, a: np.ndarray) -> np.ndarray:
     """log B(c, a) for real c >= 0 and a > 0 (arrays of one shape)."""
+    if a.size > _NUMPY_B_MAX:
+        return _log_erlang_b_scipy(c, a)
+    return _log_erlang_b_numpy(c, a)
+
+
+def _log_erlang_b_scipy(c: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """log B(c, a) from ``scipy.special.gammaincc`` (fast on large grids)."""
     s = c + 1.0
     q = special.gammaincc(s, a)
     with np.errstate(divide="ignore"):
@@ -196,6 +251,24 @@ def _log_erlang_b(c: np.ndarray, a: np.ndarray) -> np.ndarray:
     if bad.any():
         # Q underflows only when a is far above c; then the continued fraction converges in a few steps.
         log_b[bad] = -np.log(a[bad] * _gamma_cf(s[bad], a[bad]))
+    return np.minimum(log_b, 0.0)
+
+
+def _log_erlang_b_numpy(c: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """log B(c, a) in plain numpy, so one scenario (``callops queue erlang-c``) need not import scipy (0.2–0.3 s);
+    agrees with :func:`_log_erlang_b_scipy` to the rounding of the inputs (tests/wfm/test_queueing_numpy.py)."""
+    s = c + 1.0
+    log_b = np.empty_like(a)
+    far = a >= s  # load above the servers: Legendre's continued fraction, 1/B = a·h(s, a)
+    if far.any():
+        log_b[far] = -np.log(a[far] * _gamma_cf(s[far], a[far]))
+    near = ~far
+    if near.any():
+        cn, an, sn = c[near], a[near], s[near]
+        lg_s = _gammaln(sn)
+        # P(s, a) = a^s e^-a / Γ(s+1) · series; then B = a^c e^-a / Γ(s) / (1 − P)
+        log_p = sn * np.log(an) - an - (lg_s + np.log(sn)) + _log_gamma_p_series(sn, an)
+        log_b[near] = cn * np.log(an) - an - lg_s - np.log1p(-np.exp(log_p))
     return np.minimum(log_b, 0.0)
 
 

@@ -15,7 +15,9 @@ coverage per interval) is too large to close in a minute, so it is solved in sta
    (hours band, days off, two consecutive days off, rest, consecutive days, availability,
    time off, skills), meeting the stage-1 counts as closely as possible, plus fairness
    (spread of weekend and night shifts). CP-SAT starts from a legal hint built agent by
-   agent (each agent's best week against the counts still wanted).
+   agent (each agent's best week against the counts still wanted); what it returns within its
+   time limit is then repaired by the same best responses against the counts it left short
+   (:func:`_repair`, issue 16), which fills the groups a time-limited search leaves one or two short.
 3. **Breaks.** With the shifts fixed, the counting model places breaks in whole numbers again
    (HiGHS; CP-SAT from the rounded LP point as fallback).
 
@@ -704,6 +706,132 @@ def _sequential_hint(
     return {o: 1 for lst in picked.values() for o in lst}
 
 
+def _repair(
+    problem: Problem, opts: list[Option], target: dict[Group, int], chosen: list[Option], deadline: float,
+    rounds: int = 3,
+) -> tuple[list[Option], int]:  # fmt: skip
+    """Local repair of an assignment (issue 16): agents in turn re-choose their whole legal week against the counts
+    the others leave short or over (best responses, as in :func:`_sequential_hint`'s second pass), until no agent
+    changes, ``rounds`` passes or ``deadline``. An agent's current week is one of its choices, so no response makes
+    the count deviation worse; CP-SAT stopped by its time limit often leaves a few groups one or two short that a
+    single agent can fill. Returns the assignment and how many agents changed their week."""
+    by_agent: dict[int, list[Option]] = defaultdict(list)
+    for o in opts:
+        by_agent[o.agent].append(o)
+    picked: dict[int, list[Option]] = defaultdict(list)
+    left = dict(target)
+    for o in chosen:
+        picked[o.agent].append(o)
+        left[o.group] = left.get(o.group, 0) - 1
+    w = problem.weights
+    step = problem.interval_minutes
+    work = {
+        k: (t.length_minutes - sum(b.min_minutes for b in t.breaks)) // step for k, t in enumerate(problem.templates)
+    }
+    changed = 0
+    for _ in range(rounds):
+        moved = 0
+        for ai in sorted(by_agent, key=lambda a: len(by_agent[a])):
+            if time.perf_counter() > deadline:
+                return [o for lst in picked.values() for o in lst], changed
+            mine = by_agent[ai]
+            # only an agent who could fill a short count, or holds a shift over its count, can change anything
+            if not any(left.get(o.group, 0) > 0 for o in mine) and not any(left[o.group] < 0 for o in picked[ai]):
+                continue
+            for o in picked[ai]:
+                left[o.group] += 1
+            # what each shift is worth with this agent's own shifts handed back: filling a wanted count, else over
+            value = {o: (w.under if left.get(o.group, 0) > 0 else -max(1, w.over)) * work[o.k] for o in mine}
+            before = sum(value[o] for o in picked[ai])
+            best = _best_response(problem, ai, mine, value, 1.0)
+            if sum(value[o] for o in best) > before:
+                picked[ai] = best
+                moved += 1
+            for o in picked[ai]:
+                left[o.group] = left.get(o.group, 0) - 1
+        changed += moved
+        if not moved:
+            break
+    return [o for lst in picked.values() for o in lst], changed
+
+
+def _repair_neighbourhoods(
+    problem: Problem, opts: list[Option], target: dict[Group, int], chosen: list[Option], deadline: float,
+    size: int = 10, seconds: float = 1.0,
+) -> tuple[list[Option], int]:  # fmt: skip
+    """Large-neighbourhood repair (issue 16): for a group still short of its count, free the weeks of up to
+    ``size`` agents who could work it (those holding shifts over their counts first), keep everyone else as they
+    are, and let a small CP-SAT model re-assign the freed agents under every hard rule against the counts. Best
+    responses (:func:`_repair`) move one agent at a time; filling a count often needs two agents to swap, which a
+    neighbourhood does in milliseconds where the whole model under load may not finish. A neighbourhood's answer
+    is kept only when its count deviation is lower. Returns the assignment and how many neighbourhoods helped."""
+    by_agent: dict[int, list[Option]] = defaultdict(list)
+    for o in opts:
+        by_agent[o.agent].append(o)
+    able: dict[Group, list[int]] = defaultdict(list)
+    for ai, mine in by_agent.items():
+        for g in {o.group for o in mine}:
+            able[g].append(ai)
+    picked: dict[int, list[Option]] = defaultdict(list)
+    for o in chosen:
+        picked[o.agent].append(o)
+    w = problem.weights
+    step = problem.interval_minutes
+    work = {
+        k: (t.length_minutes - sum(b.min_minutes for b in t.breaks)) // step for k, t in enumerate(problem.templates)
+    }
+    tried: set[Group] = set()
+    helped = 0
+    while time.perf_counter() < deadline - 0.2:
+        got: dict[Group, int] = defaultdict(int)
+        for lst in picked.values():
+            for o in lst:
+                got[o.group] += 1
+        short = [g for g, t in target.items() if got[g] < t and g not in tried]
+        if not short:
+            break
+        g = max(short, key=lambda x: (target[x] - got[x]) * work[x[1]])
+        tried.add(g)
+        over = {ai for ai, lst in picked.items() if any(got[o.group] > target.get(o.group, 0) for o in lst)}
+        free = sorted(able[g], key=lambda ai: (ai not in over, len(picked[ai]) == 0, ai))[:size]
+        model = cp_model.CpModel()
+        av = {ai: add_agent_rules(model, problem, ai, by_agent[ai]) for ai in free}
+        fixed: dict[Group, int] = defaultdict(int)
+        for ai, lst in picked.items():
+            if ai not in av:
+                for o in lst:
+                    fixed[o.group] += 1
+        members: dict[Group, list] = defaultdict(list)
+        for a in av.values():
+            for o, v in a.x.items():
+                members[o.group].append(v)
+        cost, before = [], 0
+        for grp, vs in members.items():
+            tgt = target.get(grp, 0) - fixed[grp]  # what the freed agents should bring
+            wk = work[grp[1]]
+            have = got[grp] - fixed[grp]
+            before += (w.under * (tgt - have) if have < tgt else max(1, w.over) * (have - tgt)) * wk
+            sh, ex = model.NewIntVar(0, max(tgt, 0), ""), model.NewIntVar(0, len(vs), "")
+            model.Add(sum(vs) + sh - ex == max(tgt, 0))
+            cost += [w.under * wk * sh, max(1, w.over) * wk * ex]
+            if tgt < 0:
+                cost.append(max(1, w.over) * wk * -tgt)  # already over without them: a constant
+        model.Minimize(sum(cost))
+        mine_now = {o for ai in free for o in picked[ai]}
+        for a in av.values():
+            for o, v in a.x.items():
+                model.AddHint(v, int(o in mine_now))
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = max(0.2, min(seconds, deadline - time.perf_counter()))
+        solver.parameters.num_workers = 1
+        if solver.Solve(model) in (cp_model.OPTIMAL, cp_model.FEASIBLE) and solver.ObjectiveValue() < before - 1e-9:
+            for ai, a in av.items():
+                picked[ai] = [o for o, v in a.x.items() if solver.BooleanValue(v)]
+            helped += 1
+            tried.clear()  # the counts moved: groups tried before may be fillable now
+    return [o for lst in picked.values() for o in lst], helped
+
+
 # ---------------------------------------------------------------- public API
 
 
@@ -742,13 +870,20 @@ def solve_schedule(problem: Problem, time_limit: float = 60.0, workers: int | No
     }
     target = counts.n if counts.objective is not None else {}
     t_hint = time.perf_counter()
-    hint = _sequential_hint(problem, opts, target, deadline=t0 + 0.85 * time_limit)
+    # the hint's second pass stops at 60 % of the limit: the repairs below finish its work and go further
+    hint = _sequential_hint(problem, opts, target, deadline=t0 + 0.6 * time_limit)
     stages["hint"] = {"seconds": round(time.perf_counter() - t_hint, 3)}
     budget = remaining() - 0.25 * time_limit
     if budget >= 5.0:
         chosen, info = _assign(problem, opts, target, budget, workers, hint)
     else:  # too little time left to build and improve the full model: the legal hint is the assignment
         chosen, info = [o for o, v in hint.items() if v], {"status": "hint_only"}
+    if target:
+        t_rep = time.perf_counter()
+        chosen, moved = _repair(problem, opts, target, chosen, deadline=max(t0 + 0.7 * time_limit, time.perf_counter()))
+        chosen, helped = _repair_neighbourhoods(problem, opts, target, chosen, deadline=t0 + 0.9 * time_limit)
+        info = {**info, "repair": {"agents_changed": moved, "neighbourhoods": helped,
+                                   "seconds": round(time.perf_counter() - t_rep, 3)}}  # fmt: skip
     stages["assignment"] = info
     realized: dict[Group, int] = defaultdict(int)
     for o in chosen:

@@ -160,7 +160,13 @@ def balance_cmd(
     staff: Annotated[float | None, _opt("人员数 headcount (for --solve workload).")] = None,
     online_utilisation: Annotated[float | None, _opt("在线利用率 online utilisation (0, 1].")] = None,
     attendance: Annotated[float | None, _opt("出勤率 attendance rate (0, 1].")] = None,
+    attendance_from: Annotated[str | None, _opt("出勤率 measured: this tenant's attendance rate over the last 28 "
+                                                "days of agent states and schedules (issue 19).")] = None,
     scheduled_hours: Annotated[float | None, _opt("排班时长 scheduled hours per person in the period.")] = None,
+    marketing_from: Annotated[str | None, _opt("营销实测 measured: this tenant's volume, answer rate, service "
+                                               "handle, pop-up, recommendation, marketing handle, success, price "
+                                               "and commission from its contacts and campaigns (issue 12); "
+                                               "options given here win.")] = None,
     loss: Annotated[float | None, _opt("冗余损耗 redundancy loss [0, 1); the formula uses 1 − loss.")] = None,
     answer_rate: Annotated[float | None, _opt("接通率 answer rate [0, 1].")] = None,
     service_share: Annotated[float | None, _opt("服务话务占比 service share of answered contacts.")] = None,
@@ -182,6 +188,29 @@ def balance_cmd(
     from callops.wfm.balance import make_inputs
     from callops.wfm.balance import solve as solve_balance
 
+    if attendance is None and attendance_from:
+        from callops.people.attendance import measured_attendance
+        from callops.warehouse import Warehouse
+
+        with Warehouse() as wh:
+            attendance = measured_attendance(wh, attendance_from)
+    if marketing_from:
+        from callops.marketing.campaigns import balance_figures
+        from callops.warehouse import Warehouse
+
+        with Warehouse() as wh:
+            m = balance_figures(wh, marketing_from)
+        volume = m["volume"] if volume is None else volume
+        answer_rate = m["answer_rate"] if answer_rate is None else answer_rate
+        service_aht = m["service_handle_s"] if service_aht is None else service_aht
+        popup_rate = m["marketing_popup_rate"] if popup_rate is None else popup_rate
+        recommend_rate = m["marketing_recommend_rate"] if recommend_rate is None else recommend_rate
+        marketing_aht = m["marketing_handle_s"] if marketing_aht is None else marketing_aht
+        marketing_price = m["marketing_unit_price"] if marketing_price is None else marketing_price
+        success_rate = m["marketing_success_rate"] if success_rate is None else success_rate
+        commission = m["marketing_commission"] if commission is None else commission
+        cost_per_hour = m["agent_cost_per_hour"] if cost_per_hour is None else cost_per_hour
+        service_price = m["service_unit_price"] if service_price is None else service_price
     p = make_inputs(
         volume=volume,
         staff=staff,

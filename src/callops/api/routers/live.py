@@ -39,7 +39,12 @@ def tenant_hub(request: Request, who: Principal, st: Any) -> LiveHub:
         with st.session() as s:
             zone = get_tenant(s, who.tenant_id).timezone
         zones[who.tenant_id] = zone
-    return hub_for(who.tenant_id, zone)
+    hub = hub_for(who.tenant_id, zone)
+    if hub.rules_source is None:  # the tenant's saved live rules, followed from now on (issue 16)
+        from callops.rules.live import attach_saved_rules
+
+        attach_saved_rules(hub, st)
+    return hub
 
 
 def _hub_with(permission: Permission) -> Callable[..., LiveHub]:

@@ -17,7 +17,7 @@ from callops import tenancy
 from callops.api.deps import WarehouseDep, require, resources
 from callops.api.errors import check_dates
 from callops.errors import CallopsError
-from callops.exports import csv_cell, workbook_bytes
+from callops.exports import csv_cell, table_headers, workbook_bytes
 from callops.metrics.catalog import load_catalog
 from callops.metrics.compiler import compile_query, parse_where, plan_query
 from callops.metrics.describe import formula_text, measure_text
@@ -96,15 +96,16 @@ def query(
     columns = table.column_names
     if format == QueryFormat.json:
         return rows
+    headers = table_headers(table, tenancy.get_tenant(wh, who.tenant_id).timezone)  # files name their zone
     if format == QueryFormat.csv:
         buf = io.StringIO()
         w = csv.writer(buf)
-        w.writerow([csv_cell(c) for c in columns])
+        w.writerow([csv_cell(c) for c in headers])
         for r in rows:
             w.writerow(["" if r[c] is None else csv_cell(r[c]) for c in columns])
         return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="metrics.csv"'})  # fmt: skip
-    xlsx = workbook_bytes([("metrics", columns, [[r[c] for c in columns] for r in rows])])
+    xlsx = workbook_bytes([("metrics", headers, [[r[c] for c in columns] for r in rows])])
     return Response(xlsx, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": 'attachment; filename="metrics.xlsx"'})  # fmt: skip
 

@@ -9,15 +9,16 @@ import math
 from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from callops.api.deps import StoreDep, WarehouseDep, require
+from callops.api.deps import StoreDep, WarehouseDep, require, resources, writing
 from callops.api.encode import clean
 from callops.errors import CallopsError
 from callops.exports import workbook_bytes
-from callops.quality import agreement, sampling, service
+from callops.quality import agreement, calibration, entry, sampling, service
 from callops.quality import data as qdata
 from callops.quality import store as qstore
 from callops.store.roles import Permission
@@ -165,3 +166,76 @@ def agreement_stats(body: AgreementIn, _who: Reader) -> dict[str, Any]:
     if len({(r.unit, r.rater) for r in body.ratings}) != len(body.ratings):
         raise CallopsError("each unit may be rated once by each rater")
     return clean(agreement.agreement_report([(r.unit, r.rater, r.value) for r in body.ratings]))
+
+
+Answers = Annotated[dict[str, float | str | None], Field(max_length=200)]
+
+
+class EvaluationIn(BaseModel):
+    """One evaluation of a contact on the tenant's form: item → option, points earned, or null/"na" (N/A)."""
+
+    contact_id: str = Field(min_length=1, max_length=200)
+    answers: Answers
+
+
+@router.get("/evaluation-queue", summary="Contacts the recorded draw chose, and which are evaluated")
+def evaluation_queue(who: Evaluator, wh: WarehouseDep, st: StoreDep, period: Period) -> list[dict[str, Any]]:
+    """The draw of ``period`` (routine first, then risk), each with ``evaluated``."""
+    return clean(entry.queue(wh, st, who.tenant_id, qdata.check_period(period)))
+
+
+@router.post("/evaluations", summary="Score and save an evaluation")
+async def save_evaluation(body: EvaluationIn, who: Evaluator, request: Request) -> dict[str, Any]:
+    """Saved as ``qa_evaluations`` rows through ingest (the evaluator is the caller); returns the score, critical
+    score, failure and the evaluation id. Another tenant's contact answers 404."""
+    async with writing(resources(request), who.tenant_id) as wh:
+        out = await run_in_threadpool(lambda: entry.save_evaluation(
+            wh, who.tenant_id, contact_id=body.contact_id, evaluator=who.user_name, answers=body.answers))
+    return clean(out)
+
+
+class CalibrationIn(BaseModel):
+    """A calibration session: contacts every evaluator scores, blind."""
+
+    name: str = Field(min_length=1, max_length=200)
+    contacts: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(min_length=1, max_length=200)
+    evaluators: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(min_length=2, max_length=50)
+
+
+class CalibrationRatingIn(BaseModel):
+    """The caller's answers for one contact of a calibration session."""
+
+    contact_id: str = Field(min_length=1, max_length=200)
+    answers: Answers
+
+
+@router.get("/calibrations", summary="Calibration sessions")
+def calibrations(who: Reader, st: StoreDep) -> list[dict[str, Any]]:
+    """The tenant's sessions with each evaluator's progress (never the scores)."""
+    return calibration.list_sessions(st, who.tenant_id)
+
+
+@router.post("/calibrations", summary="Create a calibration session")
+def create_calibration(body: CalibrationIn, who: Manager, wh: WarehouseDep, st: StoreDep) -> dict[str, Any]:
+    """Every contact must be the tenant's (404 otherwise)."""
+    return calibration.create_session(st, who.tenant_id, name=body.name, contacts=body.contacts,
+                                      evaluators=body.evaluators, created_by=who.user_name, wh=wh)  # fmt: skip
+
+
+@router.get("/calibrations/{session_id}", summary="A calibration session (results once closed)")
+def get_calibration(session_id: int, who: Reader, st: StoreDep) -> dict[str, Any]:
+    """Progress and the caller's own ratings; agreement and per-item spread once closed (blind until then)."""
+    return clean(calibration.get_session(st, who.tenant_id, session_id, viewer=who.user_name))
+
+
+@router.post("/calibrations/{session_id}/ratings", summary="Rate a contact of a calibration session")
+def rate_calibration(session_id: int, body: CalibrationRatingIn, who: Evaluator, st: StoreDep) -> dict[str, Any]:
+    """The caller must be one of the session's evaluators; a second rating of the same contact replaces the first."""
+    return clean(calibration.rate(st, who.tenant_id, session_id, evaluator=who.user_name, contact_id=body.contact_id,
+                                  answers=body.answers))  # fmt: skip
+
+
+@router.post("/calibrations/{session_id}/close", summary="Close a calibration session and reveal the results")
+def close_calibration(session_id: int, who: Manager, st: StoreDep) -> dict[str, Any]:
+    """No more ratings after this."""
+    return calibration.close(st, who.tenant_id, session_id)

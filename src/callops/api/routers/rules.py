@@ -1,4 +1,5 @@
-"""``/api/rules``: indicator alert rules managers write: check as typed, 7-day preview, versioned save."""
+"""``/api/rules``: alert rules managers write (indicator ``rules:`` and live ``alerts:``): check as typed, 7-day
+preview, versioned save; a saved live rule reaches the running live engine without a restart."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from callops.api.deps import StoreDep, WarehouseDep, require
 from callops.rules import service
+from callops.rules.live import reach_running_hubs
 from callops.store import documents
 from callops.store.roles import Permission
 from callops.store.users import Principal
@@ -18,7 +20,8 @@ Manager = Annotated[Principal, Depends(require(Permission.alerts_act))]
 
 
 class RuleText(BaseModel):
-    """Alert rules as YAML (a ``rules:`` list, see docs/metrics.md)."""
+    """Alert rules as YAML: indicator rules (``rules:``, docs/metrics.md) and/or live rules (``alerts:``,
+    docs/live-events.md)."""
 
     yaml: str = Field(max_length=100_000)
 
@@ -30,9 +33,13 @@ def _doc(d: documents.Document) -> dict[str, Any]:
 
 @router.post("/rules/check", summary="Check alert rules as they are typed")
 def check(body: RuleText, _who: Manager) -> dict[str, Any]:
-    """``{"ok": true, "rules": [...]}`` when valid; a 400 naming every problem otherwise."""
-    rules = service.check(body.yaml)
-    return {"ok": True, "rules": [r.id for r in rules.rules]}
+    """``{"ok": true, "rules": [...]}`` (plus ``"live": [...]`` with live rules) when valid; a 400 naming every
+    problem otherwise."""
+    rules, live = service.check_all(body.yaml)
+    out: dict[str, Any] = {"ok": True, "rules": [r.id for r in rules.rules]}
+    if live:
+        out["live"] = [r.name for r in live]
+    return out
 
 
 @router.post("/rules/preview", summary="Replay alert rules over the last 7 days")
@@ -50,9 +57,12 @@ def list_rules(who: Manager, st: StoreDep) -> list[dict[str, Any]]:
 
 @router.put("/rules/{name}", summary="Save a new version of an alert rule")
 def save(name: str, body: RuleText, who: Manager, st: StoreDep) -> dict[str, Any]:
-    """Checked first; an unchanged text makes no new version; the change is in the audit log."""
+    """Checked first; an unchanged text makes no new version; the change is in the audit log. The running live
+    engine of the tenant takes saved live rules up at once (another process's within seconds)."""
     with st.session() as s:
-        return _doc(service.save(s, who.tenant_id, name, body.yaml, f"user:{who.user_name}"))
+        doc = _doc(service.save(s, who.tenant_id, name, body.yaml, f"user:{who.user_name}"))
+    reach_running_hubs(st, who.tenant_id)
+    return doc
 
 
 @router.get("/rules/{name}/versions", summary="Every version of an alert rule")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from callops.api.deps import StoreDep, Who, require
+from callops.api.deps import StoreDep, WarehouseDep, Who, require
 from callops.store import audit, users
 from callops.store.roles import ROLE_PERMISSIONS, Permission, Role
 from callops.store.tenants import get_tenant
@@ -27,6 +27,14 @@ class UserIn(BaseModel):
     role: Role
     display_name: str | None = Field(default=None, max_length=200)
     locale: str = Field(default="en", description="en or zh-CN")
+    agent_id: str | None = Field(default=None, max_length=200, description="Role agent: their roster agent.")
+    team: str | None = Field(default=None, max_length=100, description="Their team (on the roster).")
+
+
+class TeamIn(BaseModel):
+    """A user's team (issue 19); null or empty: no team."""
+
+    team: str | None = Field(default=None, max_length=100)
 
 
 class TokenIn(BaseModel):
@@ -39,7 +47,7 @@ class TokenIn(BaseModel):
 def user_dict(u: Any) -> dict[str, Any]:
     """JSON view of a user (no secrets)."""
     return {"id": u.id, "name": u.name, "display_name": u.display_name, "role": u.role, "locale": u.locale,
-            "created_at": u.created_at, "disabled_at": u.disabled_at}  # fmt: skip
+            "created_at": u.created_at, "disabled_at": u.disabled_at, "team": u.team}  # fmt: skip
 
 
 @router.get("/tenant", summary="The caller's tenant and identity")
@@ -60,12 +68,23 @@ def list_users(who: Admin, st: StoreDep) -> list[dict[str, Any]]:
 
 
 @router.post("/users", status_code=201, summary="Create a user with a first token (admin)")
-def create_user(body: UserIn, who: Admin, st: StoreDep) -> dict[str, Any]:
+def create_user(body: UserIn, who: Admin, st: StoreDep, wh: WarehouseDep) -> dict[str, Any]:
     """Create a user; the answer holds their first API token, shown only this once."""
+    from callops.people import links
+
     with st.session() as s:
-        u, plain = users.create_user(s, who.tenant_id, body.name, body.role, who.user_name,
-                                     display_name=body.display_name, locale=body.locale)  # fmt: skip
+        u, plain = links.create_user(s, wh, who.tenant_id, body.name, body.role, who.user_name, agent_id=body.agent_id,
+                                     team=body.team, display_name=body.display_name, locale=body.locale)  # fmt: skip
         return {**user_dict(u), "token": plain}
+
+
+@router.post("/users/{user_id}/team", summary="Set a user's team (admin)")
+def set_user_team(user_id: UserId, body: TeamIn, who: Admin, st: StoreDep, wh: WarehouseDep) -> dict[str, Any]:
+    """Checked against the roster and audited (``user.set_team``); a team lead decides their team's requests."""
+    from callops.people import links
+
+    with st.session() as s:
+        return user_dict(links.set_team(s, wh, who.tenant_id, user_id, body.team, who.user_name))
 
 
 @router.post("/users/{user_id}/disable", summary="Disable a user (admin)")

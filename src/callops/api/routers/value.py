@@ -51,6 +51,9 @@ class DecideIn(BaseModel):
     reason: str | None = Field(default=None, max_length=100)
     queue: str | None = Field(default=None, max_length=100)
     ivr_path: str | None = Field(default=None, max_length=500)
+    wait_s: float | None = Field(default=None, ge=0, le=86400, description="how long the customer waited so far")
+    complaint: bool = Field(default=False, description="the contact is a complaint (no offer is made)")
+    contact_id: str | None = Field(default=None, max_length=200, description="the contact (one offer per contact)")
 
 
 @router.post("/decide", summary="The decision at contact time")
@@ -61,7 +64,8 @@ def decide(body: DecideIn, who: Reader, request: Request) -> dict[str, Any]:
 
     try:
         return clean(run(_tenant_of(request, who), body.customer_id, body.channel, body.reason, body.queue,
-                         body.ivr_path))  # fmt: skip
+                         body.ivr_path, wait_s=body.wait_s, complaint=body.complaint, contact_id=body.contact_id,
+                         store=resources(request).store))  # fmt: skip
     except CustomerElsewhere:
         raise HTTPException(404, f"no customer {body.customer_id!r}") from None
 

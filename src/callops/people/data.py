@@ -1,0 +1,215 @@
+"""Reads and writes of the self-service loop: roster and planned schedule (warehouse, through ``tenancy.scoped``),
+schedule versions (store, through ``scoping.scoped``), the current forecast, and the live room's expectations.
+
+The effective schedule is the planned ``schedules`` rows with every approved change laid over them in version
+order (:func:`callops.people.checks.apply_versions`).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import zoneinfo
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from callops import tenancy
+from callops.errors import CallopsError
+from callops.people.checks import Change, Forecast, row_from_json, row_json
+from callops.store import audit
+from callops.store.models_people import RequestScheduleVersion
+from callops.store.scoping import scoped, tenant_key
+from callops.warehouse import Warehouse
+
+ROW_COLS = ["agent_id", "activity", "start_at", "end_at", "queue"]
+# Shifts cross midnight: rows that started this long before a window may still run into it.
+LOOKBEHIND = timedelta(hours=24)
+
+
+def roster_agent(wh: Warehouse, tenant: str, agent_id: str) -> dict[str, Any] | None:
+    """The tenant's roster row of ``agent_id`` (None when the tenant has no such agent)."""
+    t = tenancy.scoped(wh, tenant, "agents")
+    rows = t.filter(t.agent_id == agent_id).select("agent_id", "name", "center", "team", "skills", "contract",
+                                                   "active").to_pyarrow().to_pylist()  # fmt: skip
+    return rows[0] if rows else None
+
+
+def team_agents(wh: Warehouse, tenant: str, team: str) -> list[dict[str, Any]]:
+    """The roster rows of ``team`` in the tenant."""
+    t = tenancy.scoped(wh, tenant, "agents")
+    return t.filter(t.team == team).select("agent_id", "name", "team", "contract", "skills",
+                                           "active").order_by("agent_id").to_pyarrow().to_pylist()  # fmt: skip
+
+
+def team_exists(wh: Warehouse, tenant: str, team: str) -> bool:
+    """Whether the tenant's roster has an agent in ``team``."""
+    t = tenancy.scoped(wh, tenant, "agents")
+    return bool(t.filter(t.team == team).count().execute())
+
+
+def planned_rows(wh: Warehouse, tenant: str, start: datetime, end: datetime,
+                 agent_ids: list[str] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """Planned schedule rows meeting ``[start, end)`` (of ``agent_ids`` when given)."""
+    t = tenancy.scoped(wh, tenant, "schedules")
+    t = t.filter((t.start_at < end) & (t.end_at > start) & (t.start_at >= start - LOOKBEHIND))
+    if agent_ids is not None:
+        if not agent_ids:
+            return []
+        t = t.filter(t.agent_id.isin(agent_ids))
+    return [_aware(r) for r in t.select(ROW_COLS).to_pyarrow().to_pylist()]
+
+
+def _aware(r: dict[str, Any]) -> dict[str, Any]:
+    for k in ("start_at", "end_at"):
+        v = r[k]
+        if v.tzinfo is None:
+            r[k] = v.replace(tzinfo=zoneinfo.ZoneInfo("UTC"))
+    return r
+
+
+# ------------------------------------------------------------------------------------------------------ versions
+def versions(session: Session, tenant: str, start: datetime | None = None,
+             end: datetime | None = None) -> list[Change]:  # fmt: skip
+    """The tenant's approved changes (oldest first), those whose window meets ``[start, end)`` when given."""
+    out = []
+    for v in session.scalars(scoped(RequestScheduleVersion, tenant).order_by(RequestScheduleVersion.version)):
+        s = datetime.fromisoformat(v.agents["start"])
+        e = datetime.fromisoformat(v.agents["end"])
+        if start is not None and end is not None and not (s < end + LOOKBEHIND and start - LOOKBEHIND < e):
+            continue
+        out.append(Change(list(v.agents["agent_ids"]), s, e, [row_from_json(r) for r in v.before["rows"]],
+                          [row_from_json(r) for r in v.after["rows"]]))  # fmt: skip
+    return out
+
+
+def effective_rows(wh: Warehouse, session: Session, tenant: str, start: datetime, end: datetime,
+                   agent_ids: list[str] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """The schedule as it stands (planned rows + approved changes) meeting ``[start, end)``."""
+    from callops.people.checks import apply_versions
+
+    changes = versions(session, tenant, start, end)
+    wanted = None
+    if agent_ids is not None:  # a swap brings in the colleague's planned rows
+        wanted = sorted(set(agent_ids) | {a for c in changes if set(c.agents) & set(agent_ids) for a in c.agents})
+    rows = apply_versions(planned_rows(wh, tenant, start - LOOKBEHIND, end + LOOKBEHIND, wanted), changes)
+    return [r for r in rows if r["start_at"] < end and r["end_at"] > start
+            and (agent_ids is None or r["agent_id"] in agent_ids)]  # fmt: skip
+
+
+def save_version(session: Session, tenant: str, change: Change, request_id: int | None, actor: str) -> int:
+    """Record ``change`` as the tenant's next schedule version (audited); its number."""
+    key = tenant_key(tenant)
+    version = RequestScheduleVersion.version
+    last = session.scalar(select(func.max(version)).where(RequestScheduleVersion.tenant_id == key))
+    doc = change.as_dict()
+    row = RequestScheduleVersion(tenant_id=key, version=(last or 0) + 1, request_id=request_id,
+                          agents={"agent_ids": doc["agent_ids"], "start": doc["start"], "end": doc["end"]},
+                          before={"rows": doc["before"]}, after={"rows": doc["after"]}, actor=actor)  # fmt: skip
+    session.add(row)
+    session.flush()
+    audit.record(session, key, actor, "schedule.version", "schedule_version", row.version, None,
+                 {"request_id": request_id, "agents": doc["agent_ids"], "start": doc["start"], "end": doc["end"],
+                  "rows_before": len(doc["before"]), "rows_after": len(doc["after"])})  # fmt: skip
+    return row.version
+
+
+# ------------------------------------------------------------------------------------------------------ forecast
+def current_forecast(tenant: str, start: datetime, end: datetime, zone: str) -> Forecast:
+    """The latest forecast snapshot's calls and handle time for the local intervals of ``[start, end)``."""
+    from callops.wfm.forecast_io import list_snapshots, load_snapshot
+
+    snaps = list_snapshots(tenant)
+    if not snaps:
+        return Forecast(interval_minutes=15)
+    frame, meta = load_snapshot(tenant, snaps[-1]["snapshot_id"])
+    tz = zoneinfo.ZoneInfo(zone)
+    lo = pd.Timestamp(start.astimezone(tz).replace(tzinfo=None)) - pd.Timedelta(days=1)
+    hi = pd.Timestamp(end.astimezone(tz).replace(tzinfo=None)) + pd.Timedelta(days=1)
+    part = frame[(frame["interval_start"] >= lo) & (frame["interval_start"] < hi)]
+    fc = Forecast(interval_minutes=int(meta.get("interval_min", 15)), snapshot_id=meta.get("snapshot_id"))
+    for q, g in part.groupby("queue"):
+        ts = [t.to_pydatetime() for t in g["interval_start"]]
+        fc.calls[str(q)] = dict(zip(ts, g["forecast"].astype(float), strict=True))
+        aht = g["aht_s"].astype(float) if "aht_s" in g else pd.Series([math.nan] * len(g))
+        fc.aht_s[str(q)] = dict(zip(ts, aht, strict=True))
+    return fc
+
+
+def patience(wh: Warehouse, tenant: str, queues: list[str], given: float | None) -> dict[str, float]:
+    """Mean patience per queue: the tenant setting, else the estimate from its contacts, else none (Erlang C)."""
+    if given is not None:
+        return {q: float(given) for q in queues}
+    from callops.wfm.staffing import estimate_patience
+
+    try:
+        est = estimate_patience(wh, tenant, None)
+    except CallopsError:
+        est = {}
+    out = {}
+    for q in queues:
+        p = est.get(q)
+        value = getattr(p, "patience_s", p)
+        out[q] = float(value) if value is not None and math.isfinite(float(value)) and value > 0 else math.inf
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------ live room
+def update_live(tenant: str, change: Change) -> dict[str, Any]:
+    """Give the live room the new expectations of the changed agents.
+
+    The open hub's schedule (what adherence is measured against) is replaced for those agents in the window (and
+    people-floor's adherence watch re-checks them), and the live folder's ``schedules.csv`` is rewritten the same
+    way so a restarted hub starts from it.
+    """
+    from callops.people.checks import apply_change
+    from callops.realtime.config import load_schedule
+    from callops.realtime.hub import live_dir, open_hubs
+    from callops.realtime.state import ScheduleRow
+
+    def to_live(r: dict[str, Any]) -> ScheduleRow:
+        return ScheduleRow(r["agent_id"], r["activity"], r["start_at"].timestamp(), r["end_at"].timestamp(),
+                           r.get("queue"))  # fmt: skip
+
+    def from_live(r: ScheduleRow) -> dict[str, Any]:
+        utc = zoneinfo.ZoneInfo("UTC")
+        return {"agent_id": r.agent_id, "activity": r.activity, "start_at": datetime.fromtimestamp(r.start, utc),
+                "end_at": datetime.fromtimestamp(r.end, utc), "queue": r.queue}  # fmt: skip
+
+    result = {"hub": False, "file": False}
+    hub = open_hubs().get(tenant)
+    if hub is not None:
+        with hub.lock:
+            sched = hub.engine.state.schedule
+            mine = [from_live(r) for a in change.agents for r in sched.get(a, [])]
+            new = apply_change(mine, change.agents, change.start, change.end, change.after)
+            watch = getattr(hub.engine, "adherence", None)  # people-floor's live adherence, when attached
+            for a in change.agents:
+                sched[a] = sorted((to_live(r) for r in new if r["agent_id"] == a), key=lambda r: r.start)
+                if watch is not None and hasattr(watch, "reschedule"):
+                    watch.reschedule(a)  # re-checked against the new expectations at once
+            hub.version += 1
+        result["hub"] = True
+    path = live_dir(tenant) / "schedules.csv"
+    if path.exists():
+        rows = [from_live(r) for r in load_schedule(path)]
+        new = apply_change(rows, change.agents, change.start, change.end, change.after)
+        tmp = path.with_suffix(".csv.tmp")
+        with tmp.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=ROW_COLS)
+            w.writeheader()
+            for r in new:
+                j = row_json(r)
+                w.writerow({k: j.get(k) or "" for k in ROW_COLS})
+        tmp.replace(path)
+        result["file"] = True
+    return result
+
+
+def local(ts: datetime, zone: str) -> str:
+    """``ts`` as local ISO text (minutes)."""
+    return ts.astimezone(zoneinfo.ZoneInfo(zone)).isoformat(timespec="minutes")
+
