@@ -210,7 +210,7 @@ def _preview(w: World) -> None:
         return [a["scope"] for a in rule["alerts"]]
 
     assert any("broadband" in s for s in scopes("acme", OFFERED_RULE))
-    assert scopes("beta", OFFERED_RULE) == ['{"queue": "beta-q"}']
+    assert '{"queue": "beta-q"}' in scopes("beta", OFFERED_RULE)  # (other domains' cases may add beta queues)
     # acme watching beta's queue by name replays over acme's contacts only: nothing fires
     assert scopes("acme", _rule("offered_by_queue", "x", "queue = 'beta-q'")) == []
 

@@ -39,10 +39,22 @@ class MarketingWorld:
     tables: dict[str, pa.Table]
 
 
+@pytest.fixture(scope="module")
+def marketing_world(marketing_data: MarketingWorld) -> Iterator[MarketingWorld]:
+    """The session's marketing world with CALLOPS_HOME and the store set for one test module (set for the whole
+    session, they would reach other modules' subprocesses on the same worker)."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CALLOPS_HOME", str(marketing_data.home))
+    mp.delenv("CALLOPS_WAREHOUSE", raising=False)
+    mp.setenv("CALLOPS_STORE_URL", marketing_data.store_url)
+    yield marketing_data
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
-def marketing_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MarketingWorld]:
+def marketing_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MarketingWorld]:
     """mk1: 3,000 customers and 21 days of the hotline at 5 % scale, scored as of 8 days ago; mk10: 50 customers
-    whose ids start with ``Z``; CALLOPS_HOME and the store set for the session."""
+    whose ids start with ``Z``."""
     home = tmp_path_factory.mktemp("marketing-home")
     mp = pytest.MonkeyPatch()
     mp.setenv("CALLOPS_HOME", str(home))
@@ -72,7 +84,7 @@ def marketing_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market
         write_to_warehouse(wh, t10, {"customers": beta})
         snapshot.score_tenant(wh, t10, TODAY)
     store.close()
+    mp.undo()
     yield MarketingWorld(home, store_url, tokens, tables)
     snapshot.forget_index()
     propensity.forget()
-    mp.undo()

@@ -26,6 +26,15 @@ from callops.store.db import Store
 from callops.store.models import OutboxStatus
 
 
+@pytest.fixture(autouse=True)
+def no_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests compare a hub with a bare engine: hooks other modules registered in this process (the people
+    package's adherence watch) stay out of it."""
+    from callops.realtime import hub as hub_module
+
+    monkeypatch.setattr(hub_module, "_ON_NEW_HUB", [])
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     """The simulated demo day (live.yaml, roster, schedule) and all its event lines."""

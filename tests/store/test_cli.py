@@ -59,7 +59,7 @@ def test_bad_role_and_unknown_tenant(demo_tenant: str) -> None:
     bad = runner.invoke(user_app, ["create", "ann", "--tenant", demo_tenant, "--role", "boss"])
     assert isinstance(bad.exception, CallopsError)
     assert str(bad.exception) == (
-        "unknown role 'boss'; use one of: admin, director, planner, dispatcher, team_lead, analyst"
+        "unknown role 'boss'; use one of: admin, director, planner, dispatcher, team_lead, analyst, agent"
     )
     missing = runner.invoke(user_app, ["create", "ann", "--tenant", "nope", "--role", "admin"])
     assert isinstance(missing.exception, NotFound)

@@ -114,7 +114,7 @@ def test_another_process_hub_polls_the_rule_epoch(vworld) -> None:
     again = build_hub("t1", "Asia/Shanghai", log=True)
     try:
         assert again.engine.book.rules[-1].rule.levels == {"yellow": 100, "red": 200}
-        assert again.rules_token is not None
+        assert again.rules_fingerprint is not None
     finally:
         again.close()
 

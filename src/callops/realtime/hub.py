@@ -135,7 +135,7 @@ class LiveHub:
         self.rebuilt: RebuildInfo | None = None
         self.notifier: Notifier | None = None
         self._unqueued: list[AlertEvent] = []  # alert changes the outbox could not take yet (store down)
-        self.rules_token: str | None = None  # which saved rule set runs (None: the ones the hub was built with)
+        self.rules_fingerprint: str | None = None  # which saved rule set runs (None: the ones the hub was built with)
         self.rules_source: RulesSource | None = None
         self.rules_poll_s = 5.0
         self._rules_polled = -float("inf")
@@ -144,6 +144,10 @@ class LiveHub:
             self._writer = WriterLock(self.tenant, home)
             try:
                 start = self._load_snapshot()
+                # the process's hooks (e.g. the adherence watch) before the replay: the logged actions on what
+                # they raise (an acknowledged adherence alert) must replay as they first ran
+                for fn in list(_ON_NEW_HUB):
+                    fn(self)
                 self.log, self.rebuilt = rebuild(self.tenant, self.engine, home, on_action=self._apply, fsync=fsync,
                                                  start=start)  # fmt: skip
             except BaseException:
@@ -228,7 +232,7 @@ class LiveHub:
             self.planner.reject(action["activation_id"], action["step"], action["by"])
         elif op == "rules":
             self.engine.set_rules(parse_rules(action["yaml"], "saved live rules"))
-            self.rules_token = action["token"]
+            self.rules_fingerprint = action["token"]
         else:
             raise CallopsError(f"unknown action {op!r}")
 
@@ -240,14 +244,14 @@ class LiveHub:
         self.version += 1
 
     # ---------------------------------------------------------------------------------------------- custom rules
-    def set_rules(self, yaml_text: str, token: str, by: str = "rules") -> bool:
+    def set_rules(self, yaml_text: str, fingerprint: str, by: str = "rules") -> bool:
         """Run the live rules of ``yaml_text`` (an ``alerts:`` file) from now on, logged as an action; False when
-        ``token`` (the rule set's fingerprint) is the one already running."""
+        ``fingerprint`` (the rule set's version) is the one already running."""
         with self.lock:
-            if token == self.rules_token:
+            if fingerprint == self.rules_fingerprint:
                 return False
             parse_rules(yaml_text, "saved live rules")  # refuse before logging anything
-            self._act({"op": "rules", "yaml": yaml_text, "token": token, "by": by})
+            self._act({"op": "rules", "yaml": yaml_text, "token": fingerprint, "by": by})
             return True
 
     def use_rules_from(self, source: RulesSource, poll_s: float = 5.0) -> bool:
@@ -270,9 +274,9 @@ class LiveHub:
                 return False
             if got is None:
                 return False
-            token, text, routes, store = got
+            fingerprint, text, routes, store = got
             self._set_rule_routes(routes, store)  # first: the alerts the new rules raise at once notify too
-            return self.set_rules(text, token)
+            return self.set_rules(text, fingerprint)
 
     def _set_rule_routes(self, routes: list[Route], store: Store | None) -> None:
         """Notify the rules' recipients too (a notifier is attached for them when notify.yaml gave none)."""
@@ -443,7 +447,8 @@ class LiveHub:
             try:
                 data = cloudpickle.dumps({"format": SNAPSHOT_FORMAT, "fingerprint": self.fingerprint,
                                           "position": position, "engine": self.engine, "planner": self.planner,
-                                          "version": self.version, "rules_token": self.rules_token})  # fmt: skip
+                                          "version": self.version,
+                                          "rules_fingerprint": self.rules_fingerprint})  # fmt: skip
             finally:
                 self.engine.bus.handlers.setdefault("*", []).extend(mine)
                 self.engine.listeners[:] = listeners
@@ -479,7 +484,7 @@ class LiveHub:
             log.info("snapshot of %s not used (%s); replaying the whole log", self.tenant, exc)
             return None
         self.engine, self.planner = data["engine"], data["planner"]
-        self.rules_token = data.get("rules_token")
+        self.rules_fingerprint = data.get("rules_fingerprint")
         self.snapshot_info = {"position": position, "bytes": path.stat().st_size}
         return position or None
 
@@ -538,7 +543,8 @@ _ON_NEW_HUB: list[Callable[[LiveHub], None]] = []
 
 
 def on_new_hub(fn: Callable[[LiveHub], None]) -> Callable[[], None]:
-    """Call ``fn(hub)`` for every durable hub :func:`hub_for` builds from now on; returns the function that stops."""
+    """Call ``fn(hub)`` for every durable hub built from now on, before it replays its log; returns the function
+    that stops."""
     _ON_NEW_HUB.append(fn)
     return lambda: _ON_NEW_HUB.remove(fn) if fn in _ON_NEW_HUB else None
 
@@ -568,9 +574,6 @@ def hub_for(tenant: str, timezone: str | None = None, *, log: bool = True) -> Li
         hub = _HUBS.get(key)
         if hub is None:
             hub = _HUBS[key] = build_hub(tenant, timezone, log=log)
-            if log:
-                for fn in list(_ON_NEW_HUB):
-                    fn(hub)
         return hub
 
 

@@ -228,8 +228,8 @@ async def me_page() -> None:
                             return
                         ui.navigate.reload()
 
-                    ui.button(t("me_accept", loc), on_click=checked(ctx, Permission.me_request)(accept)).props(
-                        f'dense no-caps data-test="me-accept" data-request="{r["id"]}"')  # fmt: skip
+                    data_attrs(ui.button(t("me_accept", loc), on_click=checked(ctx, Permission.me_request)(accept))
+                               .props("dense no-caps"), test="me-accept", request=r["id"])
         with ui.card().classes("w-full p-2"):
             ui.label(t("me_requests", loc)).classes("text-base font-semibold")
             for r in own:

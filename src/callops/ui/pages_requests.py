@@ -62,8 +62,8 @@ async def requests_page() -> None:
         for r in pending:
             with data_attrs(ui.column().classes("w-full gap-1"), test="decide", request=r["id"]):
                 request_card(r, loc)
-                reason = ui.input(t("requests_reason", loc)).props(
-                    f'dense outlined data-test="decide-reason" data-request="{r["id"]}"').classes("w-full")  # fmt: skip
+                reason = data_attrs(ui.input(t("requests_reason", loc)).props("dense outlined").classes("w-full"),
+                                    test="decide-reason", request=r["id"])
 
                 async def decide(approve: bool, rid: int = r["id"], box: ui.input = reason) -> None:
                     if not (box.value or "").strip():
@@ -78,12 +78,12 @@ async def requests_page() -> None:
                     ui.navigate.reload()
 
                 with ui.row().classes("gap-2"):
-                    ui.button(t("requests_approve", loc), color="positive",
-                              on_click=checked(ctx, Permission.requests_decide)(lambda rid=r["id"]: decide(True, rid))
-                              ).props(f'dense no-caps data-test="approve" data-request="{r["id"]}"')  # fmt: skip
-                    ui.button(t("requests_refuse", loc), color="negative",
-                              on_click=checked(ctx, Permission.requests_decide)(lambda rid=r["id"]: decide(False, rid))
-                              ).props(f'dense no-caps data-test="refuse" data-request="{r["id"]}"')  # fmt: skip
+                    decider = checked(ctx, Permission.requests_decide)
+                    for approve, key, colour, test in ((True, "requests_approve", "positive", "approve"),
+                                                       (False, "requests_refuse", "negative", "refuse")):
+                        button = ui.button(t(key, loc), color=colour,
+                                           on_click=decider(lambda rid=r["id"], yes=approve: decide(yes, rid)))
+                        data_attrs(button.props("dense no-caps"), test=test, request=r["id"])
         others = [r for r in rows if r["status"] != "pending_lead"]
         if others:
             ui.label(t("requests_others", loc)).classes("text-base font-semibold mt-2")

@@ -175,6 +175,9 @@ def build_grid(
         spanned = np.bincount(span.weekday, minlength=7)
         seen = np.bincount(seen_days.weekday, minlength=7)
         weekdays = tuple(w for w in range(7) if spanned[w] and seen[w] >= 0.5 * spanned[w])
+        # a history with long gaps (weeks of data months apart) has no weekday seen on half its days: keep every
+        # weekday that has data rather than none
+        weekdays = weekdays or tuple(w for w in range(7) if seen[w])
     weekdays = tuple(sorted(weekdays))
     in_week = np.isin(day.weekday, weekdays)
     lo, hi = int(slot[in_week].min()), int(slot[in_week].max())
