@@ -25,6 +25,15 @@ from callops.realtime.nats_source import consume, delete_stream, publish_events
 URL = os.environ.get("CALLOPS_NATS_URL", "nats://127.0.0.1:4222")
 
 
+@pytest.fixture(autouse=True)
+def no_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests compare a hub with a bare engine: hooks other modules registered in this process (the people
+    package's adherence watch) stay out of it."""
+    from callops.realtime import hub as hub_module
+
+    monkeypatch.setattr(hub_module, "_ON_NEW_HUB", [])
+
+
 def _reachable() -> bool:
     host, port = URL.removeprefix("nats://").rsplit(":", 1)
     try:

@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from callops.realtime.hub import LiveHub, build_hub, open_hubs, reset_hubs
 from callops.realtime.state import LiveConfig
 from callops.rules.live import current_epoch, store_source
@@ -24,6 +26,15 @@ LIVE = """alerts:
       - {channel: inapp, to: ["role:team_lead", "user:t1-director"], levels: [red]}
 """
 T0 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def no_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rebuilt hubs here are compared with what was logged: hooks other modules registered in this process (the
+    people package's adherence watch, attached after a hub's replay) stay out of it."""
+    from callops.realtime import hub as hub_module
+
+    monkeypatch.setattr(hub_module, "_ON_NEW_HUB", [])
 
 
 def _aux(agent: str, at: datetime, state: str = "aux") -> dict:

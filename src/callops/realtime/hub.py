@@ -144,10 +144,6 @@ class LiveHub:
             self._writer = WriterLock(self.tenant, home)
             try:
                 start = self._load_snapshot()
-                # the process's hooks (e.g. the adherence watch) before the replay: the logged actions on what
-                # they raise (an acknowledged adherence alert) must replay as they first ran
-                for fn in list(_ON_NEW_HUB):
-                    fn(self)
                 self.log, self.rebuilt = rebuild(self.tenant, self.engine, home, on_action=self._apply, fsync=fsync,
                                                  start=start)  # fmt: skip
             except BaseException:
@@ -543,8 +539,7 @@ _ON_NEW_HUB: list[Callable[[LiveHub], None]] = []
 
 
 def on_new_hub(fn: Callable[[LiveHub], None]) -> Callable[[], None]:
-    """Call ``fn(hub)`` for every durable hub built from now on, before it replays its log; returns the function
-    that stops."""
+    """Call ``fn(hub)`` for every durable hub :func:`hub_for` builds from now on; returns the function that stops."""
     _ON_NEW_HUB.append(fn)
     return lambda: _ON_NEW_HUB.remove(fn) if fn in _ON_NEW_HUB else None
 
@@ -574,6 +569,9 @@ def hub_for(tenant: str, timezone: str | None = None, *, log: bool = True) -> Li
         hub = _HUBS.get(key)
         if hub is None:
             hub = _HUBS[key] = build_hub(tenant, timezone, log=log)
+            if log:
+                for fn in list(_ON_NEW_HUB):
+                    fn(hub)
         return hub
 
 
