@@ -6,7 +6,12 @@ at random: the decision reads nothing else) is served by ``callops serve`` (one 
 baseline is the cheapest authenticated route, ``GET /api/tenant``, measured the same way in the same run:
 the ratio shows what the decision adds to a request's fixed cost (token check, routing, JSON).
 
-    .venv/bin/python bench/value_decide.py [--customers 1000000] [--seconds 15] [--connections 8]
+Two loads: *saturated* (every client sends its next request as soon as the answer arrives: throughput, and a
+latency that is mostly queueing behind the other clients) and *paced* (each client waits ``--think-ms`` after
+an answer, as contact arrivals do: the latency one decision meets at ``--connections`` × 1000 / think-ms
+decisions per second at most, the figure issue 11 asks about).
+
+    .venv/bin/python bench/value_decide.py [--customers 1000000] [--seconds 15] [--connections 8] [--think-ms 20]
 """
 
 from __future__ import annotations
@@ -75,6 +80,14 @@ def _setup(home: Path, n: int) -> str:
     return token
 
 
+def _paced(script: Path, think_ms: float) -> Path:
+    """A copy of a wrk script whose clients wait ``think_ms`` after each answer."""
+    paced = script.with_name(f"paced-{script.name}")
+    paced.write_text(script.read_text(encoding="utf-8") + f"delay = function()\n  return {think_ms:g}\nend\n",
+                     encoding="utf-8")  # fmt: skip
+    return paced
+
+
 def _wrk(url: str, script: Path, seconds: int, threads: int, connections: int) -> dict[str, float]:
     out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
                           url], capture_output=True, text=True, check=True).stdout  # fmt: skip
@@ -118,6 +131,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--connections", type=int, default=8)
+    ap.add_argument("--think-ms", type=float, default=20.0, help="a paced client's wait after each answer")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="value-decide-") as tmp:
         home = Path(tmp)
@@ -158,6 +172,10 @@ def main() -> None:
             get.write_text(f'wrk.headers["Authorization"] = "Bearer {token}"\n', encoding="utf-8")
             decide = _wrk(f"{base}/api/decide", post, args.seconds, args.threads, args.connections)
             baseline = _wrk(f"{base}/api/tenant", get, args.seconds, args.threads, args.connections)
+            paced = _wrk(f"{base}/api/decide", _paced(post, args.think_ms), args.seconds, args.threads,
+                         args.connections)  # fmt: skip
+            paced_base = _wrk(f"{base}/api/tenant", _paced(get, args.think_ms), args.seconds, args.threads,
+                              args.connections)  # fmt: skip
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -167,6 +185,9 @@ def main() -> None:
         "decide_in_process": in_process, "decide": decide, "baseline_get_tenant": baseline,
         "p99_ratio_vs_baseline": round(decide["p99_ms"] / baseline["p99_ms"], 2),
         "throughput_ratio_vs_baseline": round(decide["requests_per_s"] / baseline["requests_per_s"], 2),
+        "think_ms": args.think_ms, "decide_paced": paced, "baseline_get_tenant_paced": paced_base,
+        "paced_p99_ratio_vs_baseline": round(paced["p99_ms"] / paced_base["p99_ms"], 2),
+        "load_average": list(os.getloadavg()),
         "cpu_cores": os.cpu_count(),
     }, indent=1))  # fmt: skip
 

@@ -206,3 +206,57 @@ def test_injection_in_filters_is_refused(sec: Sec, where: str) -> None:
     # refused, or (a comment is just a comment) run within t10 only, where there are no contacts at all
     assert r.status_code == 400 or (r.status_code == 200 and r.json() == []), (where, r.status_code, r.text)
     assert "root:" not in r.text
+
+
+def test_a_token_revoked_by_another_process_is_refused_within_the_cache_time(sec: Sec) -> None:
+    """The API remembers a resolved token for CALLOPS_API_AUTH_CACHE_S (2 s): a revocation made by another
+    process (the CLI) is refused within that time, not only after a restart; one made in this process at once."""
+    import time
+
+    from callops.store import Store
+    from callops.store.tokens import token_prefix
+    from callops.store.users import create_user
+
+    with Store() as store, store.session() as s:
+        _u, plain = create_user(s, "t1", "cached-carol", "analyst", actor="test")
+        _u, other = create_user(s, "t10", "cached-dave", "analyst", actor="test")
+    mine = {"Authorization": f"Bearer {plain}"}
+    assert sec.client.get("/api/tenant", headers=mine).status_code == 200  # now cached
+    r = _cli(sec.home, "user", "revoke-token", token_prefix(plain), "--tenant", "t1", "--json")
+    assert r.returncode == 0, r.stderr
+    revoked_at = time.monotonic()
+    while sec.client.get("/api/tenant", headers=mine).status_code == 200:
+        assert time.monotonic() - revoked_at < 2.5, "a revoked token was still accepted after the cache time"
+        time.sleep(0.05)
+    # a change this process makes is seen at once, even for a token resolved a moment ago
+    theirs = {"Authorization": f"Bearer {other}"}
+    assert sec.client.get("/api/tenant", headers=theirs).json()["user"]["role"] == "analyst"
+    uid = sec.client.get("/api/tenant", headers=theirs).json()["user"]["id"]
+    assert sec.client.post(f"/api/users/{uid}/role", json={"role": "planner"},
+                           headers=sec.auth("t10")).status_code == 200  # fmt: skip
+    assert sec.client.get("/api/tenant", headers=theirs).json()["user"]["role"] == "planner"
+
+
+def test_the_principal_cache_keeps_nothing_past_a_tokens_expiry() -> None:
+    """A cached principal never outlives its token, and a credential change drops every entry."""
+    from callops.api.deps import PrincipalCache
+    from callops.store import users
+    from callops.store.users import Principal
+
+    cache = PrincipalCache(ttl_s=60)
+    who = Principal("t1", 1, "ann", Role.analyst, 7)
+    gen = users.credentials_generation()
+    assert cache.get("tok-a") is None and cache.get("tok-b") is None  # first look: sets the generation
+    cache.put("tok-a", who, None, gen)
+    cache.put("tok-b", who, datetime.now(UTC) + timedelta(seconds=0.3), gen)
+    cache.put("tok-c", who, datetime.now(UTC) - timedelta(seconds=1), gen)  # already expired: not kept
+    assert cache.get("tok-a") == who and cache.get("tok-b") == who and cache.get("tok-c") is None
+    import time
+
+    time.sleep(0.35)
+    assert cache.get("tok-b") is None and cache.get("tok-a") == who
+    cache.put("tok-d", who, None, gen - 1)  # resolved before a change: not kept
+    assert cache.get("tok-d") is None
+    users._credentials_generation += 1  # what set_role / disable_user / revoke_token do
+    assert cache.get("tok-a") is None
+    assert PrincipalCache(ttl_s=0).get("tok-a") is None

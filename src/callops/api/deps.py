@@ -15,11 +15,14 @@ live landing) use the process's main connection under :attr:`Resources.warehouse
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import re
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -177,6 +180,7 @@ class Resources:
         self.writers = Admission(slots=1, queue=64, wait_s=_env_number("CALLOPS_API_WRITE_WAIT_S", 600.0))
         self.generation: dict[str, int] = {}  # tenant -> loads finished through this app (keys of shared answers)
         self.shared = SharedAnswers(ttl_s=_env_number("CALLOPS_API_SHARED_TTL_S", 5.0))
+        self.principals = PrincipalCache(ttl_s=_env_number("CALLOPS_API_AUTH_CACHE_S", 2.0))
 
     async def read(self, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(wh, *args)`` on a handle of its own, admitted like a warehouse request (503 when saturated)."""
@@ -245,6 +249,15 @@ def store(request: Request) -> Store:
     return resources(request).store
 
 
+async def _store_dependency(request: Request) -> Store:
+    """:func:`store` as a dependency: on the event loop once the store is open (a thread hop costs more than the
+    lookup), in a worker thread the first time (opening migrates it)."""
+    res = resources(request)
+    if res._store is not None:
+        return res._store
+    return await run_in_threadpool(lambda: res.store)
+
+
 async def warehouse(request: Request) -> AsyncIterator[Warehouse]:
     """A warehouse handle of this request's own, after admission (503 when the server is saturated).
 
@@ -276,20 +289,88 @@ async def writing(res: Resources, tenant: str | None = None) -> AsyncIterator[Wa
                 res.generation[tenant] = res.generation.get(tenant, 0) + 1
 
 
-def principal(
+class PrincipalCache:
+    """Tokens this process resolved lately: a request need not hop to a worker thread and the store to know who
+    calls. An entry lives ``ttl_s`` seconds (``CALLOPS_API_AUTH_CACHE_S``, default 2; 0 turns the cache off),
+    never past the token's expiry, and every entry is dropped when this process changes a credential (role,
+    disable, revoke: :func:`callops.store.users.credentials_generation`). A change made by another process (the
+    CLI, another worker) is therefore seen within ``ttl_s``. Failures are never kept.
+    """
+
+    def __init__(self, ttl_s: float, max_entries: int = 10_000) -> None:
+        """Keep at most ``max_entries`` principals for ``ttl_s`` seconds each."""
+        self.ttl_s, self.max_entries = ttl_s, max_entries
+        self._entries: dict[str, tuple[float, Principal]] = {}
+        self._generation = -1
+
+    @staticmethod
+    def _key(token: str) -> str:
+        return hashlib.sha256(token.encode("utf-8")).hexdigest()  # the plain token is not kept as a key
+
+    def get(self, token: str) -> Principal | None:
+        """The cached principal of ``token``, or None."""
+        from callops.store.users import credentials_generation
+
+        if self.ttl_s <= 0:
+            return None
+        generation = credentials_generation()
+        if generation != self._generation:
+            self._entries, self._generation = {}, generation
+            return None
+        hit = self._entries.get(self._key(token))
+        if hit is None or hit[0] <= time.monotonic():
+            return None
+        return hit[1]
+
+    def put(self, token: str, who: Principal, expires_at: datetime | None, generation: int) -> None:
+        """Remember ``who`` for ``token`` (resolved when the credential generation was ``generation``)."""
+        from callops.store.users import credentials_generation
+
+        if self.ttl_s <= 0 or not generation == self._generation == credentials_generation():
+            return  # a credential changed since the store was read: the answer may already be stale
+        ttl = self.ttl_s
+        if expires_at is not None:
+            left = (expires_at.replace(tzinfo=expires_at.tzinfo or UTC) - datetime.now(UTC)).total_seconds()
+            ttl = min(ttl, left)
+        if ttl <= 0:
+            return
+        if len(self._entries) >= self.max_entries:
+            now = time.monotonic()
+            self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+        self._entries[self._key(token)] = (time.monotonic() + ttl, who)
+
+
+def _resolve(res: Resources, token: str) -> tuple[Principal | None, datetime | None, int]:
+    from callops.store.users import authenticate_until, credentials_generation
+
+    generation = credentials_generation()  # read before the store, so a change during the read is not cached
+    with res.store.session() as s:
+        who, expires_at = authenticate_until(s, token)
+    return who, expires_at, generation
+
+
+async def principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller resolved from ``Authorization: Bearer <token>``; 401 when missing or not valid."""
+    """The caller resolved from ``Authorization: Bearer <token>``; 401 when missing or not valid.
+
+    Async: a token seen in the last seconds is answered from :class:`PrincipalCache` on the event loop; the
+    store is read in a worker thread otherwise.
+    """
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise HTTPException(401, "missing API token: send 'Authorization: Bearer <token>'",
                             headers={"WWW-Authenticate": "Bearer"})
-    from callops.store.users import authenticate
-
-    with store(request).session() as s:
-        who = authenticate(s, credentials.credentials.strip())
+    token = credentials.credentials.strip()
+    res = resources(request)
+    who = res.principals.get(token)
     if who is None:
-        raise HTTPException(401, "invalid, expired or revoked API token", headers={"WWW-Authenticate": "Bearer"})
+        who, expires_at, generation = await run_in_threadpool(_resolve, res, token)
+        if who is None:
+            raise HTTPException(401, "invalid, expired or revoked API token", headers={"WWW-Authenticate": "Bearer"})
+        res.principals.put(token, who, expires_at, generation)
     request.state.principal = who  # read by the metrics middleware (per-tenant counters)
     return who
 
@@ -297,7 +378,8 @@ def principal(
 def require(permission: Permission) -> Callable[..., Principal]:
     """A dependency that returns the caller if their role has ``permission``, else answers 403."""
 
-    def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
+    async def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
+        # async: a pure check, so it runs on the event loop instead of costing a worker-thread hop
         if not allows(who.role, permission):
             raise HTTPException(403, f"role {who.role.value!r} lacks permission {permission.value!r}")
         return who
@@ -338,5 +420,5 @@ def permission_of(route: object) -> Permission | None:
 
 
 Who = Annotated[Principal, Depends(principal)]
-StoreDep = Annotated[Store, Depends(store)]
+StoreDep = Annotated[Store, Depends(_store_dependency)]
 WarehouseDep = Annotated[Warehouse, Depends(warehouse)]

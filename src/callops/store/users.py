@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,23 @@ USER_NAME = re.compile(r"^[\w.@+-]{1,100}$")
 LOCALES = ("en", "zh-CN")
 # last_used_at is refreshed at most this often, so authentication is not a write per request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Bumped by every change that can take a credential away (role, disable, revoke) in this process, at the change
+# and again when its transaction commits: the API's principal cache (callops.api.deps) drops what it holds.
+_credentials_generation = 0
+
+
+def credentials_generation() -> int:
+    """How many credential changes this process has made (the API's principal cache compares it)."""
+    return _credentials_generation
+
+
+def _credentials_changed(session: Session) -> None:
+    def bump(*_: object) -> None:
+        global _credentials_generation
+        _credentials_generation += 1
+
+    bump()
+    event.listen(session, "after_commit", bump, once=True)  # a re-read before the commit must not be kept
 
 
 @dataclass(frozen=True)
@@ -104,6 +121,7 @@ def set_role(session: Session, tenant: str, user_id: int, role: str | Role, acto
     user = get_user(session, tenant, user_id)
     before = audit.snapshot(user)
     user.role = parse_role(role).value
+    _credentials_changed(session)
     session.flush()
     audit.record(session, tenant, actor, "user.set_role", "user", user.id, before, audit.snapshot(user))
     return user
@@ -126,6 +144,7 @@ def disable_user(session: Session, tenant: str, user_id: int, actor: str, now: d
     user = get_user(session, tenant, user_id)
     before = audit.snapshot(user)
     user.disabled_at = now or models.utcnow()
+    _credentials_changed(session)
     session.flush()
     audit.record(session, tenant, actor, "user.disable", "user", user.id, before, audit.snapshot(user))
     return user
@@ -177,6 +196,7 @@ def revoke_token(
     if row.revoked_at is None:
         before = audit.snapshot(row)
         row.revoked_at = now or models.utcnow()
+        _credentials_changed(session)
         session.flush()
         audit.record(session, tenant, actor, "token.revoke", "api_token", row.id, before, audit.snapshot(row))
     return row
@@ -187,18 +207,24 @@ def authenticate(session: Session, plain: str, now: datetime | None = None) -> P
 
     Cross-tenant by necessity (see the module docstring); the hash comparison is constant-time.
     """
+    return authenticate_until(session, plain, now)[0]
+
+
+def authenticate_until(session: Session, plain: str,
+                       now: datetime | None = None) -> tuple[Principal | None, datetime | None]:  # fmt: skip
+    """:func:`authenticate`, and when the token expires (None: never, or not valid)."""
     now = now or models.utcnow()
     prefix = tokens.token_prefix(plain)
     row = None
     if prefix is not None:
         row = session.scalars(select(models.ApiToken).where(models.ApiToken.prefix == prefix)).one_or_none()
     if not tokens.verify_token(plain, row.token_hash if row else None) or row is None:
-        return None
+        return None, None
     if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
-        return None
+        return None, None
     user = get_user(session, row.tenant_id, row.user_id)
     if user.disabled_at is not None:
-        return None
+        return None, None
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
         # Bookkeeping only: under write contention (a hundred requests racing on SQLite, issue 21) the update
         # is dropped rather than failing the request; the next request a minute later records it.
@@ -207,4 +233,4 @@ def authenticate(session: Session, plain: str, now: datetime | None = None) -> P
                 row.last_used_at = now
         except OperationalError:
             pass
-    return Principal(row.tenant_id, user.id, user.name, Role(user.role), row.id)
+    return Principal(row.tenant_id, user.id, user.name, Role(user.role), row.id), row.expires_at
