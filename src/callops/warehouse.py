@@ -46,7 +46,8 @@ _SYSTEM_DDL = {
             unchanged BIGINT NOT NULL,
             rejected BIGINT NOT NULL,
             skipped BIGINT NOT NULL,
-            warned BIGINT NOT NULL DEFAULT 0
+            warned BIGINT NOT NULL DEFAULT 0,
+            removed BIGINT NOT NULL DEFAULT 0
         )""",
     "rejects": """
         CREATE TABLE IF NOT EXISTS rejects (
@@ -111,6 +112,7 @@ class Warehouse:
         for ddl in _SYSTEM_DDL.values():
             self._con.execute(ddl)
         self._con.execute("ALTER TABLE loads ADD COLUMN IF NOT EXISTS warned BIGINT DEFAULT 0")  # older warehouses
+        self._con.execute("ALTER TABLE loads ADD COLUMN IF NOT EXISTS removed BIGINT DEFAULT 0")
         for table in schema.TABLES.values():
             self._con.execute(table_ddl(table))
         # Columns added to the schema after a warehouse was made (e.g. journey_events.resource): added empty.

@@ -196,3 +196,39 @@ def test_saving_live_rules_keeps_adherence_alerts() -> None:
     assert eng.adherence.agent_now("a1")["alert_level"] == "yellow"
     eng.advance(T0 + 60 * 71)
     assert [e.kind for e in eng.events if e.rule == RULE] == ["raised", "escalated"]
+
+
+def test_a_restarted_hub_keeps_the_acknowledged_adherence_alert(home, tmp_path) -> None:
+    """A durable hub rebuilt from its event log gets the watch *before* the replay, so an adherence alert a lead
+    acknowledged before the restart comes back raised and acknowledged (it used to be attached after the replay,
+    which skipped the logged acknowledgement)."""
+    import csv
+
+    from callops.realtime.hub import hub_for, live_dir, reset_hubs
+
+    folder = live_dir("t1")
+    folder.mkdir(parents=True)
+    day = datetime.fromisoformat("2024-03-04T00:00:00+08:00")
+    with (folder / "schedules.csv").open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["agent_id", "activity", "start_at", "end_at", "queue"])
+        w.writerow(["a1", "work", (day.replace(hour=8)).isoformat(), day.replace(hour=9).isoformat(), ""])
+        w.writerow(["a1", "break", (day.replace(hour=9)).isoformat(), day.replace(hour=10).isoformat(), ""])
+    hub = hub_for("t1", "Asia/Shanghai")
+    assert getattr(hub.engine, "adherence", None) is not None
+    at = day.replace(hour=8)
+    hub.submit([{"type": "agent.state", "ts": at.isoformat(), "tenant": "t1", "agent_id": "a1", "state": "ready"},
+                {"type": "agent.state", "ts": day.replace(hour=9, minute=6).isoformat(), "tenant": "t1",
+                 "agent_id": "a1", "state": "ready"}])  # fmt: skip
+    raised = [a for a in hub.alerts() if a["rule"] == RULE]
+    assert len(raised) == 1, hub.alerts()
+    hub.acknowledge(raised[0]["alert_id"], "lead-alpha")
+    before = hub.alert(raised[0]["alert_id"])
+    reset_hubs()
+    for snap in folder.glob("snapshot*"):  # closing wrote a snapshot: take the log replay path, as after a crash
+        snap.unlink()
+    again = hub_for("t1", "Asia/Shanghai")
+    assert again is not hub and again.rebuilt is not None and again.rebuilt.events == 2
+    after = again.alert(raised[0]["alert_id"])
+    assert after["acknowledged_by"] == "lead-alpha" and after == before
+    reset_hubs()

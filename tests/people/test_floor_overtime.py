@@ -105,7 +105,7 @@ def room(home, tmp_path):
     store.close()
 
 
-def test_propose_accept_changes_the_schedule_and_the_live_room(room) -> None:
+def test_propose_accept_changes_the_schedule_and_the_live_room(room, home) -> None:
     store, hub = room
     doc = propose(store, hub, "lead", horizon_h=1.0)
     assert doc["source"] == "live-rate"
@@ -124,11 +124,11 @@ def test_propose_accept_changes_the_schedule_and_the_live_room(room) -> None:
     assert not {o["agent_id"] for o in again["offers"]} & {o["agent_id"] for o in offers}
     # e2 may not accept e1's offer (404: not theirs); e1 may
     with pytest.raises(NotFound):
-        accept_offer(store, hub, offers[0]["id"], "e2-user", "e2")
-    done = accept_offer(store, hub, offers[0]["id"], "e1-user", "e1")
+        accept_offer(store, home, hub, offers[0]["id"], "e2-user", "e2")
+    done = accept_offer(store, home, hub, offers[0]["id"], "e1-user", "e1")
     assert (done["status"], done["schedule_version"]) == ("accepted", 1)
     with pytest.raises(CallopsError, match="accepted"):
-        accept_offer(store, hub, offers[0]["id"], "e1-user", "e1")
+        accept_offer(store, home, hub, offers[0]["id"], "e1-user", "e1")
     lo = datetime.fromisoformat(offers[0]["start_at"]).timestamp()
     rows = hub.engine.state.schedule["e1"]
     assert any(r.activity == "work" and r.start == lo for r in rows)
@@ -136,6 +136,14 @@ def test_propose_accept_changes_the_schedule_and_the_live_room(room) -> None:
     assert sorted((r.activity, r.start, r.end) for r in live) == sorted((r.activity, r.start, r.end) for r in rows)
     versions = schedule_versions(store, "t")
     assert versions[0]["version"] == 1 and versions[0]["added"][0]["agent_id"] == "e1"
+    assert versions[0]["source"] == "floor" and versions[0]["day"] == "2026-11-02"
+    # the one schedule history holds it, and the warehouse's schedules (what planners and metrics read) have it
+    from callops import tenancy
+
+    t = tenancy.scoped(home, "t", "schedules")
+    stored = t.filter(t.agent_id == "e1").to_pyarrow().to_pylist()
+    assert [(r["activity"], r["start_at"].timestamp(), r["end_at"].timestamp()) for r in stored] == [
+        ("work", lo, datetime.fromisoformat(offers[0]["end_at"]).timestamp())]
     # the watch now expects e1 to work then: offline at that time is out of adherence
     hub.engine.advance(lo + 1)
     assert hub.engine.adherence.agent_now("e1")["scheduled_now"] == "work"
@@ -149,7 +157,7 @@ def test_propose_accept_changes_the_schedule_and_the_live_room(room) -> None:
         "accepted", "declined"}
 
 
-def test_vto_cuts_the_work_block(room) -> None:
+def test_vto_cuts_the_work_block(room, home) -> None:
     store, hub = room
     day = NOW.replace(hour=0, minute=0)
     extra = [ScheduleRow(f"s{i}", "work", (day + timedelta(hours=9)).timestamp(),
@@ -160,7 +168,7 @@ def test_vto_cuts_the_work_block(room) -> None:
     vto = [o for o in doc["offers"] if o["kind"] == "vto"]
     assert vto and doc["blocks"][0]["state"] == "surplus"
     o = vto[0]
-    accept_offer(store, hub, o["id"], "x", None)  # a manager on the agent's behalf
+    accept_offer(store, home, hub, o["id"], "x", None)  # a manager on the agent's behalf
     lo, hi = (datetime.fromisoformat(o[k]).timestamp() for k in ("start_at", "end_at"))
     rows = [(r.activity, r.start, r.end) for r in hub.engine.state.schedule[o["agent_id"]]]
     assert ("off", lo, hi) in rows

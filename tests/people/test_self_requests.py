@@ -89,16 +89,33 @@ def test_partial_time_off_breaks_weekly_hours(world: dict) -> None:
     assert any("weekly hours" in x for x in r["checks"]["reasons"])
 
 
+def _warehouse_blocks(wh: Warehouse, tenant: str, start, end) -> dict[str, list[tuple]]:
+    """Per agent, the (activity, start, end, queue) blocks of the warehouse's schedules meeting [start, end)."""
+    from callops import tenancy
+
+    t = tenancy.scoped(wh, tenant, "schedules")
+    rows = t.filter((t.start_at < end) & (t.end_at > start)).to_pyarrow().to_pylist()
+    out: dict[str, list[tuple]] = {}
+    for r in sorted(rows, key=lambda r: (r["agent_id"], r["start_at"])):
+        out.setdefault(r["agent_id"], []).append((r["activity"], r["start_at"], r["end_at"], r["queue"]))
+    return out
+
+
 def test_swap_rest_rule_colleague_accepts_lead_decides(world: dict) -> None:
     """A01 swaps Tuesday with A02 (15:00-23:30): A01 would rest 9.5 h before Wednesday 09:00 -> the rest rule.
     The colleague accepts, the lead approves anyway with a reason: a schedule version, audited, notified."""
     w = world
     tue = w["monday"] + timedelta(days=1)
+    day = (local(tue, "00:00"), local(tue + timedelta(days=1), "00:00"))
+    planned = _warehouse_blocks(w["wh"], "t1", *day)
+    other_tenant = _warehouse_blocks(w["wh"], "t2", *day)
     r = requests.file_request(w["store"], w["wh"], "t1", uid(w, "A01"), "swap", local(tue, "00:00"),
                               local(tue + timedelta(days=1), "00:00"), "school run", colleague="A02")  # fmt: skip
     assert r["status"] == "pending_colleague"
     rules = {(x["rule"], x["agent_id"]) for x in r["checks"]["contract"]["reasons"]}
     assert ("rest", "A01") in rules
+    zh = r["checks"]["reasons_zh"]  # the same reasons for a zh-CN reader, rule by rule
+    assert len(zh) == len(r["checks"]["reasons"]) and any(x.startswith("班次间休息：A01：") for x in zh)
     with pytest.raises(NotFound):  # someone else cannot accept it
         requests.accept(w["store"], w["wh"], "t1", uid(w, "A03"), r["id"])
     r = requests.accept(w["store"], w["wh"], "t1", uid(w, "A02"), r["id"])
@@ -107,6 +124,12 @@ def test_swap_rest_rule_colleague_accepts_lead_decides(world: dict) -> None:
         requests.decide(w["store"], w["wh"], "t1", uid(w, "lead-bravo"), r["id"], True, "fine")
     r = requests.decide(w["store"], w["wh"], "t1", uid(w, "lead-alpha"), r["id"], True, "covered by A03's help")
     assert r["status"] == "approved" and r["schedule_version"] == 1
+    # the warehouse holds the swapped day, for the planner's week view and the adherence metrics too
+    now = _warehouse_blocks(w["wh"], "t1", *day)
+    assert now["A01"] == planned["A02"] and now["A02"] == planned["A01"]
+    assert {a: v for a, v in now.items() if a not in ("A01", "A02")} == {
+        a: v for a, v in planned.items() if a not in ("A01", "A02")}
+    assert _warehouse_blocks(w["wh"], "t2", *day) == other_tenant and other_tenant  # the other tenant: untouched
     sched = me.schedule(w["store"], w["wh"], "t1", "A01", w["monday"], 1)
     tue_acts = next(d for d in sched["days"] if d["date"] == tue.isoformat())["activities"]
     assert tue_acts[0]["start"].startswith(f"{tue.isoformat()}T15:00")

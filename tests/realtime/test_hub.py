@@ -33,6 +33,7 @@ def no_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
     from callops.realtime import hub as hub_module
 
     monkeypatch.setattr(hub_module, "_ON_NEW_HUB", [])
+    monkeypatch.setattr(hub_module, "_ON_NEW_ENGINE", [])
 
 
 @pytest.fixture(scope="module")

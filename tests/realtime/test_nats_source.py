@@ -32,6 +32,7 @@ def no_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
     from callops.realtime import hub as hub_module
 
     monkeypatch.setattr(hub_module, "_ON_NEW_HUB", [])
+    monkeypatch.setattr(hub_module, "_ON_NEW_ENGINE", [])
 
 
 def _reachable() -> bool:

@@ -114,3 +114,63 @@ def test_concurrent_upgrades_on_postgresql(fresh_pg_url: str) -> None:
     failures = [p.stderr.read() for p in procs if p.wait(timeout=120) != 0]
     assert not failures, failures
     assert migrate.current_revision(fresh_pg_url) == migrate.head_revision()
+
+
+def test_0013_moves_the_floors_versions_into_the_one_history(empty_url: str) -> None:
+    """Accepted offers' versions (per-day numbers) join the tenant's request versions, numbered after them; the
+    offer points at its new number; the way back restores the per-day table."""
+    from datetime import UTC, date, datetime
+
+    from alembic import command
+    from sqlalchemy.dialects import postgresql
+
+    js = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+    cfg = migrate.alembic_config(empty_url)
+    command.upgrade(cfg, "0012")
+    engine = make_engine(empty_url)
+    now = datetime(2026, 11, 2, 2, tzinfo=UTC)
+    added = [{"agent_id": "e1", "activity": "work", "start_at": "2026-11-02T10:45:00+08:00",
+              "end_at": "2026-11-02T11:45:00+08:00", "queue": None}]  # fmt: skip
+    tenants = sa.table("tenants", sa.column("id"), sa.column("name"), sa.column("timezone"), sa.column("created_at"))
+    versions = sa.table("people_schedule_versions", sa.column("tenant_id"), sa.column("version"),
+                        sa.column("agents", js), sa.column("before", js), sa.column("after", js), sa.column("actor"),
+                        sa.column("created_at"))  # fmt: skip
+    floor = sa.table("floor_schedule_versions", sa.column("tenant_id"), sa.column("day"), sa.column("version"),
+                     sa.column("added", js), sa.column("removed", js), sa.column("reason"), sa.column("created_by"),
+                     sa.column("created_at"))  # fmt: skip
+    offers = sa.table("floor_offers", sa.column("tenant_id"), sa.column("kind"), sa.column("agent_id"),
+                      sa.column("start_at"), sa.column("end_at"), sa.column("reason"), sa.column("status"),
+                      sa.column("created_by"), sa.column("created_at"), sa.column("schedule_version"))  # fmt: skip
+    window = {"agent_ids": ["x"], "start": "2026-11-01T00:00:00+00:00", "end": "2026-11-01T01:00:00+00:00"}
+    with engine.begin() as c:
+        c.execute(tenants.insert(), [{"id": t, "name": t, "timezone": "Asia/Shanghai", "created_at": now}
+                                     for t in ("t1", "t10")])  # fmt: skip
+        c.execute(versions.insert(), [{"tenant_id": t, "version": n, "agents": window, "before": {"rows": []},
+                                       "after": {"rows": []}, "actor": "lead", "created_at": now}
+                                      for t, n in (("t1", 1), ("t1", 2), ("t10", 1))])  # fmt: skip
+        c.execute(floor.insert().values(tenant_id="t1", day=date(2026, 11, 2), version=1, added=added, removed=[],
+                                        reason="offer 1 accepted: gap", created_by="e1-user", created_at=now))
+        c.execute(offers.insert().values(tenant_id="t1", kind="overtime", agent_id="e1", reason="gap",
+                                         start_at=datetime(2026, 11, 2, 2, 45), end_at=datetime(2026, 11, 2, 3, 45),
+                                         status="accepted", created_by="lead", created_at=now,
+                                         schedule_version=1))  # fmt: skip
+    command.upgrade(cfg, "0013")
+    with engine.begin() as c:
+        rows = c.execute(sa.text("SELECT tenant_id, version, source, reason FROM people_schedule_versions "
+                                 "ORDER BY tenant_id, version")).all()  # fmt: skip
+        after = c.execute(sa.select(sa.table("people_schedule_versions", sa.column("after", js),
+                                             sa.column("source")).c.after)
+                          .where(sa.column("source") == "floor")).scalar_one()  # fmt: skip
+        offer = c.execute(sa.text("SELECT schedule_version FROM floor_offers")).scalar_one()
+    assert [tuple(r) for r in rows] == [("t1", 1, "request", ""), ("t1", 2, "request", ""),
+                                        ("t1", 3, "floor", "offer 1 accepted: gap"), ("t10", 1, "request", "")]
+    assert after == {"rows": added}
+    assert offer == 3
+    assert "floor_schedule_versions" not in _tables(empty_url)
+    command.downgrade(cfg, "0012")
+    with engine.begin() as c:
+        back = c.execute(sa.text("SELECT tenant_id, day, version, reason FROM floor_schedule_versions")).all()
+        left = c.execute(sa.text("SELECT count(*) FROM people_schedule_versions")).scalar_one()
+    assert [(r[0], str(r[1]), r[2], r[3]) for r in back] == [("t1", "2026-11-02", 1, "offer 1 accepted: gap")]
+    assert left == 3
+    engine.dispose()

@@ -7,6 +7,11 @@ changes nothing (they are counted as unchanged); a killed process leaves the
 warehouse as it was, because the transaction never committed.
 
 Row accounting always holds: ``read = loaded + updated + unchanged + rejected + skipped``.
+
+A load may also *replace a slice* (:class:`Replace`): the tenant's rows of some agents (or other ids) whose time
+span meets a window are removed in the same transaction, except those the load itself brings (they count as
+updated or unchanged). This is how a changed schedule reaches the warehouse: the blocks of the affected agents
+in the changed window give way to the new ones, atomically, and ``removed`` says how many went.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ class LoadSummary:
     reject_reasons: dict[str, int] = field(default_factory=dict)
     warn_reasons: dict[str, int] = field(default_factory=dict)  # warnings by column and kind (a row may have several)
     source_lines: int | None = None  # event-log adapters: lines read (several lines make one row)
+    removed: int = 0  # stored rows a :class:`Replace` load took away (not part of ``read``)
 
     def as_dict(self) -> dict:
         """JSON-ready summary."""
@@ -68,6 +74,37 @@ class LoadSummary:
     def balanced(self) -> bool:
         """True when every row read is accounted for."""
         return self.read == self.loaded + self.updated + self.unchanged + self.rejected + self.skipped
+
+
+@dataclass(frozen=True)
+class Replace:
+    """The slice a load replaces: rows whose ``column`` is one of ``values`` and whose ``[start_col, end_col)``
+    span meets ``[start, end)``. A replacing load is all or nothing: a row it would reject stops it, since the
+    rows it replaces must not go without their replacement."""
+
+    column: str
+    values: tuple[str, ...]
+    start: datetime
+    end: datetime
+    start_col: str = "start_at"
+    end_col: str = "end_at"
+
+    def check(self, table: schema.Table) -> None:
+        """A clear error when the slice names columns ``table`` lacks or an empty window."""
+        names = {c.name for c in table.columns}
+        for col in (self.column, self.start_col, self.end_col):
+            if col not in names:
+                raise CallopsError(f"cannot replace rows of {table.name} by {col!r}: no such column")
+        if not self.start < self.end:
+            raise CallopsError(f"replace window {self.start.isoformat()}..{self.end.isoformat()} is empty")
+
+    def where_sql(self, table_name: str) -> str:
+        """The SQL condition of the slice's stored rows (qualified by ``table_name``)."""
+        t = qi(table_name)
+        values = ", ".join(ql(v) for v in self.values) or "NULL"
+        lo, hi = ql(self.start.isoformat()), ql(self.end.isoformat())
+        return (f"{t}.{qi(self.column)} IN ({values}) AND {t}.{qi(self.start_col)} < {hi}::TIMESTAMPTZ"
+                f" AND {t}.{qi(self.end_col)} > {lo}::TIMESTAMPTZ")
 
 
 def _new_load_id() -> str:
@@ -82,14 +119,19 @@ def load_files(
     mapping: Mapping,
     progress: Progress | None = None,
     direct: bool = True,
+    replace: Replace | None = None,
 ) -> LoadSummary:
     """Load ``paths`` into ``table_name`` for ``tenant`` as one atomic load.
 
     With ``direct`` (the default), delimited files that look clean are first written in one streaming pass
     (see :func:`_load_direct`); the staged path runs when that pass finds anything to reject, skip,
-    de-duplicate or compare, so both give the same result.
+    de-duplicate or compare, so both give the same result. ``replace``: the slice of stored rows this load
+    replaces (module docstring); such a load is always staged.
     """
     table = known_table(table_name)
+    if replace is not None:
+        replace.check(table)
+        direct = False
     if not paths:
         raise CallopsError("no files given")
     step = progress or (lambda _msg: None)
@@ -226,8 +268,14 @@ def load_files(
     if summary.warned:
         summary.warn_reasons = _warn_reason_counts(con)
 
+    if replace is not None and summary.rejected:
+        first = con.execute("SELECT split_part(_err, chr(31), 2) FROM _cand WHERE _err IS NOT NULL LIMIT 1").fetchall()
+        reason = first[0][0] if first else "a structural problem"
+        raise CallopsError(f"a replacing load of {table.name} must load every row; {summary.rejected} rejected "
+                           f"(e.g. {reason}); nothing was changed")  # fmt: skip
     step("writing")
-    _write(con, summary, tenant, table, key, paths, started, line_of("_cand._src", "_cand._file", "_cand._row"))
+    _write(con, summary, tenant, table, key, paths, started, line_of("_cand._src", "_cand._file", "_cand._row"),
+           replace)
     summary.seconds = round(time.perf_counter() - t0, 3)
     _reset_temp(con)
     return summary
@@ -394,6 +442,7 @@ def _write(
     paths: Sequence[Path],
     started: datetime,
     reject_line_sql: str,
+    replace: Replace | None = None,
 ) -> None:
     tid, lid = ql(tenant.tenant_id), ql(summary.load_id)
     names = "CASE file_index " + " ".join(f"WHEN {i} THEN {ql(str(p))}" for i, p in enumerate(paths)) + " END"
@@ -421,6 +470,13 @@ def _write(
                                  unnest(string_split(_warn, chr(30))) AS w
                           FROM _cand WHERE {GOOD_ROW} AND _warn IS NOT NULL)"""
             )
+        if replace is not None:  # the slice's rows the load does not bring again
+            brought = " AND ".join(f"g.{qi(k)} = {qi(table.name)}.{qi(k)}" for k in key)
+            gone = (f"{qi(table.name)}.tenant_id = {tid} AND {replace.where_sql(table.name)} AND NOT EXISTS "
+                    f"(SELECT 1 FROM _cand g WHERE g._err IS NULL AND g._skip IS NULL AND {brought})")
+            summary.removed = int(con.execute(f"SELECT count(*) FROM {qi(table.name)} WHERE {gone}").fetchall()[0][0])
+            if summary.removed:
+                con.execute(f"DELETE FROM {qi(table.name)} WHERE {gone}")
         if summary.updated:
             con.execute(
                 f"""DELETE FROM {qi(table.name)} USING (SELECT * FROM _matched WHERE _old <> _hash) c
@@ -475,8 +531,8 @@ def _record_load(
     """The load's row in ``loads`` (inside the load's transaction)."""
     con.execute(
         """INSERT INTO loads (tenant_id, load_id, table_name, files, mapping, started_at, finished_at, rows_read,
-                              loaded, updated, unchanged, rejected, skipped, warned)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                              loaded, updated, unchanged, rejected, skipped, warned, removed)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             tenant.tenant_id,
             summary.load_id,
@@ -492,6 +548,7 @@ def _record_load(
             summary.rejected,
             summary.skipped,
             summary.warned,
+            summary.removed,
         ],
     )
 

@@ -291,16 +291,16 @@ def attach_watch(engine: LiveEngine, threshold_s: float = 300.0) -> AdherenceWat
     return watch
 
 
-def _on_hub(hub: LiveHub) -> None:
-    """Every durable hub of this process gets a watch with its tenant's threshold."""
+def _on_engine(engine: LiveEngine, tenant: str) -> None:
+    """Every durable hub's engine gets a watch with its tenant's threshold, before the hub replays its log (so
+    the logged actions on adherence alerts, and the alerts themselves, are rebuilt as they were)."""
     from callops.people.floor_settings import load_settings
 
     try:
-        thr = load_settings(hub.tenant).adherence.threshold_s
+        thr = load_settings(tenant).adherence.threshold_s
     except CallopsError:
         thr = 300.0
-    with hub.lock:
-        attach_watch(hub.engine, thr)
+    attach_watch(engine, thr)
 
 
 _WIRED: set[int] = set()  # hubs whose alerts already go to the store's outbox (by id)
@@ -463,10 +463,10 @@ def adherence_today_for_agent(store: Store | None, tenant: str, agent_id: str) -
 
 
 def _register() -> None:
-    from callops.realtime.hub import on_new_hub
+    from callops.realtime.hub import on_new_engine
 
     EXTERNAL_RULES.add(RULE)  # the live rules a manager saves do not clear our alerts
-    on_new_hub(_on_hub)
+    on_new_engine(_on_engine)
 
 
 _register()

@@ -37,6 +37,12 @@ RULE_LABELS = {
     "availability": "availability", "overlap": "overlapping activities",
     "template": "shift templates of the contract", "breaks": "breaks",
 }
+RULE_LABELS_ZH = {
+    "rest": "班次间休息", "hours": "每周工时", "days_off": "休息日", "consecutive_days_off": "连续休息日",
+    "consecutive_days": "连续工作天数", "one_shift_per_day": "每天一个班次", "time_off": "已批准的休假",
+    "skills": "技能", "availability": "可用时间", "overlap": "活动重叠", "template": "合同班次模板",
+    "breaks": "休息安排",
+}
 
 
 @dataclass
@@ -200,7 +206,8 @@ def contract_check(wf: Workforce, agents_before: Sequence[Agent], agents_after: 
                              rules):  # fmt: skip
             if (v.rule, v.agent_id) not in was:
                 was.add((v.rule, v.agent_id))
-                reasons.append({"rule": v.rule, "label": RULE_LABELS.get(v.rule, v.rule), "agent_id": v.agent_id,
+                reasons.append({"rule": v.rule, "label": RULE_LABELS.get(v.rule, v.rule),
+                                "label_zh": RULE_LABELS_ZH.get(v.rule, v.rule), "agent_id": v.agent_id,
                                 "week": monday.isoformat(), "detail": v.detail})  # fmt: skip
     return {"ok": not reasons, "weeks": [m.isoformat() for m in weeks], "rules": list(rules), "reasons": reasons}
 
@@ -312,10 +319,14 @@ def coverage_check(forecast: Forecast, grid: Sequence[datetime], before: dict[st
     known_after = [r["sl_after"] for r in rows if r["sl_after"] is not None and r["agents_after"] < r["agents_before"]]
     reasons = [f"{r['queue']} {r['interval_start']}: service level {r['sl_after']:.0%} without this agent "
                f"(target {target_sl:.0%}, {r['sl_before']:.0%} now)" for r in below[:5]]  # fmt: skip
+    reasons_zh = [f"{r['queue']} {r['interval_start']}：缺少该坐席时服务水平为 {r['sl_after']:.0%}"
+                  f"（目标 {target_sl:.0%}，当前 {r['sl_before']:.0%}）" for r in below[:5]]  # fmt: skip
     if len(below) > 5:
         reasons.append(f"and {len(below) - 5} more intervals below the target")
+        reasons_zh.append(f"另有 {len(below) - 5} 个时段低于目标")
     if unknown:
         reasons.append(f"{unknown} intervals have no forecast: coverage unknown")
+        reasons_zh.append(f"{unknown} 个时段没有预测：覆盖情况未知")
     return {"ok": not below and not unknown, "unknown": unknown, "intervals": rows, "below_target": len(below),
             "worst_sl_after": min(known_after) if known_after else None, "target": target_sl,
-            "threshold_s": threshold_s, "reasons": reasons}
+            "threshold_s": threshold_s, "reasons": reasons, "reasons_zh": reasons_zh}

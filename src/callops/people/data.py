@@ -1,8 +1,11 @@
-"""Reads and writes of the self-service loop: roster and planned schedule (warehouse, through ``tenancy.scoped``),
+"""Reads and writes of the self-service loop: roster and schedule (warehouse, through ``tenancy.scoped``),
 schedule versions (store, through ``scoping.scoped``), the current forecast, and the live room's expectations.
 
-The effective schedule is the planned ``schedules`` rows with every approved change laid over them in version
-order (:func:`callops.people.checks.apply_versions`).
+The warehouse's ``schedules`` table is the schedule as it stands: a change (an approved request, an accepted
+overtime or VTO offer) is written there by a load that replaces the affected agents' blocks in its window
+(:class:`callops.ingest.loader.Replace`), so the planner's week view, the adherence metrics and every other reader
+see it. The store keeps each change as a numbered version with the rows before and after (the history, and the
+way back).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import csv
 import math
 import zoneinfo
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -19,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from callops import tenancy
 from callops.errors import CallopsError
-from callops.people.checks import Change, Forecast, row_from_json, row_json
+from callops.people.checks import Change, Forecast, row_json
 from callops.store import audit
 from callops.store.models_people import RequestScheduleVersion
 from callops.store.scoping import scoped, tenant_key
@@ -72,49 +75,57 @@ def _aware(r: dict[str, Any]) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------------------ versions
-def versions(session: Session, tenant: str, start: datetime | None = None,
-             end: datetime | None = None) -> list[Change]:  # fmt: skip
-    """The tenant's approved changes (oldest first), those whose window meets ``[start, end)`` when given."""
-    out = []
-    for v in session.scalars(scoped(RequestScheduleVersion, tenant).order_by(RequestScheduleVersion.version)):
-        s = datetime.fromisoformat(v.agents["start"])
-        e = datetime.fromisoformat(v.agents["end"])
-        if start is not None and end is not None and not (s < end + LOOKBEHIND and start - LOOKBEHIND < e):
-            continue
-        out.append(Change(list(v.agents["agent_ids"]), s, e, [row_from_json(r) for r in v.before["rows"]],
-                          [row_from_json(r) for r in v.after["rows"]]))  # fmt: skip
-    return out
-
-
 def effective_rows(wh: Warehouse, session: Session, tenant: str, start: datetime, end: datetime,
                    agent_ids: list[str] | None = None) -> list[dict[str, Any]]:  # fmt: skip
-    """The schedule as it stands (planned rows + approved changes) meeting ``[start, end)``."""
-    from callops.people.checks import apply_versions
-
-    changes = versions(session, tenant, start, end)
-    wanted = None
-    if agent_ids is not None:  # a swap brings in the colleague's planned rows
-        wanted = sorted(set(agent_ids) | {a for c in changes if set(c.agents) & set(agent_ids) for a in c.agents})
-    rows = apply_versions(planned_rows(wh, tenant, start - LOOKBEHIND, end + LOOKBEHIND, wanted), changes)
-    return [r for r in rows if r["start_at"] < end and r["end_at"] > start
-            and (agent_ids is None or r["agent_id"] in agent_ids)]  # fmt: skip
+    """The schedule as it stands (every approved change is in the warehouse) meeting ``[start, end)``."""
+    del session  # kept in the signature: callers read the schedule inside their store transaction
+    rows = planned_rows(wh, tenant, start, end, agent_ids)
+    return sorted(rows, key=lambda r: (r["agent_id"], r["start_at"]))
 
 
-def save_version(session: Session, tenant: str, change: Change, request_id: int | None, actor: str) -> int:
-    """Record ``change`` as the tenant's next schedule version (audited); its number."""
+def save_version(session: Session, wh: Warehouse, tenant: str, change: Change, *, request_id: int | None,
+                 actor: str, reason: str = "", source: str = "request") -> int:  # fmt: skip
+    """Record ``change`` as the tenant's next schedule version (audited) and write it to the warehouse; its number.
+
+    The version row is added to ``session`` first; the warehouse load (all or nothing) follows, so a failed load
+    raises before the caller's store transaction commits and neither side changes.
+    """
+    from callops.ingest.loader import Replace
+    from callops.wfm.schedule_cli import save_schedule
+
     key = tenant_key(tenant)
     version = RequestScheduleVersion.version
     last = session.scalar(select(func.max(version)).where(RequestScheduleVersion.tenant_id == key))
     doc = change.as_dict()
     row = RequestScheduleVersion(tenant_id=key, version=(last or 0) + 1, request_id=request_id,
-                          agents={"agent_ids": doc["agent_ids"], "start": doc["start"], "end": doc["end"]},
-                          before={"rows": doc["before"]}, after={"rows": doc["after"]}, actor=actor)  # fmt: skip
+                                 agents={"agent_ids": doc["agent_ids"], "start": doc["start"], "end": doc["end"]},
+                                 before={"rows": doc["before"]}, after={"rows": doc["after"]}, actor=actor,
+                                 reason=reason, source=source)  # fmt: skip
     session.add(row)
     session.flush()
     audit.record(session, key, actor, "schedule.version", "schedule_version", row.version, None,
-                 {"request_id": request_id, "agents": doc["agent_ids"], "start": doc["start"], "end": doc["end"],
-                  "rows_before": len(doc["before"]), "rows_after": len(doc["after"])})  # fmt: skip
+                 {"request_id": request_id, "source": source, "agents": doc["agent_ids"], "start": doc["start"],
+                  "end": doc["end"], "rows_before": len(doc["before"]), "rows_after": len(doc["after"])})  # fmt: skip
+    save_schedule(wh, tenancy.get_tenant(wh, tenant), [dict(r) for r in change.after],
+                  replace=Replace("agent_id", tuple(change.agents), change.start, change.end))  # fmt: skip
     return row.version
+
+
+def list_versions(session: Session, tenant: str, zone: str, day: date | None = None) -> list[dict[str, Any]]:
+    """The tenant's schedule versions, newest first (those whose window meets local ``day`` when given)."""
+    tz = zoneinfo.ZoneInfo(zone)
+    out = []
+    q = scoped(RequestScheduleVersion, tenant).order_by(RequestScheduleVersion.version.desc())
+    for v in session.scalars(q):
+        s, e = (datetime.fromisoformat(v.agents[k]).astimezone(tz) for k in ("start", "end"))
+        if day is not None and not (s.date() <= day and (e - timedelta(microseconds=1)).date() >= day):
+            continue
+        out.append({"version": v.version, "source": v.source, "day": s.date().isoformat(),
+                    "agents": list(v.agents["agent_ids"]), "start": s.isoformat(), "end": e.isoformat(),
+                    "added": v.after["rows"], "removed": v.before["rows"], "reason": v.reason,
+                    "request_id": v.request_id, "created_by": v.actor,
+                    "created_at": v.created_at.isoformat()})  # fmt: skip
+    return out
 
 
 # ------------------------------------------------------------------------------------------------------ forecast

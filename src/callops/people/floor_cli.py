@@ -202,7 +202,8 @@ def accept_cmd(tenant: TenantOpt, offer_id: Annotated[int, typer.Argument(help="
     """Accept an offer on the agent's behalf: a new schedule version, the live room follows."""
     from callops.people.overtime import accept_offer
     from callops.realtime.hub import hub_for
+    from callops.warehouse import Warehouse
 
-    with _store() as st:
-        doc = accept_offer(st, hub_for(tenant), offer_id, ACTOR, None)
+    with _store() as st, Warehouse() as wh:
+        doc = accept_offer(st, wh, hub_for(tenant), offer_id, ACTOR, None)
     _emit(doc, as_json, f"Offer {offer_id}")

@@ -94,6 +94,6 @@ def run(wh: Warehouse, console: Console) -> None:
         print_rows([{k: o[k] for k in ("id", "kind", "queue", "agent_id", "sl_before", "sl_after")}
                     for o in prop["offers"]], title="Overtime / VTO offers")  # fmt: skip
         if prop["offers"]:
-            o = overtime.accept_offer(store, hub, prop["offers"][0]["id"], "demo", None)
+            o = overtime.accept_offer(store, wh, hub, prop["offers"][0]["id"], "demo", None)
             console.print(f"floor: offer {o['id']} accepted for {o['agent_id']}: schedule version "
                           f"{o['schedule_version']} of {day}, live room updated")

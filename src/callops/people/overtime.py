@@ -16,10 +16,10 @@ Preferences (``$CALLOPS_HOME/tenants/<t>/floor_preferences.yaml``: ``agent_id: {
 put volunteers first and leave out those who said no; then the fewest (overtime) or most (VTO) scheduled hours
 today, then the agent id. An agent with an open offer overlapping the block is skipped.
 
-**Accepting.** :func:`accept_offer` checks the offer is open and the agent's own, writes a new version of the
-day's schedule (``floor_schedule_versions``: the rows added and removed; overtime adds a work block, VTO cuts the
-block out of the agent's work as ``off``), updates the live room's schedule (``schedules.csv`` and the running
-hub, whose adherence watch re-judges the agent) and audits it.
+**Accepting.** :func:`accept_offer` checks the offer is open and the agent's own, writes the tenant's next schedule
+version (``people_schedule_versions``, source ``floor``: the rows before and after; overtime adds a work block, VTO
+cuts the block out of the agent's work as ``off``) and the warehouse's ``schedules`` the same way, updates the
+live room's schedule (``schedules.csv`` and the running hub, whose adherence watch re-judges the agent) and audits it.
 """
 
 from __future__ import annotations
@@ -34,20 +34,20 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import yaml
-from sqlalchemy import func
 
 from callops.errors import CallopsError, NotFound
 from callops.realtime.state import ScheduleRow
 from callops.settings import callops_home
 from callops.store import audit, outbox
 from callops.store.models import Channel
-from callops.store.models_floor import FloorOffer, OfferStatus, ScheduleVersion
+from callops.store.models_floor import FloorOffer, OfferStatus
 from callops.store.scoping import get_owned, scoped
 from callops.wfm.queueing import erlang_a_metrics
 
 if TYPE_CHECKING:
     from callops.realtime.hub import LiveHub
     from callops.store.db import Store
+    from callops.warehouse import Warehouse
 
 INTERVAL_S = 900.0
 MAX_DAY_HOURS = 10.0  # an agent's scheduled paid time today may not pass this with overtime
@@ -410,32 +410,31 @@ def _row_dict(r: ScheduleRow, zone: Any) -> dict[str, Any]:
             "end_at": _iso(r.end, zone), "queue": r.queue}  # fmt: skip
 
 
-def change_schedule(store: Store, hub: LiveHub, agent_id: str, lo: float, hi: float, activity: str, reason: str,
-                    actor: str) -> int:  # fmt: skip
-    """Put ``activity`` in ``agent_id``'s live schedule over ``[lo, hi)`` as a new version of that day's schedule
-    (stored, audited); the live room (schedules.csv, the running engine, its adherence watch) follows. The
-    version number."""
+def change_schedule(store: Store, wh: Warehouse, hub: LiveHub, agent_id: str, lo: float, hi: float, activity: str,
+                    reason: str, actor: str) -> int:  # fmt: skip
+    """Put ``activity`` in ``agent_id``'s schedule over ``[lo, hi)`` as the tenant's next schedule version (stored,
+    audited, written to the warehouse: :func:`callops.people.data.save_version`); the live room (schedules.csv,
+    the running engine, its adherence watch) follows. The version number."""
     from callops.people.adherence import attach_watch
+    from callops.people.checks import Change
+    from callops.people.data import save_version
     from callops.realtime.hub import live_dir
+
+    def row(r: ScheduleRow) -> dict[str, Any]:
+        return {"agent_id": r.agent_id, "activity": r.activity, "start_at": datetime.fromtimestamp(r.start, UTC),
+                "end_at": datetime.fromtimestamp(r.end, UTC), "queue": r.queue}  # fmt: skip
 
     with hub.lock:
         st = hub.engine.state
-        zone = st.zone
         rows, added, removed = _carve(list(st.schedule.get(agent_id, [])), agent_id, lo, hi, activity)
-        day = datetime.fromtimestamp(lo, zone).date()
+        change = Change([agent_id], datetime.fromtimestamp(lo, UTC), datetime.fromtimestamp(hi, UTC),
+                        [row(r) for r in removed], [row(r) for r in added])  # fmt: skip
         with store.session() as s:
-            last = s.scalar(scoped(ScheduleVersion, hub.tenant).with_only_columns(func.max(ScheduleVersion.version))
-                            .where(ScheduleVersion.day == day))  # fmt: skip
-            version = (last or 0) + 1
-            s.add(ScheduleVersion(tenant_id=hub.tenant, day=day, version=version, reason=reason, created_by=actor,
-                                  added=[_row_dict(r, zone) for r in added],
-                                  removed=[_row_dict(r, zone) for r in removed]))  # fmt: skip
-            audit.record(s, hub.tenant, actor, "floor.schedule.change", "floor_schedule_version", f"{day}/{version}",
-                         {"removed": [_row_dict(r, zone) for r in removed]},
-                         {"added": [_row_dict(r, zone) for r in added]})  # fmt: skip
+            version = save_version(s, wh, hub.tenant, change, request_id=None, actor=actor, reason=reason,
+                                   source="floor")  # fmt: skip
         st.schedule[agent_id] = rows
         attach_watch(hub.engine).reschedule(agent_id)
-        _write_live_schedule(live_dir(hub.tenant, hub.home), st.schedule, zone)
+        _write_live_schedule(live_dir(hub.tenant, hub.home), st.schedule, st.zone)
     return version
 
 
@@ -452,7 +451,8 @@ def _write_live_schedule(folder: Path, schedule: dict[str, list[ScheduleRow]], z
     tmp.replace(folder / "schedules.csv")
 
 
-def accept_offer(store: Store, hub: LiveHub, offer_id: int, actor: str, agent_id: str | None) -> dict[str, Any]:
+def accept_offer(store: Store, wh: Warehouse, hub: LiveHub, offer_id: int, actor: str,
+                 agent_id: str | None) -> dict[str, Any]:  # fmt: skip
     """The agent ``agent_id`` accepts their offer ``offer_id`` (``agent_id`` None: a manager accepts on the
     agent's behalf). 404 for another tenant's offer; a CallopsError (409-like) for a closed or begun one; a
     PermissionError when the offer is another agent's."""
@@ -466,7 +466,7 @@ def accept_offer(store: Store, hub: LiveHub, offer_id: int, actor: str, agent_id
         kind, who, reason = o.kind, o.agent_id, o.reason
     if hi <= hub.engine.state.now:
         raise CallopsError(f"offer {offer_id} has already ended")
-    version = change_schedule(store, hub, who, lo, hi, "work" if kind == "overtime" else "off",
+    version = change_schedule(store, wh, hub, who, lo, hi, "work" if kind == "overtime" else "off",
                               f"offer {offer_id} accepted: {reason}", actor)  # fmt: skip
     with store.session() as s:
         o = get_owned(s, FloorOffer, hub.tenant, offer_id)
@@ -493,14 +493,13 @@ def decline_offer(store: Store, tenant: str, offer_id: int, actor: str, agent_id
 
 
 def schedule_versions(store: Store, tenant: str, day: date | None = None) -> list[dict[str, Any]]:
-    """The schedule versions the floor made (of one day when given), newest first."""
+    """The tenant's schedule versions (accepted offers and approved requests; of one local day when given),
+    newest first."""
+    from callops.people.data import list_versions
+    from callops.store.tenants import get_tenant
+
     with store.session() as s:
-        q = scoped(ScheduleVersion, tenant)
-        if day is not None:
-            q = q.where(ScheduleVersion.day == day)
-        return [{"day": v.day.isoformat(), "version": v.version, "added": v.added, "removed": v.removed,
-                 "reason": v.reason, "created_by": v.created_by}
-                for v in s.scalars(q.order_by(ScheduleVersion.id.desc())).all()]  # fmt: skip
+        return list_versions(s, tenant, get_tenant(s, tenant).timezone, day)
 
 
 __all__ = ["Candidate", "Interval", "accept_offer", "block_level", "change_schedule", "intraday_picture",

@@ -120,8 +120,9 @@ def evaluate(session: Session, wh: Warehouse, tenant: str, kind: str, agent_id: 
             missing = sorted({r["queue"] for r in rows if r["activity"] == "work" and r.get("queue")
                               and ra.skills and r["queue"] not in ra.skills})  # fmt: skip
             if missing:
-                contract["reasons"].append({"rule": "skills", "label": "skills", "agent_id": ra.agent_id,
-                                            "week": None, "detail": f"lacks skill(s) {', '.join(missing)}"})
+                contract["reasons"].append({"rule": "skills", "label": "skills", "label_zh": "技能",
+                                            "agent_id": ra.agent_id, "week": None,
+                                            "detail": f"lacks skill(s) {', '.join(missing)}"})  # fmt: skip
                 contract["ok"] = False
     # coverage: every agent's rows in the window, before and after
     fc = data.current_forecast(tenant, start, end, zone)
@@ -136,7 +137,10 @@ def evaluate(session: Session, wh: Warehouse, tenant: str, kind: str, agent_id: 
                                 settings.target_sl, settings.threshold_s)  # fmt: skip
     cov["forecast_snapshot"] = fc.snapshot_id
     reasons = [f"{r['label']}: {r['agent_id']}: {r['detail']}" for r in contract["reasons"]] + cov["reasons"]
+    # the rule in Chinese; the validator's detail (figures and times) stays as it wrote it
+    reasons_zh = [f"{r['label_zh']}：{r['agent_id']}：{r['detail']}" for r in contract["reasons"]] + cov["reasons_zh"]
     doc = {"ok": contract["ok"] and cov["ok"], "contract": contract, "coverage": cov, "reasons": reasons,
+           "reasons_zh": reasons_zh,
            "notes": notes, "checked_at": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
     return doc, change
 
@@ -233,7 +237,8 @@ def _apply(session: Session, wh: Warehouse, tenant: str, r: PeopleRequest, chang
     before = audit.snapshot(r)
     r.status = "approved"
     r.decided_by, r.decided_at, r.decision_reason = actor, datetime.now(UTC), reason
-    r.schedule_version = data.save_version(session, tenant, change, r.id, actor)
+    r.schedule_version = data.save_version(session, wh, tenant, change, request_id=r.id, actor=actor,
+                                           reason=f"{r.kind} request {r.id} of {r.agent_id}: {reason}")  # fmt: skip
     r.updated_at = datetime.now(UTC)
     session.flush()
     audit.record(session, tenant, actor, "people_request.approve", "people_request", r.id, before, audit.snapshot(r))

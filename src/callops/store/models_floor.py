@@ -1,20 +1,19 @@
-"""Store tables of the floor (issue 19, parts 3-5): adherence exceptions, HR cases, overtime/VTO offers and the
-schedule versions they make.
+"""Store tables of the floor (issue 19, parts 3-5): adherence exceptions, HR cases, overtime/VTO offers.
 
 ``floor_exceptions`` are the times an agent is excused from adherence (a meeting, coaching, system trouble);
 ``floor_hr_cases`` the cases the YAML attendance rules raise, with an owner and a status; ``floor_offers`` the
-overtime and voluntary-time-off offers the intraday picture proposes; ``floor_schedule_versions`` one row per
-change of a day's schedule (the rows added or removed), so every accepted offer is a new, audited version.
+overtime and voluntary-time-off offers the intraday picture proposes. An accepted offer is a new, audited version
+of the tenant's schedule in ``people_schedule_versions`` (migration 0013 moved the floor's own table there).
 Created by migration 0011 (written by hand; ``tests/store/test_migrations.py`` checks the two agree).
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Date, Float, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Float, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from callops.store.models import Base, Id, JSONType, TenantOwned, _in, utcnow
@@ -119,19 +118,3 @@ class FloorOffer(TenantOwned, Base):
     decided_by: Mapped[str | None] = mapped_column(String(200))
     decided_at: Mapped[datetime | None] = mapped_column()
     schedule_version: Mapped[int | None] = mapped_column(Integer)
-
-
-class ScheduleVersion(TenantOwned, Base):
-    """One change of a tenant's schedule for a day: the rows added and removed, why, and by whom."""
-
-    __tablename__ = "floor_schedule_versions"
-    __table_args__ = (UniqueConstraint("tenant_id", "day", "version"),)
-
-    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    day: Mapped[date] = mapped_column(Date)
-    version: Mapped[int] = mapped_column(Integer)
-    added: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
-    removed: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
-    reason: Mapped[str] = mapped_column(Text)
-    created_by: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)

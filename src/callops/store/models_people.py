@@ -2,8 +2,9 @@
 
 ``people_agent_links`` ties a user (role ``agent``) to one roster agent; a team lead's team is the ``users.team``
 column (migration 0003). ``people_requests`` are time-off, swap and trade requests with the checks they got and
-their decision. ``people_schedule_versions`` records each change an approved request made to the schedule (the
-rows before and after), numbered per tenant. Created by migration 0008 (written by hand;
+their decision. ``people_schedule_versions`` is the tenant's one schedule history: each change an approved
+request (``source`` request) or an accepted overtime/VTO offer (``source`` floor, migration 0013) made, with the
+rows before and after, numbered per tenant. Created by migration 0008 (written by hand;
 ``tests/store/test_migrations.py`` checks the two agree).
 """
 
@@ -66,7 +67,8 @@ class PeopleRequest(TenantOwned, Base):
 
 
 class RequestScheduleVersion(TenantOwned, Base):
-    """One change to the tenant's schedule made by an approved request: the affected rows before and after."""
+    """One change to the tenant's schedule (an approved request or an accepted floor offer): the affected rows
+    before and after, why, and by whom."""
 
     __tablename__ = "people_schedule_versions"
     __table_args__ = (UniqueConstraint("tenant_id", "version"),)
@@ -79,3 +81,5 @@ class RequestScheduleVersion(TenantOwned, Base):
     after: Mapped[dict[str, Any]]  # {"rows": [...]} and after
     actor: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(16), server_default="request", default="request")  # or "floor"

@@ -89,7 +89,7 @@ def checks_view(chk: dict[str, Any], loc: str) -> None:
     ok = chk.get("ok")
     ui.label(t("me_checks_ok" if ok else "me_checks_fail", loc)).classes(
         "text-positive" if ok else "text-negative").props('data-test="checks-verdict"')  # fmt: skip
-    for reason in chk.get("reasons", [])[:6]:
+    for reason in chk.get("reasons_zh" if loc == "zh-CN" else "reasons", chk.get("reasons", []))[:6]:
         ui.label(f"• {reason}").classes("text-sm break-words").props('data-test="checks-reason"')
     cov = chk.get("coverage") or {}
     rows = [r for r in cov.get("intervals", []) if r.get("agents_after", 0) != r.get("agents_before", 0)][:8]

@@ -8,7 +8,7 @@ import tempfile
 import zoneinfo
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import typer
@@ -22,6 +22,9 @@ from callops.warehouse import Warehouse
 from callops.wfm import schedule_validator
 from callops.wfm.rules import WEEK_MIN, Agent, Workforce, default_workforce, load_workforce, problem_from_workforce
 from callops.wfm.scheduling import rows_table, solve_schedule
+
+if TYPE_CHECKING:
+    from callops.ingest.loader import Replace
 
 schedule_app = typer.Typer(help="Weekly shift scheduling (CP-SAT).", no_args_is_help=False)
 err = Console(stderr=True)
@@ -127,8 +130,11 @@ def read_requirements(path: Path, week: date, zone: str, interval: int) -> dict[
     return out
 
 
-def save_schedule(wh: Warehouse, tenant: tenancy.Tenant, rows: list[dict]):
-    """Load the rows into `schedules` through the normal ingest path (a temporary Parquet file)."""
+def save_schedule(wh: Warehouse, tenant: tenancy.Tenant, rows: list[dict], replace: Replace | None = None):
+    """Load the rows into `schedules` through the normal ingest path (a temporary Parquet file).
+
+    ``replace``: the stored blocks these rows take the place of (a changed schedule), removed in the same load.
+    """
     import pyarrow.parquet as pq
 
     from callops.ingest.loader import load_files
@@ -137,7 +143,7 @@ def save_schedule(wh: Warehouse, tenant: tenancy.Tenant, rows: list[dict]):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "schedule.parquet"
         pq.write_table(rows_table(rows), path)
-        return load_files(wh, tenant, "schedules", [path], load_mapping("canonical", "schedules"))
+        return load_files(wh, tenant, "schedules", [path], load_mapping("canonical", "schedules"), replace=replace)
 
 
 @schedule_app.callback(invoke_without_command=True)

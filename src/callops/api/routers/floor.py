@@ -220,11 +220,12 @@ def _own_agent(st: Any, who: Principal) -> str | None:
 
 
 @router.post("/offers/{offer_id}/accept", summary="Accept one's overtime/VTO offer")
-def accept(offer_id: ItemId, request: Request, who: Acceptor, st: StoreDep) -> dict[str, Any]:
-    """A new version of the day's schedule; the live room follows. 404 for someone else's offer."""
+def accept(offer_id: ItemId, request: Request, who: Acceptor, st: StoreDep, wh: WarehouseDep) -> dict[str, Any]:
+    """A new version of the tenant's schedule (warehouse included); the live room follows. 404 for someone
+    else's offer."""
     agent = _own_agent(st, who)
     hub = _hub(request, who, st)
-    return overtime.accept_offer(st, hub, offer_id, who.user_name, agent)
+    return overtime.accept_offer(st, wh, hub, offer_id, who.user_name, agent)
 
 
 @router.post("/offers/{offer_id}/decline", summary="Decline one's overtime/VTO offer")
