@@ -73,7 +73,7 @@ Listener = Callable[[str, dict[str, Any]], None]
 # () -> (token, yaml of the whole live rule set, notification routes of its recipients, store) or None
 RulesSource = Callable[[], "tuple[str, str, list[Route], Store | None] | None"]
 SNAPSHOT_FILE = "snapshot.pkl"
-SNAPSHOT_FORMAT = 2  # 2: the diverted counter (issue 16); an older snapshot is not used, the log is replayed
+SNAPSHOT_FORMAT = 3  # 2: the diverted counter (issue 16); 3: diversions per reason (issue 11); older: log replayed
 SNAPSHOT_EVERY = 200_000  # logged lines between snapshots: a restart replays at most about this many
 # the measures a wallboard tile shows, in order
 TILE_MEASURES = ("waiting", "longest_wait_s", "service_level_30m", "answer_rate_30m", "offered_30m",
@@ -144,6 +144,8 @@ class LiveHub:
             self._writer = WriterLock(self.tenant, home)
             try:
                 start = self._load_snapshot()
+                for fn in list(_ON_NEW_ENGINE):  # before the replay: logged actions on their alerts must find them
+                    fn(self.engine, self.tenant)
                 self.log, self.rebuilt = rebuild(self.tenant, self.engine, home, on_action=self._apply, fsync=fsync,
                                                  start=start)  # fmt: skip
             except BaseException:
@@ -295,6 +297,7 @@ class LiveHub:
                 k = (a.scope, a.key)
                 worst[k] = max(worst.get(k, 0), a.level)
             out = []
+            diverted = st.diversions_today()
             for (kind, name), sc in sorted(st.scopes.items()):
                 if kind == "tenant":
                     continue
@@ -302,7 +305,14 @@ class LiveHub:
                 level = worst.get((kind, name), 0)
                 out.append({"scope": kind, "key": name, "level": LEVELS[level - 1] if level else None,
                             **{k: m.get(k) for k in TILE_MEASURES}})  # fmt: skip
+                if kind == "queue" and name in diverted:  # today's diversions by route (issue 11)
+                    out[-1]["diverted_reasons"] = diverted[name]
             return out
+
+    def diversions(self) -> dict[str, dict[str, int]]:
+        """Today's diverted contacts per queue and reason (the route that sent them away from the agents)."""
+        with self.lock:
+            return self.engine.state.diversions_today()
 
     def reforecasts(self) -> dict[str, dict[str, Any]]:
         """Per queue with a forecast for today: the rest of the day re-forecast from what has arrived so far."""
@@ -536,6 +546,18 @@ _HUBS: dict[tuple[str, str], LiveHub] = {}
 _HUBS_LOCK = threading.Lock()
 # called with each durable hub hub_for builds (a served app lands every live day: callops.realtime.landing)
 _ON_NEW_HUB: list[Callable[[LiveHub], None]] = []
+
+
+# called with the engine of every durable hub once it is built or restored from a snapshot and *before* it replays
+# its log (the people package's adherence watch: a logged acknowledgement of one of its alerts must find it)
+_ON_NEW_ENGINE: list[Callable[[Any, str], None]] = []
+
+
+def on_new_engine(fn: Callable[[Any, str], None]) -> Callable[[], None]:
+    """Call ``fn(engine, tenant)`` for every durable hub's engine from now on, before the hub replays its log
+    (what :func:`on_new_hub` cannot do: it runs on the finished hub); returns the function that stops."""
+    _ON_NEW_ENGINE.append(fn)
+    return lambda: _ON_NEW_ENGINE.remove(fn) if fn in _ON_NEW_ENGINE else None
 
 
 def on_new_hub(fn: Callable[[LiveHub], None]) -> Callable[[], None]:

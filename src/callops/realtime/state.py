@@ -314,6 +314,8 @@ class TenantState:
         for row in sorted(schedule or [], key=lambda r: (r.agent_id, r.start)):
             self.schedule.setdefault(row.agent_id, []).append(row)
         self.tenant_scope = self.scope("tenant", "*")
+        self.diversions: dict[tuple[str, str], int] = {}  # today's diverted legs per (queue, reason) (issue 11)
+        self.diversions_day = 0.0
         self._leg_scopes: dict[tuple, list[Scope]] = {}
         self._prune_at = -math.inf
         self._sec = -(10**12)
@@ -452,6 +454,11 @@ class TenantState:
                 items += self._abandon_wait_items(leg, t - leg.offered_t)
         elif outcome == "diverted":
             items = _DIVERTED1 if leg.answered_t is None else ()  # answered first: it reached an agent after all
+            if items and d0 <= t < d1:  # per queue and reason (the route) for today, beside the scope counters
+                if self.diversions_day != d0:
+                    self.diversions, self.diversions_day = {}, d0
+                k = (ev.queue or "", ev.reason or "unspecified")
+                self.diversions[k] = self.diversions.get(k, 0) + 1
         else:
             items = _TRANSFERRED1 if outcome == "transferred" else ()
             if leg.answered_t is not None:
@@ -633,6 +640,15 @@ class TenantState:
         out["agents_working"] = working
         out["agents_logged_in"] = working + sc.agents[AUX]
         out["occupancy"] = round((sc.agents[BUSY] + sc.agents[ACW]) / working, 9) if working else None
+        return out
+
+    def diversions_today(self) -> dict[str, dict[str, int]]:
+        """Today's diverted legs per queue and reason (the decision's route), sorted; empty on a new day."""
+        if self.diversions_day != self.day:
+            return {}
+        out: dict[str, dict[str, int]] = {}
+        for (queue, reason), n in sorted(self.diversions.items()):
+            out.setdefault(queue, {})[reason] = n
         return out
 
     def snapshot(self, now: float | None = None, adherence: bool = True) -> dict[str, Any]:

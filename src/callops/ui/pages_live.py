@@ -56,7 +56,9 @@ def _tile(tile: dict, loc: str, rf: dict | None = None) -> None:
             for key in ("agents_ready", "agents_busy", "agents_acw", "agents_aux"):
                 ui.label(f"{t(key, loc)} {number(tile[key], 'count')}")
             if tile.get("diverted_today"):  # sent to self-service by traffic balancing (issue 11)
-                ui.label(f"{t('live_diverted_today', loc)} {number(tile['diverted_today'], 'count')}")
+                why = " · ".join(f"{r} {number(n, 'count')}" for r, n in (tile.get("diverted_reasons") or {}).items())
+                ui.label(f"{t('live_diverted_today', loc)} {number(tile['diverted_today'], 'count')}"
+                         + (f" ({why})" if why else ""))  # fmt: skip
         if rf is not None:  # the queue has a forecast for today: the rest of the day re-forecast (wfm.intraday)
             ui.label(_reforecast_line(rf, loc)).classes("co-muted").props('data-test="live-reforecast"')
 

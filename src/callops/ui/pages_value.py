@@ -51,6 +51,8 @@ register_labels({
     "value_calls": ("Contacts / 30 min", "每30分钟接触量"),
     "value_diverted": ("Today's decisions: {d:,}; diverted from agents: {v:,} ({s})",
                        "今日决策 {d:,} 次；分流至自助/IVR：{v:,}（{s}）"),
+    "value_live_diverted": ("Live room today: {v:,} contacts diverted before an agent queue ({r})",
+                            "今日实时：{v:,} 个接触在进入人工队列前被分流（{r}）"),
     "value_aht": ("AHT (s)", "平均处理时长（秒）"),
     "value_agents": ("Agents", "坐席数"),
     "value_care_work": ("Care tasks to work (oldest first)", "待处理关怀任务（最早优先）"),
@@ -250,6 +252,18 @@ async def _balance_section(tenant_id: str, loc: str, calls: float = 600, aht: fl
     share = "—" if today["diverted_share"] is None else f"{today['diverted_share']:.1%}"
     data_attrs(ui.label(t("value_diverted", loc).format(d=today["decisions"], v=today["diverted"], s=share)),
                test="value-diverted")  # fmt: skip
+    from callops.realtime.hub import open_hubs
+
+    hub = open_hubs().get(tenant_id)  # the live engine's own count (contact.diverted), when this process runs it
+    live = hub.diversions() if hub is not None else {}
+    if live:
+        per: dict[str, int] = {}
+        for reasons in live.values():
+            for r, n in reasons.items():
+                per[r] = per.get(r, 0) + n
+        data_attrs(ui.label(t("value_live_diverted", loc).format(
+            v=sum(per.values()), r=", ".join(f"{r} {n:,}" for r, n in sorted(per.items())))),
+            test="value-live-diverted")  # fmt: skip
     rows = d["rows"]
     ui.echart({
         "tooltip": {"trigger": "axis"},

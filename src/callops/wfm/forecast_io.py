@@ -63,8 +63,11 @@ def read_interval_file(path: Path, timestamp_col: str, value_col: str) -> pd.Ser
     return pd.Series(vals.to_numpy(float), index=pd.DatetimeIndex(ts), name=value_col)
 
 
-def warehouse_intervals(wh: Warehouse, tenant: str, interval_min: int, queue: str | None = None) -> pd.DataFrame:
-    """Per queue x local interval: ``offered``, ``answered``, ``handle_s`` (sum over answered contacts)."""
+def warehouse_intervals(wh: Warehouse, tenant: str, interval_min: int, queue: str | None = None,
+                        dense: bool = True) -> pd.DataFrame:  # fmt: skip
+    """Per queue x local interval: ``offered``, ``answered``, ``handle_s`` (sum over answered contacts).
+
+    With ``dense`` (the default) a sparse earlier period is left out (:func:`dense_start`)."""
     t = tenancy.get_tenant(wh, tenant)
     c = tenancy.scoped(wh, t, "contacts")
     c = c.filter(c.direction == "inbound")
@@ -91,7 +94,38 @@ def warehouse_intervals(wh: Warehouse, tenant: str, interval_min: int, queue: st
         raise CallopsError(f"tenant {tenant!r} has no inbound contacts{where} to forecast")
     agg["interval_start"] = pd.to_datetime(agg.pop("k"), unit="s")
     agg = agg.rename(columns={"queue_key": "queue"})
+    if dense:
+        first = dense_start(agg.groupby(agg["interval_start"].dt.normalize())["offered"].sum())
+        if first is not None:
+            agg = agg[agg["interval_start"] >= first]
     return agg.sort_values(["queue", "interval_start"]).reset_index(drop=True)
+
+
+def dense_start(daily: pd.Series, ratio: float = 0.25, run_days: int = 7, recent_days: int = 7) -> pd.Timestamp | None:
+    """The first day of the dense history, or None when it is all dense.
+
+    ``daily`` is the volume per local day. A day below ``ratio`` × the mean of the last ``recent_days`` days is
+    sparse; a run of at least ``run_days`` sparse days before those recent days is a sparse period (a back-fill
+    of identified customers' contacts, such as the demo's months of customer contacts, or the weeks before a
+    center went live), and the history starts the day after the last such run. Training a forecast across it
+    would read the sparse period as a level shift. Holidays and closed days shorter than a run stay history.
+    """
+    if daily.empty:
+        return None
+    full = daily.sort_index().asfreq("D", fill_value=0.0)
+    if len(full) < run_days + recent_days:
+        return None
+    ref = float(full.iloc[-recent_days:].mean())
+    if ref <= 0:
+        return None
+    # the recent days are the reference, never a sparse period (a quiet last week only makes fewer days sparse)
+    low = (full.to_numpy(dtype=float) < ratio * ref)[:-recent_days]
+    last, run = -1, 0
+    for i, sparse in enumerate(low.tolist()):
+        run = run + 1 if sparse else 0
+        if run >= run_days:
+            last = i
+    return None if last < 0 else full.index[last + 1]
 
 
 def queue_grids(frame: pd.DataFrame, interval_min: int) -> dict[str, dict[str, IntervalGrid]]:
