@@ -31,8 +31,10 @@ shrink both policies' choice sets alike.
 
 from __future__ import annotations
 
+import json
 import time
-from datetime import date
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,7 +42,7 @@ import pyarrow as pa
 
 from callops import tenancy
 from callops.errors import CallopsError
-from callops.marketing.offers import OfferLibrary, library
+from callops.marketing.offers import OfferLibrary, library, marketing_dir
 from callops.marketing.propensity import context_features, customer_context, fit, offer_history
 from callops.warehouse import Warehouse
 
@@ -234,3 +236,30 @@ def backtest(wh: Warehouse, tenant: tenancy.Tenant, split: date, end: date | Non
                           **{name: [action_ids[a] if a >= 0 else None for a in target[name][m].tolist()]
                              for name in target}}  # fmt: skip
     return out
+
+
+def result_path(tenant_id: str) -> Path:
+    """Where the tenant's latest back-test is kept: ``$CALLOPS_HOME/marketing/<tenant>/backtest.json``."""
+    return marketing_dir(tenant_id) / "backtest.json"
+
+
+def save_result(tenant_id: str, doc: dict[str, Any]) -> dict[str, Any]:
+    """Keep ``doc`` (a :func:`backtest` answer) as the tenant's latest back-test, stamped with when it was kept
+    (the console shows it without re-training on every page load); returns the stamped document."""
+    from callops.api.encode import clean
+
+    kept = {**clean(doc), "computed_at": datetime.now(UTC).isoformat()}
+    path = result_path(tenant_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(kept, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(path)  # a reader never sees half a file
+    return kept
+
+
+def latest_result(tenant_id: str) -> dict[str, Any] | None:
+    """The tenant's latest kept back-test, or None."""
+    path = result_path(tenant_id)
+    if not path.exists():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))

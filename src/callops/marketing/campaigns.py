@@ -280,6 +280,15 @@ def evaluate(wh: Warehouse, tenant: tenancy.Tenant | str, start: date | None = N
         raise NotFound(f"no campaign {campaign_id!r} in tenant {t.tenant_id!r}")
     offers = {r["offer_id"]: r for r in _rows(_fetch(wh, {"of": tenancy.scoped(wh, t, "offers")},
                                                     "SELECT * FROM of"))}
+    zone = ZoneInfo(t.timezone)
+    if start is None or end is None:
+        # an open period is the days the offers cover: the no-offer baseline must come from the same days, not
+        # from months of contacts before any campaign ran (handled differently, they would bias the excess)
+        span = _rows(_fetch(wh, {"co": tenancy.scoped(wh, t, "contacts")}, """
+            SELECT min(offered_at) AS a, max(offered_at) AS b FROM co WHERE offer_id IS NOT NULL"""))[0]
+        if span["a"] is not None:
+            start = start or span["a"].astimezone(zone).date()
+            end = end or max(span["b"].astimezone(zone).date(), start)
     lo, hi = period_bounds(t, start, end)
     rel = {"co": tenancy.scoped(wh, t, "contacts"), "of": tenancy.scoped(wh, t, "offers")}
     # aggregate first, then join the few groups to their campaign (a join of every handled contact costs more)
@@ -295,7 +304,6 @@ def evaluate(wh: Warehouse, tenant: tenancy.Tenant | str, start: date | None = N
         FROM h JOIN of o ON h.offer_id = o.offer_id
         WHERE h.offer_result IS NOT NULL {"AND o.campaign_id = ?" if campaign_id else ""}
         ORDER BY o.campaign_id, h.offered_at, h.contact_id""", [lo, hi, *([campaign_id] if campaign_id else [])])
-    zone = ZoneInfo(t.timezone)
     base: dict[tuple[str, str], _Stratum] = {}
     overall = _Stratum()
     per: dict[str, dict[str, Any]] = {}
@@ -485,7 +493,10 @@ def _one(cid: str, camp: dict[str, Any], c: dict[str, Any], offers: dict[str, di
             "agent_time": {"method": "measured" if measured else "declared", "popup_s": popup_s,
                            "pitch_s": pitch_s, "acw_s": acw_s, "per_presentation_s": pitch_s + acw_s,
                            "measured_per_presentation_s": m_total,
-                           "se_per_presentation_s": se, "agent_hours": agent_seconds / 3600.0,
+                           "se_per_presentation_s": se,
+                           "measured_ci95": ([m_total - 1.959964 * se, m_total + 1.959964 * se]
+                                             if m_total is not None and se is not None else None),
+                           "agent_hours": agent_seconds / 3600.0,
                            "baseline_contacts": overall.n},
             "offers": {k: {**o, "unit_price": offers[k].get("unit_price"), "commission": offers[k].get("commission")}
                        for k, o in sorted(c["by_offer"].items())},

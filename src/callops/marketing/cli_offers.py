@@ -152,7 +152,7 @@ def backtest_cmd(tenant: TenantOpt,
                  reps: Annotated[int, typer.Option("--reps", min=50, max=10000, help="Bootstrap draws.")] = 500,
                  as_json: AsJson = False) -> None:  # fmt: skip
     """AUC of the propensity model; acceptance and revenue per contact, learned vs rules-only, with 95 % CIs."""
-    from callops.marketing.backtest import backtest
+    from callops.marketing.backtest import backtest, save_result
     from callops.warehouse import Warehouse
 
     day = date_option(split, "--split")
@@ -160,6 +160,7 @@ def backtest_cmd(tenant: TenantOpt,
     with Warehouse() as wh:
         t = _tenant(wh, tenant)
         doc = backtest(wh, t, day, last, reps=reps)  # type: ignore[arg-type]
+    save_result(t.tenant_id, doc)  # the console's offers page shows the latest one
     if as_json:
         _emit(doc)
         return

@@ -168,3 +168,17 @@ def decisions(store: Store, tenant: Any, limit: int = 100) -> list[dict[str, Any
                                             "weight", "score", "policy", "model_version", "why", "outcome")}
                 for r in s.scalars(q)]  # fmt: skip
 
+
+
+def decision_counts(store: Store, tenant: Any, since: datetime, until: datetime) -> dict[str, int]:
+    """Decisions that made an offer, per offer id, between ``since`` (inclusive) and ``until`` (exclusive)."""
+    from sqlalchemy import func
+
+    flush(store)
+    q = (scoped(OfferDecision, tenant)
+         .where(OfferDecision.decided_at >= since, OfferDecision.decided_at < until,
+                OfferDecision.offer_id.is_not(None))
+         .with_only_columns(OfferDecision.offer_id, func.count())
+         .group_by(OfferDecision.offer_id))  # fmt: skip
+    with store.engine.connect() as conn:
+        return {oid: int(n) for oid, n in conn.execute(q)}

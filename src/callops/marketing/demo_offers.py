@@ -22,7 +22,7 @@ HOLDOUT_DAYS = 7
 
 def run(wh: Warehouse, console: Console, tenant_id: str = DEMO_TENANT) -> None:
     """Train, back-test (learned vs rules-only) and show three decisions with their offer and guidance."""
-    from callops.marketing.backtest import backtest
+    from callops.marketing.backtest import backtest, save_result
     from callops.marketing.propensity import train
     from callops.value.decide import decide
 
@@ -34,6 +34,7 @@ def run(wh: Warehouse, console: Console, tenant_id: str = DEMO_TENANT) -> None:
     except CallopsError as exc:  # a short demo (--days) has no offers before the hold-out
         console.print(f"[yellow]offers back-test: {exc}[/]")
     else:
+        save_result(tenant_id, bt)  # shown on the console's offers page
         a, r = bt["lift"]["acceptance_rate"], bt["lift"]["revenue_per_contact"]
         console.print(f"offers back-test from {bt['split']} ({bt['holdout_offers']:,} held-out offers): propensity AUC "
                       f"{bt['auc']:.3f}; revenue per offered contact learned "

@@ -61,6 +61,23 @@ class Model:
     customer_vip: np.ndarray | None = None  # ... and which of them are high-value
     id_prefix: str = "S"
     arrivals: Arrivals | None = None  # given arrivals replace the generated ones (what-ifs, tests)
+    # offer pitches per arrival, planned once the arrivals are known (callops.sim.marketing.OfferPlanner)
+    pitches: Callable[[Arrivals, list[ArrivalStream]], Pitches] | None = None
+
+
+@dataclass
+class Pitches:
+    """Offer pitches planned per arrival: the talk and after-contact seconds a pitch adds (0: no offer fits),
+    a uniform draw ``u`` and each queue's share of handled contacts offered (``offer_p``). A leg gets the pitch
+    when an agent takes it in a queue of the arrival's ``channel`` with ``u < offer_p`` and will not transfer it:
+    the seconds are part of the agent's busy time. ``done`` (contact id -> arrival) is what the run pitched."""
+
+    talk: np.ndarray
+    acw: np.ndarray
+    u: np.ndarray
+    channel: np.ndarray
+    offer_p: dict[str, float]
+    done: dict[str, int] = field(default_factory=dict)
 
 
 class Contact:
@@ -82,6 +99,8 @@ class Contact:
         "offered",
         "order",
         "patience",
+        "pitched",
+        "plan",
         "q",
         "state",
         "talk",
@@ -99,6 +118,7 @@ class Contact:
         self.patience, self.work, self.acw, self.hold, self.u_transfer = patience, work, acw, hold, u_transfer
         self.state, self.answered, self.agent, self.leg = WAITING, math.nan, -1, leg
         self.talk = 0.0
+        self.plan, self.pitched = -1, False  # arrival index of a planned pitch (-1: none); whether it is made
 
 
 class _Agent:
@@ -165,6 +185,12 @@ class Engine:
         self.events: list[tuple] = []
         self.seq = 0
         self.records = Records(model.start)
+        self.pitches: Pitches | None = None
+        self.q_offer_p: list[float] = [0.0] * len(self.queues)
+        self._p_u: list[float] = []
+        self._p_talk: list[float] = []
+        self._p_acw: list[float] = []
+        self._p_channel: list[str] = []
         self.horizon = model.days * 86400.0
         self.now = 0.0
         # Per-queue figures as plain lists: the hot path indexes them instead of reading dataclasses.
@@ -267,6 +293,8 @@ class Engine:
         else:
             a.mode = 1
             talk = a.talk[q] * c.work
+        if c.plan >= 0 and self._p_u[c.plan] < self.q_offer_p[q]:  # the cheap test first: most are not pitched
+            talk += self._pitch(c, q)
         c.talk = talk
         self._set_state(a, "busy", None, self.q_name[q], t)
         self.seq += 1
@@ -309,7 +337,21 @@ class Engine:
             leg=parent.leg + (1 if suffix.startswith("-t") else 0),
         )
         leg.order = order
+        leg.plan = parent.plan  # a callback or transferred leg keeps the contact's planned offer
         return leg
+
+    def _pitch(self, c: Contact, q: int) -> float:
+        """Talk seconds the contact's planned pitch adds when the agent taking it in queue ``q`` (whose offer share
+        its draw is below) makes it: not on a leg about to be transferred nor on another channel than planned. The
+        after-contact work goes on ``c.acw`` (a chat has none, so there it is talk too); 0 when not made."""
+        i = c.plan
+        if c.u_transfer < self.q_transfer_p[q] or self.q_channel[q] != self._p_channel[i]:
+            return 0.0
+        c.pitched = True
+        if self.q_conc[q]:
+            return self._p_talk[i] + self._p_acw[i]
+        c.acw += self._p_acw[i]
+        return self._p_talk[i]
 
     def _acw_hold(self, qs: QueueSpec, n: int) -> tuple:
         rng = self.rng
@@ -329,6 +371,8 @@ class Engine:
         transfer = c.u_transfer < self.q_transfer_p[q]
         acw = 0.0 if self.q_conc[q] else c.acw
         c.state = DONE
+        if c.pitched:
+            self.pitches.done[c.id] = c.plan  # type: ignore[union-attr]  # pitched only with a plan
         self._emit(c, "transferred" if transfer else "answered", t + acw, talk, c.hold, acw, a)
         if transfer:
             qs = self.queues[q]
@@ -519,6 +563,16 @@ class Engine:
         arr = self._arrivals()
         draws = self._draw_contacts(arr)
         streams = self._streams()
+        # offers are planned after the engine's own draws (its random stream stays as it was without them)
+        self.pitches = m.pitches(arr, streams) if m.pitches is not None else None
+        plan_l = None
+        if self.pitches is not None:
+            p = self.pitches
+            plan_l = np.where(p.talk + p.acw > 0, np.arange(len(arr)), -1).tolist()
+            self.q_offer_p = [p.offer_p.get(n, 0.0) for n in self.q_name]
+            # as lists: the hot path reads them one element at a time
+            self._p_u, self._p_talk, self._p_acw = p.u.tolist(), p.talk.tolist(), p.acw.tolist()
+            self._p_channel = [str(x) for x in p.channel.tolist()]
         stream_q = [self.qindex[s.queue] for s in streams]
         self._schedule_agents()
         self._initial_state()
@@ -588,6 +642,8 @@ class Engine:
                 ci = cust_l[i]
                 c = Contact(f"{prefix}{i}", s_queue[s_i], vip_l[i], ids[ci] if ids is not None and ci >= 0 else None,
                             s_bt[s_i], s_dir[s_i], t_l[i], now, pat_l[i], work_l[i], acw_l[i], hold_l[i], ut_l[i])
+                if plan_l is not None:
+                    c.plan = plan_l[i]
                 if s_ivr[s_i]:
                     c.ivr_s = ivr_l[i]
                     c.ivr_result = reasons[s_i][reason_l[i]]

@@ -4,7 +4,18 @@
 with that probability when at least one campaign is running that day and has an offer that fits the
 contact's channel: one of those offers, **uniformly at random**. So the probability with which a logged
 offer was chosen is ``1 / (number of fitting offers of running campaigns)`` for that channel and day,
-which is what an off-policy evaluation of another policy needs (``callops.marketing.backtest``).
+which is what an off-policy evaluation of another policy needs (``callops.marketing.backtest``). The draw is
+made when the contact arrives (:class:`OfferPlanner`, for the arrival's channel and day) and applies to the
+leg an agent takes and does not transfer, with the offer share of the queue that handles it.
+
+**What a pitch costs the agent (the pitch time).** A pitched offer adds to the contact's handle time, inside
+the simulation (the agent is busy for it, so occupancy and queues feel it): talk seconds ``pitch_s`` (40 by
+default) when declined and ``accepted_pitch_s`` (120: terms and consent) when accepted, and after-contact work
+``pitch_acw_s`` (5) when declined and ``accepted_acw_s`` (60: the order) when accepted, each drawn from a
+gamma distribution with that mean and coefficient of variation 0.5 (``OfferCfg``; a chat has no after-contact
+work, so there both are talk). A contact without an offer is handled exactly as before, so the campaign
+evaluation's excess handle time over the no-offer contacts of the same queue and channel
+(``callops.marketing.campaigns``) measures these seconds.
 
 **Whether it is accepted (the true model).** An offer is accepted with probability
 
@@ -40,7 +51,9 @@ from datetime import date, timedelta
 import numpy as np
 import pyarrow as pa
 
+from callops.sim.arrivals import Arrivals, ArrivalStream
 from callops.sim.customers import Customers
+from callops.sim.engine import Pitches
 from callops.sim.frame import ContactFrame
 from callops.sim.scenario import OfferCfg, Scenario
 
@@ -94,53 +107,120 @@ def campaign_tables(scenario: Scenario, first: date, days: int) -> dict[str, pa.
     return {"campaigns": campaigns, "offers": offer_table}
 
 
-def add_offers(frame: ContactFrame, scenario: Scenario, customers: Customers, day_of: np.ndarray,
-               rng: np.random.Generator) -> None:
-    """Set ``offer_id``, ``offer_result`` and ``revenue`` on the frame; ``day_of`` is each contact's run day."""
+PITCH_SHAPE = 4.0  # gamma shape of a pitch's seconds around its mean (coefficient of variation 0.5)
+
+
+class OfferPlanner:
+    """Decides each contact's offer when the engine has drawn the arrivals, before any agent takes a contact.
+
+    Called by the engine (``Model.pitches``) with the arrivals and streams; for each arrival it draws, from
+    its own generator, the uniform ``u`` compared with the handling queue's ``offer_p``, one of the offers that
+    fit the arrival's channel and day (uniformly), whether the customer accepts (the true model above: the
+    customer, traits and reason are known at arrival), and the pitch's seconds. The engine makes the pitch when
+    an agent takes the contact in a queue with ``u < offer_p`` and will not transfer it: so the pitch is part of
+    the agent's busy time and the queue feels it. :meth:`apply` then writes the offers that were made on the
+    contacts table. (The offer is planned at arrival, not at answer, because acceptance and the pitch's length
+    must be known when the agent starts the contact; nothing the offer depends on changes in between.)
+    """
+
+    def __init__(self, scenario: Scenario, customers: Customers, rng: np.random.Generator) -> None:
+        self.scenario, self.customers, self.rng = scenario, customers, rng
+        self.offers = [(c, o) for c in scenario.campaigns for o in c.offers]
+        self.offer = np.empty(0, dtype=np.int64)  # offer index per arrival (-1: none)
+        self.accepted = np.empty(0, dtype=bool)
+        self.pitches: Pitches | None = None
+
+    def __call__(self, arr: Arrivals, streams: list[ArrivalStream]) -> Pitches:
+        """The pitches of ``arr`` (see the class docstring)."""
+        n, rng = len(arr), self.rng
+        channel_of = {q.name: str(q.channel) for q in self.scenario.queues}
+        offer_p = {q.name: q.offer_p for q in self.scenario.queues}
+        s_channel = np.array([channel_of.get(st.queue, "") for st in streams], dtype=object)
+        s_business = np.array([st.business_type or "" for st in streams], dtype=object)
+        channel = s_channel[arr.stream] if n else np.empty(0, dtype=object)
+        u = rng.random(n)
+        # the largest offer share among the queues a stream's contacts can be handled in (theirs, the overflow
+        # and transfer targets): a contact above it is never offered, so it needs no plan
+        cfg = {q.name: q for q in self.scenario.queues}
+        s_top = np.zeros(len(streams))
+        for k, st in enumerate(streams):
+            q = cfg.get(st.queue)
+            reach = [st.queue] + ([q.overflow_to, q.transfer_to] if q is not None else [])
+            s_top[k] = max(offer_p.get(r, 0.0) for r in reach if r is not None)
+        maybe = np.flatnonzero(u < s_top[arr.stream]) if n else np.empty(0, dtype=np.int64)
+        offer = np.full(n, -1, dtype=np.int64)
+        accepted = np.zeros(n, dtype=bool)
+        talk, acw = np.zeros(n), np.zeros(n)
+        if self.offers and maybe.size:
+            ch, day = channel[maybe], np.floor(arr.t[maybe] / 86400.0).astype(np.int64)
+            # random key per (contact, offer); offers that do not fit get -1 so argmax picks a fitting one at random
+            keys = rng.random((len(maybe), len(self.offers)))
+            for k, (c, o) in enumerate(self.offers):
+                last = c.last_day or 10**9
+                fits = np.isin(ch, [str(x) for x in o.channels]) & (day + 1 >= c.first_day) & (day + 1 <= last)
+                keys[~fits, k] = -1.0
+            pick = keys.argmax(axis=1)
+            ok = keys[np.arange(len(maybe)), pick] >= 0
+            idx, chosen = maybe[ok], pick[ok]
+            offer[idx] = chosen
+            accepted[idx] = rng.random(len(idx)) < self._acceptance(arr, idx, chosen, s_business[arr.stream[idx]])
+            acc = accepted[idx]
+            mean_talk = np.array([[o.pitch_s, o.accepted_pitch_s] for _, o in self.offers])[chosen, acc.astype(int)]
+            mean_acw = np.array([[o.pitch_acw_s, o.accepted_acw_s] for _, o in self.offers])[chosen, acc.astype(int)]
+            talk[idx] = rng.gamma(PITCH_SHAPE, mean_talk / PITCH_SHAPE)
+            acw[idx] = rng.gamma(PITCH_SHAPE, mean_acw / PITCH_SHAPE)
+        self.offer, self.accepted = offer, accepted
+        self.pitches = Pitches(talk, acw, u, channel.astype(str) if n else np.empty(0, dtype=str), offer_p)
+        return self.pitches
+
+    def _acceptance(self, arr: Arrivals, idx: np.ndarray, chosen: np.ndarray, reason: np.ndarray) -> np.ndarray:
+        """The true acceptance probability of each planned offer (the module docstring's model)."""
+        cust = self.customers
+        n_c = len(cust)
+        pool = arr.customer[idx] if len(arr.customer) else np.full(len(idx), -1)
+        known = (pool >= 0) & (n_c > 0) & (len(cust.pool) > 0)
+        ci = np.where(known, cust.pool[np.clip(pool, 0, max(len(cust.pool) - 1, 0))], 0) if known.any() \
+            else np.zeros(len(idx), dtype=np.int64)
+        status = np.where(known, cust.status[ci], "active") if n_c else np.full(len(idx), "active")
+        usage = np.where(known, cust.usage_gb[ci], 0.0) if cust.usage_gb is not None and n_c else np.zeros(len(idx))
+        network = np.where(known, cust.network[ci], "") if cust.network is not None and n_c \
+            else np.full(len(idx), "")
+        arpu = np.where(known, cust.arpu[ci], 0.0) if n_c else np.zeros(len(idx))
+        vip = np.where(known, cust.vip_level[ci], 0) if n_c else np.zeros(len(idx), dtype=np.int64)
+        reason = reason.astype(str)
+        p = np.zeros(len(idx))
+        for k, (_, o) in enumerate(self.offers):
+            m = chosen == k
+            if m.any():
+                p[m] = acceptance_probability(o, status[m], usage[m], network[m], arpu[m], vip[m], reason[m])
+        return p
+
+    def pitch_seconds(self, contact_ids: np.ndarray) -> np.ndarray:
+        """The talk + after-contact seconds the run's pitch added to each contact (0: no pitch): the truth the
+        campaign evaluation's measurement is checked against."""
+        p = self.pitches
+        if p is None:
+            return np.zeros(len(contact_ids))
+        arrival = np.array([p.done.get(c, -1) for c in contact_ids.tolist()], dtype=np.int64)
+        return np.where(arrival >= 0, (p.talk + p.acw)[np.maximum(arrival, 0)] if len(p.talk) else 0.0, 0.0)
+
+
+def add_offers(frame: ContactFrame, planner: OfferPlanner) -> None:
+    """Set ``offer_id``, ``offer_result`` and ``revenue`` on the frame for the contacts the run pitched an offer on."""
     n = len(frame)
-    offers = [(c, o) for c in scenario.campaigns for o in c.offers]
     offer_id = np.full(n, None, dtype=object)
     result = np.full(n, None, dtype=object)
     revenue = np.full(n, np.nan)
     frame.extra.update(offer_id=offer_id, offer_result=result, revenue=revenue)
-    if not offers or not n:
+    done = planner.pitches.done if planner.pitches is not None else {}
+    if not done or not n:
         return
-    offer_p = frame.per_queue({q.name: q.offer_p for q in scenario.queues})
-    want = np.flatnonzero((frame["outcome"] == "answered") & (rng.random(n) < offer_p))
-    channel = frame["channel"][want]
-    day = day_of[want]
-    # Random key per (contact, offer); ineligible offers get -1 so argmax picks an eligible one at random.
-    keys = rng.random((len(want), len(offers)))
-    for k, (c, o) in enumerate(offers):
-        last = c.last_day or 10**9
-        fits = np.isin(channel, [str(ch) for ch in o.channels]) & (day + 1 >= c.first_day) & (day + 1 <= last)
-        keys[~fits, k] = -1.0
-    pick = keys.argmax(axis=1)
-    ok = keys[np.arange(len(want)), pick] >= 0
-    idx = want[ok]
-    best = np.zeros(n, dtype=np.int64)
-    best[idx] = pick[ok]
-    ids = np.array([o.offer_id for _, o in offers], dtype=object)
-    price = np.array([o.unit_price for _, o in offers])
-    cust = frame["customer_id"][idx]
-    known = cust >= 0
-    ci = np.where(known, cust, 0)
-    n_c = len(customers)
-    status = np.where(known, customers.status[ci], "active") if n_c else np.full(len(idx), "active")
-    usage = np.where(known, customers.usage_gb[ci], 0.0) if customers.usage_gb is not None and n_c \
-        else np.zeros(len(idx))
-    network = np.where(known, customers.network[ci], "") if customers.network is not None and n_c \
-        else np.full(len(idx), "")
-    arpu = np.where(known, customers.arpu[ci], 0.0) if n_c else np.zeros(len(idx))
-    vip = np.where(known, customers.vip_level[ci], 0) if n_c else np.zeros(len(idx), dtype=np.int64)
-    reason = frame["business_type"][idx]
-    p = np.zeros(len(idx))
-    chosen = best[idx]
-    for k, (_, o) in enumerate(offers):
-        m = chosen == k
-        if m.any():
-            p[m] = acceptance_probability(o, status[m], usage[m], network[m], arpu[m], vip[m], reason[m])
-    accepted = rng.random(len(idx)) < p
+    arrival = np.array([done.get(c, -1) for c in frame["contact_id"].tolist()], dtype=np.int64)
+    idx = np.flatnonzero(arrival >= 0)
+    chosen = planner.offer[arrival[idx]]
+    accepted = planner.accepted[arrival[idx]]
+    ids = np.array([o.offer_id for _, o in planner.offers], dtype=object)
+    price = np.array([o.unit_price for _, o in planner.offers])
     offer_id[idx] = ids[chosen]
     result[idx] = np.where(accepted, "accepted", "declined")
     revenue[idx] = np.where(accepted, price[chosen], 0.0)

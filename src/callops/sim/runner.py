@@ -27,7 +27,7 @@ from callops.sim.customers import generate_customers
 from callops.sim.engine import Model, simulate
 from callops.sim.frame import ContactFrame
 from callops.sim.journeys import generate_journeys
-from callops.sim.marketing import add_offers, campaign_tables
+from callops.sim.marketing import OfferPlanner, add_offers, campaign_tables
 from callops.sim.quality import generate_quality
 from callops.sim.records import write_to_warehouse
 from callops.sim.repeats import link_repeats, resolve
@@ -117,13 +117,16 @@ def _run(scenario: Scenario, days: int, seed: int, start_date: date | None, prog
          extras: bool, extra_streams: tuple[ArrivalStream, ...] = ()) -> dict[str, pa.Table]:
     say = progress or (lambda *_: None)
     start = run_start(scenario, days, start_date)
-    s_cust, s_roster, s_engine, s_after = np.random.SeedSequence(seed).spawn(4)
+    # a fifth child for the offers: the first four stay what they were before offers were planned in the run
+    s_cust, s_roster, s_engine, s_after, s_offers = np.random.SeedSequence(seed).spawn(5)
     say("customers", 0, days, 0)
     customers, customer_table = generate_customers(scenario.customers, np.random.default_rng(s_cust))
     say("roster", 0, days, 0)
     roster = build_roster(scenario, start, days, np.random.default_rng(s_roster))
     model = build_model(scenario, start, days, roster, customers.pool_ids, customers.pool_vip)
     model.streams.extend(extra_streams)
+    planner = OfferPlanner(scenario, customers, np.random.default_rng(s_offers))
+    model.pitches = planner  # offers are decided at arrival, so a pitch is part of the agent's busy time
     say("simulating", 0, days, 0)
     records = simulate(model, int(s_engine.generate_state(1)[0]),
                        progress=lambda d, k: say("simulating", min(d, days), days, k))
@@ -135,8 +138,7 @@ def _run(scenario: Scenario, days: int, seed: int, start_date: date | None, prog
     frame.extra["resolved"] = resolved
     link_repeats(frame, scenario, resolved, rng)
     add_surveys(frame, scenario, resolved, rng)
-    day_of = np.floor(frame["offered_at"] / 86400.0).astype(np.int64)
-    add_offers(frame, scenario, customers, day_of, rng)
+    add_offers(frame, planner)
     quality = generate_quality(frame, scenario, resolved, rng)
     journeys = generate_journeys(frame, scenario, rng)
     engine_tables = records.tables(names=("agent_states", "schedules"))

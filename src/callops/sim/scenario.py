@@ -292,6 +292,11 @@ class OfferCfg(_Model):
     kind: Literal["data", "5g", "broadband", "roaming", "video", "other"] = Field(
         "other", description="what the offer sells: it decides which customer traits move acceptance (sim.marketing)")
     reasons: tuple[str, ...] = Field((), description="business types (reasons for contact) the offer fits")
+    # what a pitch adds to the agent's handle time (means; sim.marketing draws around them)
+    pitch_s: float = Field(40.0, ge=0, description="talk seconds a declined pitch adds")
+    pitch_acw_s: float = Field(5.0, ge=0, description="after-contact work seconds a declined pitch adds")
+    accepted_pitch_s: float = Field(120.0, ge=0, description="talk seconds an accepted pitch adds (terms, consent)")
+    accepted_acw_s: float = Field(60.0, ge=0, description="after-contact work seconds an accepted offer adds (order)")
 
 
 class CampaignCfg(_Model):

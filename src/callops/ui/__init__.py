@@ -54,6 +54,7 @@ def mount(app: Any) -> None:
         pages_knowledge,
         pages_live,
         pages_me,
+        pages_offers,
         pages_quality,
         pages_reference,
         pages_requests,

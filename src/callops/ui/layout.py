@@ -34,6 +34,7 @@ NAV = (
     ("/quality", "nav_quality", "fact_check", Permission.qa_read),
     ("/value", "value_nav", "workspace_premium", Permission.value_read),
     ("/campaigns", "campaigns_nav", "campaign", Permission.campaigns_read),
+    ("/offers", "offers_nav", "local_offer", Permission.campaigns_read),
     ("/kb", "kb_nav", "local_library", Permission.kb_read),
 )
 
