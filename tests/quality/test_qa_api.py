@@ -172,3 +172,34 @@ def test_calibration_session_through_the_api(api: tuple[TestClient, dict]) -> No
     res = client.get(f"/api/qa/calibrations/{sid}", headers=lead).json()["results"]
     assert {i["item"]: i["max_range"] for i in res["items"]}["solution"] == pytest.approx(100.0)
     assert client.get("/api/qa/calibrations", headers=tok[("t10", Role.admin)]).json() == []
+
+
+def test_draw_weights_and_adhoc_recounted_through_the_api(api: tuple[TestClient, dict]) -> None:
+    """After a recorded draw: every score carries the draw that chose its contact, each agent's drawn and ad-hoc
+    evaluations add up to its routine evaluations, and the coaching report has each evaluator's drift."""
+    client, tok = api
+    admin, analyst = tok[("t1", Role.admin)], tok[("t1", Role.analyst)]
+    body = {"period": "2026-11", "margin": 5, "strata": ["channel", "risk"], "allocation": "neyman", "seed": 3}
+    drawn = client.post("/api/qa/draw", json=body, headers=admin)
+    assert drawn.status_code == 200, drawn.text
+    by_contact = {d["contact_id"]: d for d in drawn.json()["contacts"]}
+    scores = client.get("/api/qa/scores?period=2026-11", headers=tok[("t1", Role.team_lead)]).json()["evaluations"]
+    for e in scores:
+        d = by_contact.get(e["contact_id"])
+        assert (e["plan"] is None) == (d is None)
+        if d is not None:
+            assert (e["plan"]["stream"], e["plan"]["weight"], e["plan"]["seed"]) == (d["stream"], d["weight"], 3)
+    routine = [e for e in scores if not (e["plan"] and e["plan"]["stream"] == "risk")]
+    rep = client.get("/api/qa/ranking?period=2026-11", headers=analyst).json()
+    for a in rep["agents"]:
+        mine = [e for e in routine if e["agent_id"] == a["agent_id"]]
+        in_draw = {e["contact_id"] for e in mine if e["plan"]}
+        assert a["weighted"] is bool(in_draw)
+        if in_draw:  # one score per drawn contact; the others reported as ad-hoc
+            assert a["n"] == len(in_draw) and (a["adhoc"] or {"n": 0})["n"] == len(mine) - len(in_draw)
+        else:
+            assert a["n"] == len(mine) and a["adhoc"] is None
+    assert rep["design"]["weighted_agents"] == sum(a["weighted"] for a in rep["agents"]) > 0
+    coach = client.get("/api/qa/coaching?period=2026-11", headers=analyst).json()
+    assert set(coach["drift"]) == {e["evaluator"] for e in routine}
+    assert all({"ewma", "cusum"} <= set(v) for v in coach["drift"].values())

@@ -87,6 +87,7 @@ def test_quality_page_zh_phone_and_permissions(site: tuple[str, dict], tmp_path:
         text = page.inner_text("body")
         assert "坐席得分：收缩均值与95%区间" in text and "辅导名单" in text and "表彰名单" in text
         assert "抽样计划" in text
+        assert page.locator('[data-test="qa-no-draw"]').count() == 1  # nothing recorded yet: equal weights
         page.click('[data-test="qa-plan"]')
         page.wait_for_selector('[data-test="qa-draw"]')
         assert "误差 ±5 分" in page.inner_text("body")
@@ -96,6 +97,13 @@ def test_quality_page_zh_phone_and_permissions(site: tuple[str, dict], tmp_path:
         with page.expect_download() as dl:
             page.click('[data-test="qa-draw"]')
         assert dl.value.suggested_filename == "qa-draw-2026-11.xlsx"
+        # the recorded draw is on the page from now on: seed, streams, π and weights per stratum
+        page.goto(f"{base}/quality?period=2026-11")
+        page.wait_for_selector('[data-test="qa-drawn"]')
+        assert "本月已确认的抽样" in page.inner_text("body")
+        assert "随机种子 0" in page.inner_text('[data-test="qa-drawn"]')
+        strata = page.inner_text('[data-test="qa-draw-strata"]')
+        assert "channel=voice" in strata and "channel=chat" in strata and "入样概率 π" in strata
         analyst = _page(p, base, "qa-analyst", tokens["qa-analyst"], {"width": 1280, "height": 800})
         assert "Coaching list" in analyst.inner_text("body")
         analyst.click('[data-test="qa-plan"]')

@@ -239,15 +239,17 @@ def score_cmd(
     form: Annotated[str, typer.Option("--form", help="Form YAML or built-in name.")] = "hotline_voice",
     as_json: AsJson = False,
 ) -> None:
-    """Score the tenant's evaluations under a form; evaluations that do not fit the form are listed as rejects."""
-    from callops.quality import data
+    """Score the tenant's evaluations under a form; evaluations that do not fit the form are listed as rejects.
+    Each score records its form version and the recorded draw that chose its contact (plan)."""
+    from callops.quality import data, service
     from callops.quality.forms import load_form
     from callops.warehouse import Warehouse
 
     f = load_form(form)
-    with Warehouse(read_only=True) as wh:
+    with Warehouse(read_only=True) as wh, _store() as st:
         p = _period(wh, tenant, period)
         run = data.scored(wh, tenant, p, f)
+        service.attach_plans(run.scored, st, tenant)
     doc = {"tenant": tenant, "period": p, "form": f.ref, "evaluations": run.scored, "rejects": run.rejects}
     if as_json:
         _emit_json(doc)

@@ -68,20 +68,33 @@ def load_parameters(tenant_id: str) -> QualityParameters:
         raise CallopsError(f"{path}: {str(exc).splitlines()[0]}") from None
 
 
-def regression_to_mean(previous: Mapping[str, Sequence[float]], current: Mapping[str, Sequence[float]]) -> list:
+def _mean_and_size(x: Sequence[float], w: Sequence[float] | None) -> tuple[float, float]:
+    """The (Hájek) mean of ``x`` and its effective size (Kish's ``(Σw)²/Σw²``; ``len(x)`` without weights)."""
+    if w is None:
+        return float(np.mean(x)), float(len(x))
+    wa = np.asarray(w, dtype=float)
+    return float(np.average(x, weights=wa)), float(wa.sum() ** 2 / (wa**2).sum())
+
+
+def regression_to_mean(previous: Mapping[str, Sequence[float]], current: Mapping[str, Sequence[float]],
+                       weights_previous: Mapping[str, Sequence[float] | None] | None = None,
+                       weights_current: Mapping[str, Sequence[float] | None] | None = None) -> list:  # fmt: skip
     """Per agent seen in both periods: means, the change regression to the mean alone gives, and whether the
-    observed change goes beyond it (``real_change``: 'improved', 'declined' or None)."""
+    observed change goes beyond it (``real_change``: 'improved', 'declined' or None). With design weights (per
+    agent, aligned with its scores; None = equal), the means are Hájek means and Kish's effective sizes replace the
+    counts, as in the ranking."""
     comp = components({a: v for a, v in previous.items() if len(v)})
     out = []
     for agent in sorted(set(previous) & set(current)):
         x1, x2 = previous[agent], current[agent]
         if not len(x1) or not len(x2):
             continue
-        m1, m2 = float(np.mean(x1)), float(np.mean(x2))
-        noise1 = comp.sigma2 / len(x1)
+        m1, n1 = _mean_and_size(x1, (weights_previous or {}).get(agent))
+        m2, n2 = _mean_and_size(x2, (weights_current or {}).get(agent))
+        noise1 = comp.sigma2 / n1
         lam = comp.tau2 / (comp.tau2 + noise1) if comp.tau2 > 0 else 0.0
         expected = comp.mu + lam * (m1 - comp.mu)
-        sd = math.sqrt(lam * noise1 + comp.sigma2 / len(x2))
+        sd = math.sqrt(lam * noise1 + comp.sigma2 / n2)
         z = (m2 - expected) / sd if sd > 0 else 0.0
         out.append({
             "agent_id": agent, "n_previous": len(x1), "n_current": len(x2), "previous_mean": m1, "current_mean": m2,

@@ -1,7 +1,9 @@
-"""The QA step of ``make demo``: score the hotline's evaluations, plan and draw next checks, rank agents with
-intervals (Hájek means where the draw's design weights are known), list coaching and recognition (the simulated
-evaluators differ in severity; see ``sim/quality.py``), enter one evaluation of a drawn contact the way the console
-does, and run a small calibration session (three evaluators, blind, then agreement and spread per item)."""
+"""The QA step of ``make demo``: score the hotline's evaluations, draw the month's stratified plan (Neyman, seeded)
+and record it, have the simulated evaluators score the drawn contacts (``demo_evaluations``), rank agents with
+intervals (Hájek means over the drawn contacts with the draw's design weights; ad-hoc evaluations beside), list
+coaching and recognition (the simulated evaluators differ in severity; see ``sim/quality.py``), enter one
+evaluation of a drawn contact the way the console does, and run a small calibration session (three evaluators,
+blind, then agreement and spread per item)."""
 
 from __future__ import annotations
 
@@ -9,11 +11,13 @@ from rich.console import Console
 from rich.table import Table
 
 from callops.errors import CallopsError
-from callops.quality import calibration, data, entry, service
+from callops.quality import calibration, data, demo_evaluations, entry, service
 from callops.quality import store as qstore
 from callops.warehouse import Warehouse
 
 DEMO_TENANT = "demo"
+DEMO_STRATA = ("channel", "risk")  # risk contacts score lower and vary more: Neyman gives them other weights
+DEMO_SEED = 14
 
 
 def run(wh: Warehouse, console: Console) -> None:
@@ -28,14 +32,22 @@ def run(wh: Warehouse, console: Console) -> None:
         return
     with Store() as st:
         sync_tenants(st, wh)
-        plan = service.plan(wh, DEMO_TENANT, period)
+        plan = service.plan(wh, DEMO_TENANT, period, strata=DEMO_STRATA, allocation="neyman", seed=DEMO_SEED)
         rows = service.draw_rows(plan)
         qstore.save_draw(st, DEMO_TENANT, period, rows, "hotline_voice@1", plan["seed"])
+        routine = [r for r in rows if r["stream"] == "routine"]
+        # the simulated evaluators work through the recorded draw (the first contact is left to the entry screen)
+        done = demo_evaluations.evaluate_draw(wh, DEMO_TENANT, period, rows,
+                                              leave={routine[0]["contact_id"]} if routine else ())  # fmt: skip
         rank = service.ranking_report(wh, DEMO_TENANT, period, top=5, store=st)
         coach = service.coaching_report(wh, DEMO_TENANT, period, store=st)
-    console.print(f"QA {period}: plan draws {sum(r['stream'] == 'routine' for r in rows)} routine and "
-                  f"{sum(r['stream'] == 'risk' for r in rows)} risk contacts (margin ±{plan['margin']:g}, "
-                  f"score SD {plan['sd']:.1f})")  # fmt: skip
+    weights = [r["weight"] for r in routine]
+    console.print(f"QA {period}: plan ({'+'.join(DEMO_STRATA)} strata, Neyman, seed {DEMO_SEED}) draws "
+                  f"{len(routine)} routine and {sum(r['stream'] == 'risk' for r in rows)} risk contacts "
+                  f"(margin ±{plan['margin']:g}, score SD {plan['sd']:.1f}; design weights "
+                  f"{min(weights, default=0):.1f}–{max(weights, default=0):.1f}); evaluators scored "
+                  f"{done['evaluated']} drawn contacts ({done['already_evaluated']} were evaluated already)"
+                  )  # fmt: skip
     table = Table(title=f"QA ranking {period} (empirical Bayes; — = not enough evidence)")
     for col in ("rank", "agent", "n", "mean", "shrunk", "95% interval", "p_top5", "reliability"):
         table.add_column(col)
@@ -46,11 +58,13 @@ def run(wh: Warehouse, console: Console) -> None:
     console.print(table)
     console.print(f"coaching: {len(coach['coaching'])} agents, recognition: {len(coach['recognition'])} agents")
     weighted = [a for a in rank["agents"] if a.get("weighted")]
+    design = rank["design"]
     if weighted:
         console.print(f"design weights: {len(weighted)} agents' means are Hájek means over their drawn contacts "
                       f"(e.g. {weighted[0]['agent_id']}: n={weighted[0]['n']}, "
-                      f"n_eff={weighted[0]['n_effective']:.1f})")  # fmt: skip
-    routine = [r for r in rows if r["stream"] == "routine"]
+                      f"n_eff={weighted[0]['n_effective']:.1f}); {design['unweighted_agents']} agents without "
+                      f"drawn evaluations keep equal weights; {design['adhoc_evaluations']} ad-hoc evaluations "
+                      f"reported beside the scores, not in them")  # fmt: skip
     if routine:
         _entry_and_calibration(wh, console, routine)
 

@@ -215,3 +215,68 @@ def group_scores(rows: Iterable[Mapping], *, adjust_evaluators: bool = True) -> 
     for a, e, s in triples:
         groups[a].append(s - effects.get(e, 0.0))
     return dict(groups)
+
+
+@dataclass
+class DesignGroups:
+    """What the ranking model uses per agent once drawn and ad-hoc evaluations are told apart
+    (:func:`design_groups`): ``groups`` (evaluator severity removed), ``raw`` (as evaluated), ``weights`` (the
+    design weights, or None for an unweighted agent), ``adhoc`` (the evaluations left out of a weighted agent's
+    score, reported beside it) and ``contacts`` (per weighted agent, the drawn contacts in ``groups``' order)."""
+
+    groups: dict[str, list[float]]
+    raw: dict[str, list[float]]
+    weights: dict[str, list[float] | None]
+    adhoc: dict[str, dict]
+    contacts: dict[str, list[str]]
+
+
+def _is_drawn(r: Mapping, period: str | None) -> bool:
+    """True for an evaluation of a contact in a recorded routine draw (of ``period`` when given) with a weight."""
+    plan = r.get("plan") or {}
+    w = plan.get("weight")
+    return (plan.get("stream") == "routine" and w is not None and w > 0
+            and (period is None or plan.get("period") == period))  # fmt: skip
+
+
+def design_groups(rows: Iterable[Mapping], period: str | None = None, *, adjust_evaluators: bool = True
+                  ) -> DesignGroups:  # fmt: skip
+    """Split scored routine evaluations (``agent_id``, ``evaluator``, ``score``, ``contact_id``, ``plan``) into
+    what the ranking weights and what it reports separately.
+
+    The rule for an agent with a mix of drawn and ad-hoc evaluations: the evaluations of contacts in the recorded
+    routine draw of ``period`` are a probability sample of the agent's contacts, so they alone make the agent's
+    score — a Hájek mean with their design weights; the others (evaluated outside the draw, or drawn for another
+    month) were chosen by nobody knows what rule, so mixing them in with any weight would bias the estimate of the
+    mean over the agent's contacts: they are reported beside the score (``adhoc``: their count and mean) and left
+    out of it. Several evaluations of one drawn contact are averaged into that contact's one score (the contact,
+    not the evaluation, is the sampled unit: counting it twice would double its weight). An agent with no drawn
+    evaluation keeps all its evaluations, with equal weights, as before. Evaluator severities are estimated on
+    all the rows (an evaluator's severity does not depend on why the contact was picked)."""
+    kept = [r for r in rows if r.get("agent_id") and r.get("score") is not None]
+    triples = [(str(r["agent_id"]), str(r.get("evaluator") or ""), float(r["score"])) for r in kept]
+    effects = evaluator_effects(triples) if adjust_evaluators and triples else {}
+    drawn: dict[str, dict[str, list[tuple[float, float, float]]]] = defaultdict(dict)
+    other: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for r, (a, e, s) in zip(kept, triples, strict=True):
+        if _is_drawn(r, period):
+            cid = str(r.get("contact_id"))
+            drawn[a].setdefault(cid, []).append((s - effects.get(e, 0.0), s, float(r["plan"]["weight"])))
+        else:
+            other[a].append((s - effects.get(e, 0.0), s))
+    out = DesignGroups({}, {}, {}, {}, {})
+    for a in sorted(set(drawn) | set(other)):
+        if a in drawn:
+            cids = sorted(drawn[a])
+            out.contacts[a] = cids
+            out.groups[a] = [float(np.mean([x[0] for x in drawn[a][c]])) for c in cids]
+            out.raw[a] = [float(np.mean([x[1] for x in drawn[a][c]])) for c in cids]
+            out.weights[a] = [drawn[a][c][0][2] for c in cids]
+            if other.get(a):
+                out.adhoc[a] = {"n": len(other[a]), "mean": float(np.mean([x[1] for x in other[a]])),
+                                "adjusted_mean": float(np.mean([x[0] for x in other[a]]))}  # fmt: skip
+        else:
+            out.groups[a] = [x[0] for x in other[a]]
+            out.raw[a] = [x[1] for x in other[a]]
+            out.weights[a] = None
+    return out

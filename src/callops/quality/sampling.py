@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -193,8 +193,7 @@ def plan_agent(
     n = min(pop, _ceil(n * rate)) if rate < 1 else n
     groups: dict[str, list[Mapping]] = {}
     for c in rows:
-        key = "|".join(f"{s}={_stratum_value(c, s)}" for s in strata_by)
-        groups.setdefault(key, []).append(c)
+        groups.setdefault(stratum_key(c, strata_by), []).append(c)
     keys = sorted(groups)
     sds = [(stratum_sds or {}).get(k, sd) for k in keys]
     alloc = allocate([len(groups[k]) for k in keys], n, allocation, sds)
@@ -236,6 +235,27 @@ def risk_reasons(c: Mapping) -> list[str]:
         out.append("long")
     if c.get("repeat"):
         out.append("repeat")
+    return out
+
+
+def stratum_key(c: Mapping, strata_by: Sequence[str]) -> str:
+    """The stratum a contact falls in, e.g. ``channel=voice|risk=routine``."""
+    return "|".join(f"{s}={_stratum_value(c, s)}" for s in strata_by)
+
+
+def stratum_sds(rows: Iterable[tuple[str, str, float]], *, min_df: int = 2) -> dict[str, float]:
+    """Per stratum, the pooled within-agent SD of scores from ``(stratum, agent, score)`` rows: what Neyman
+    allocation needs (an agent's level is not stratum dispersion, so each agent's own mean is taken out).
+    Strata with fewer than ``min_df`` degrees of freedom are left out (the plan then uses the overall SD)."""
+    acc: dict[str, dict[str, list[float]]] = {}
+    for stratum, agent, score in rows:
+        acc.setdefault(stratum, {}).setdefault(agent, []).append(float(score))
+    out = {}
+    for stratum, by_agent in acc.items():
+        ss = sum(float(((np.asarray(v) - np.mean(v)) ** 2).sum()) for v in by_agent.values())
+        df = sum(len(v) for v in by_agent.values()) - len(by_agent)
+        if df >= min_df:
+            out[stratum] = float(np.sqrt(ss / df))
     return out
 
 

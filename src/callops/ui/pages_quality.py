@@ -10,7 +10,7 @@ from nicegui import ui
 
 from callops.errors import CallopsError
 from callops.exports import workbook_bytes
-from callops.quality import coaching, data, service
+from callops.quality import data, service
 from callops.quality import store as qstore
 from callops.quality.forms import load_form
 from callops.store.roles import Permission
@@ -61,6 +61,23 @@ register_labels({
     "qa_textqa_contact": ("Contact", "接触"),
     "qa_textqa_evidence": ("Failed items and evidence", "未通过项与证据"),
     "qa_textqa_kappa": ("κ vs humans", "与人工的κ"),
+    "qa_adhoc_mean": ("ad-hoc mean (not in the score)", "非抽样评估均值（不计入得分）"),
+    "qa_design": ("{w} agents scored on this month's recorded draw (Hájek means, design weights 1/π); {u} without "
+                  "drawn evaluations keep equal weights; {x} ad-hoc evaluations shown beside, not counted",
+                  "{w} 名坐席按本月已确认抽样计分（Hájek 加权均值，设计权重 1/π）；{u} 名无抽样评估的坐席按等权计分；"
+                  "{x} 条非抽样评估单独列示，不计入得分"),
+    "qa_drawn": ("Recorded draw of the month", "本月已确认的抽样"),
+    "qa_draw_text": ("seed {seed}, form {form}: {r} routine contacts for {a} agents ({e} evaluated); {k} risk picks "
+                     "({ke} evaluated, never in scores)",
+                     "随机种子 {seed}，评分表 {form}：{a} 名坐席常规抽样 {r} 通（已评 {e} 通）；风险抽检 {k} 通"
+                     "（已评 {ke} 通，不计入得分）"),
+    "qa_no_draw": ("No draw recorded for this month: scores use equal weights.",
+                   "本月尚无已确认的抽样：得分按等权计算。"),
+    "qa_stratum": ("Stratum", "层"),
+    "qa_drawn_n": ("Drawn", "抽中"),
+    "qa_evaluated": ("Evaluated", "已评"),
+    "qa_pi": ("Inclusion probability π", "入样概率 π"),
+    "qa_weight": ("Design weight 1/π", "设计权重 1/π"),
 })  # fmt: skip
 
 
@@ -70,8 +87,8 @@ def page_data(wh: Any, tenant: str, period: str | None) -> dict:
     st = session.store()
     rank = service.ranking_report(wh, tenant, p, store=st)
     coach = service.coaching_report(wh, tenant, p, store=st)
-    drift = coaching.evaluator_drift(service.routine_scores(wh, tenant, p, st))
-    return {"period": p, "ranking": rank, "coaching": coach, "drift": drift}
+    draw = service.draw_summary(wh, st, tenant, p)
+    return {"period": p, "ranking": rank, "coaching": coach, "drift": coach["drift"], "draw": draw}
 
 
 LIST_ROWS = 15
@@ -101,6 +118,10 @@ def _caterpillar(agents: list[dict], loc: str) -> None:
              "itemStyle": {"color": "#1565c0"}},
             {"name": t("qa_raw_mean", loc), "type": "scatter", "symbol": "emptyCircle", "symbolSize": 7,
              "data": [[round(a["mean"], 2), i] for i, a in enumerate(rows)], "itemStyle": {"color": "#e65100"}},
+            # an agent scored on the draw: its evaluations outside the draw, shown beside and not counted
+            {"name": t("qa_adhoc_mean", loc), "type": "scatter", "symbol": "triangle", "symbolSize": 7,
+             "data": [[round(a["adhoc"]["mean"], 2), i] for i, a in enumerate(rows) if a.get("adhoc")],
+             "itemStyle": {"color": "#9e9e9e"}},
         ],
     }).classes("w-full").style(f"height: {max(260, 18 * min(len(rows), shown) + 70)}px")  # fmt: skip
 
@@ -171,8 +192,12 @@ def _figures(ctx: Any, d: dict, loc: str) -> None:
     ui.label(t("qa_ranking", loc)).classes("text-h6")
     _caterpillar(d["ranking"]["agents"], loc)
     weighted = sum(1 for a in d["ranking"]["agents"] if a.get("weighted"))
-    if weighted:
-        ui.label(t("qa_weighted", loc).format(n=weighted)).classes("co-muted").props('data-test="qa-weighted"')
+    design = d["ranking"].get("design")
+    if weighted and design:
+        ui.label(t("qa_design", loc).format(w=design["weighted_agents"], u=design["unweighted_agents"],
+                                            x=design["adhoc_evaluations"])).classes("co-muted").props(
+            'data-test="qa-weighted"')  # fmt: skip
+    _recorded_draw(d.get("draw"), loc)
     with ui.row().classes("w-full gap-4"):
         _people("qa_coaching", d["coaching"]["coaching"], loc, "qa-coach")
         _people("qa_recognition", d["coaching"]["recognition"], loc, "qa-recognise")
@@ -232,6 +257,30 @@ def _figures(ctx: Any, d: dict, loc: str) -> None:
             label = item.label_zh if loc.startswith("zh") else item.label_en
             flags = (" ★" if item.critical else "") + (" ✖" if item.fatal else "")
             ui.label(f"{item.section} · {label}{flags}: {item.points:g} × {item.weight:g}")
+
+
+def _recorded_draw(draw: dict | None, loc: str) -> None:
+    """The month's recorded draw: seed, streams, what is evaluated, and per stratum π and the design weights."""
+    ui.label(t("qa_drawn", loc)).classes("text-h6")
+    if draw is None:
+        ui.label(t("qa_no_draw", loc)).classes("co-muted").props('data-test="qa-no-draw"')
+        return
+    ui.label(t("qa_draw_text", loc).format(seed=draw["seed"], form=draw["form"], r=draw["routine"], a=draw["agents"],
+                                           e=draw["evaluated"], k=draw["risk"], ke=draw["risk_evaluated"])
+             ).props('data-test="qa-drawn"')  # fmt: skip
+    cols = [{"name": k, "label": t(lab, loc), "field": k} for k, lab in
+            (("stratum", "qa_stratum"), ("contacts", "qa_drawn_n"), ("evaluated", "qa_evaluated"),
+             ("pi", "qa_pi"), ("weight", "qa_weight"))]  # fmt: skip
+
+    def span(lo: float, hi: float) -> str:
+        return f"{lo:.3f}" if abs(hi - lo) < 5e-4 else f"{lo:.3f}–{hi:.3f}"
+
+    rows = [{"stratum": s["stratum"], "contacts": s["contacts"], "evaluated": s["evaluated"],
+             "pi": span(s["pi_min"], s["pi_max"]), "weight": span(s["weight_min"], s["weight_max"])}
+            for s in draw["strata"]]  # fmt: skip
+    strata_table = ui.table(columns=cols, rows=rows, row_key="stratum", pagination=10).classes("w-full").props(
+        'dense data-test="qa-draw-strata"')
+    empty_text(strata_table, loc)
 
 
 def _plan(ctx: Any, plan: dict, loc: str) -> None:

@@ -82,10 +82,12 @@ def draw(body: PlanIn, who: Manager, wh: WarehouseDep, st: StoreDep,
 
 
 @router.get("/scores", summary="Evaluations scored under the form")
-def scores(who: Evaluator, wh: WarehouseDep, period: Period) -> dict[str, Any]:
-    """Each evaluation's score, critical score and failure; evaluations that do not fit the form as rejects."""
+def scores(who: Evaluator, wh: WarehouseDep, st: StoreDep, period: Period) -> dict[str, Any]:
+    """Each evaluation's score, critical score and failure, its form version and the recorded draw that chose its
+    contact (``plan``, null outside any draw); evaluations that do not fit the form as rejects."""
     run = qdata.scored(wh, who.tenant_id, qdata.check_period(period))
-    return clean({"period": period, "evaluations": run.scored, "rejects": run.rejects})
+    evaluations = service.attach_plans(run.scored, st, who.tenant_id)
+    return clean({"period": period, "evaluations": evaluations, "rejects": run.rejects})
 
 
 @router.get("/ranking", summary="Empirical-Bayes agent ranking")
