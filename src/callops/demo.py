@@ -191,7 +191,7 @@ def serve_demo(console: Console, host: str = "127.0.0.1", port: int = 8000, spee
     """Print the demo's sign-in, start today's live replay and serve the console until Ctrl-C."""
     import uvicorn
 
-    from callops.api.app import create_app, tune_interpreter
+    from callops.api.app import create_app
 
     token = demo_credentials()
     live = start_live_day(console, speed)
@@ -203,7 +203,6 @@ def serve_demo(console: Console, host: str = "127.0.0.1", port: int = 8000, spee
     console.print(f"API docs: http://{host}:{port}/docs   (Ctrl-C stops)", soft_wrap=True)
     from callops.realtime.landing import land_served_hubs
 
-    tune_interpreter()
     app = create_app()
     # the live day lands in the warehouse as it happens: today's TOP indicators and trends include it
     stop_landing = land_served_hubs(app.state.resources)

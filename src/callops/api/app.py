@@ -64,24 +64,6 @@ def create_app(store_url: str | None = None, *, console: bool = True, warehouse_
     return app
 
 
-def tune_interpreter() -> None:
-    """Hand the GIL over every ``CALLOPS_GIL_SWITCH_S`` seconds (default 0.5 ms instead of Python's 5 ms).
-
-    The event loop releases the GIL for every socket write; a worker thread running a handler then keeps it for
-    up to the switch interval, so with Python's default every answer could wait 5 ms to be sent (the convoy
-    effect; measured in ``bench/value_decide.py``). A serving process trades a little throughput for latency.
-    """
-    import os
-    import sys
-
-    try:
-        interval = float(os.environ.get("CALLOPS_GIL_SWITCH_S", "0.0005"))
-    except ValueError:
-        interval = 0.0005
-    if interval > 0:
-        sys.setswitchinterval(interval)
-
-
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 

@@ -16,10 +16,9 @@ def serve(
     """Serve the HTTP API (docs at /docs, Prometheus at /metrics) over the store and warehouse of CALLOPS_HOME."""
     import uvicorn
 
-    from callops.api.app import create_app, tune_interpreter
+    from callops.api.app import create_app
     from callops.realtime.landing import land_served_hubs
 
-    tune_interpreter()
     app = create_app(console=console)
     stop_landing = land_served_hubs(app.state.resources) if land else None  # events posted to the live hub
     from callops.knowledge.push import push_hot_topics

@@ -351,7 +351,7 @@ def serve(
     try:
         import uvicorn
 
-        from callops.api.app import create_app, tune_interpreter
+        from callops.api.app import create_app
     except ImportError as exc:
         raise CallopsError(f"the web service is not available ({exc})") from None
     if nats_url is not None:
@@ -401,7 +401,6 @@ def serve(
         console.print(f"replaying {replay_file} at {speed:g}×" if speed else f"replaying {replay_file}")
     from callops.realtime.landing import DEFAULT_INTERVAL_S, land_served_hubs
 
-    tune_interpreter()
     app = create_app()
     stop_landing = land_served_hubs(app.state.resources)
     console.print(f"landing finished contacts and agent states in the warehouse every {DEFAULT_INTERVAL_S:g} s")
