@@ -171,7 +171,7 @@ def test_few_presentations_fall_back_to_the_declared_seconds(world: tuple, tmp_p
     ("campaigns:\n  - {campaign_id: C-PAY}\n  - {campaign_id: C-LOSE}\n  - {campaign_id: C-PAY}\n", 4,
      "repeated campaign id 'C-PAY' \\(first on line 2\\)"),
     ("campaigns:\n  - campaign_id: C-PAY\n    other_costs: -5\n", 3, "other_costs must be at least 0"),
-    ("agent_cost_per_hour: -1\n", 1, "agent_cost_per_hour must be at least 0"),
+    ("service_unit_price: -1\n", 1, "service_unit_price must be at least 0"),
     ("test:\n  alpha: 0.7\n", 2, "alpha must be below 0.5"),
     ("campaigns:\n  - {campaign_id: C-PAY, target_rate: 1.5}\n", 2, "target_rate must be below 1"),
     ("score_weights: {economics: x}\n", 1, "must be a number"),
@@ -182,6 +182,24 @@ def test_bad_cost_files_name_the_file_and_line(tmp_path: Path, text: str, line: 
     f = tmp_path / "bad.yaml"
     f.write_text(text, encoding="utf-8")
     with pytest.raises(CallopsError, match=f"bad.yaml, line {line}: .*{message}"):
+        load_costs(f)
+
+
+def test_the_agent_cost_per_hour_is_the_tenants_metric_parameter(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """One setting for every cost: campaign costs take the tenant's metric parameter (t1 and t10 apart), and a
+    cost file that still sets it is refused with where it moved."""
+    from callops.marketing.campaigns import tenant_costs
+
+    monkeypatch.setenv("CALLOPS_HOME", str(tmp_path / "home"))
+    folder = tmp_path / "home" / "tenants" / "t1"
+    folder.mkdir(parents=True)
+    (folder / "metrics.yaml").write_text("parameters: {agent_cost_per_hour: 84.5}\n", encoding="utf-8")
+    assert tenant_costs("t1").agent_cost_per_hour == 84.5
+    assert tenant_costs("t10").agent_cost_per_hour == 60.0  # the parameter's default
+    f = tmp_path / "old.yaml"
+    f.write_text("agent_cost_per_hour: 70\n", encoding="utf-8")
+    with pytest.raises(CallopsError, match="old.yaml: agent_cost_per_hour is a metric parameter now.*metrics.yaml"):
         load_costs(f)
 
 

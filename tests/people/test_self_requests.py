@@ -250,3 +250,49 @@ def test_approval_changes_the_live_room(world: dict) -> None:
         assert [(x.activity, x.start, x.end) for x in from_file] == live
     finally:
         reset_hubs()
+
+
+def test_a_hub_elsewhere_follows_approved_changes_and_keeps_them_after_a_restart(world: dict, tmp_path: Path) -> None:
+    """A `live serve` hub in another process (here: a durable hub this process's registry does not know, with a
+    home of its own) takes an approved change from the store on its next batch, logs it, and a rebuild from its
+    event log has it too; a version it already runs is not applied twice."""
+    from callops.people import data
+    from callops.realtime.hub import LiveHub
+    from callops.realtime.state import LiveConfig, ScheduleRow
+
+    w = world
+    thu = w["monday"] + timedelta(days=3)
+    lo, hi = local(thu, "00:00"), local(thu + timedelta(days=1), "00:00")
+    planned = [ScheduleRow(r["agent_id"], r["activity"], r["start_at"].timestamp(), r["end_at"].timestamp(),
+                           r["queue"]) for r in data.planned_rows(w["wh"], "t1", lo, hi)]  # fmt: skip
+    cfg = LiveConfig(tenant="t1", timezone="Asia/Shanghai")
+    elsewhere = tmp_path / "other-process"
+    hub = LiveHub(cfg, schedule=planned, log=True, home=elsewhere)
+    try:
+        assert hub.use_schedule_from(data.schedule_source(w["store"], "t1"), poll_s=0.0) == 0
+        r = requests.file_request(w["store"], w["wh"], "t1", uid(w, "A01"), "time_off", lo, hi, "moving house")
+        r = requests.decide(w["store"], w["wh"], "t1", uid(w, "lead-alpha"), r["id"], True, "ok")
+        assert r["status"] == "approved" and r["checks"]["live"]["hub"] is False  # not this process's hub
+        with hub.lock:
+            assert {x.activity for x in hub.engine.state.schedule["A01"]} != {"off"}  # not yet: no batch came
+        at = local(thu, "09:05").isoformat()
+        # the next batch polls the store
+        hub.submit([{"type": "agent.state", "ts": at, "tenant": "t1", "agent_id": "A02", "state": "ready"}])
+        with hub.lock:
+            a01 = [(x.activity, x.start, x.end) for x in hub.engine.state.schedule["A01"]]
+            a02 = sorted((x.activity, x.start, x.end) for x in hub.engine.state.schedule["A02"])
+        assert a01 == [("off", lo.timestamp(), hi.timestamp())]
+        assert a02 == sorted((x.activity, x.start, x.end) for x in planned if x.agent_id == "A02")
+        assert hub.schedule_version == r["schedule_version"] and hub.poll_schedule() == 0
+    finally:
+        hub.close()
+    for snap in (elsewhere / "live" / "t1").glob("snapshot*"):
+        snap.unlink()  # rebuild from the log, as after a crash
+    again = LiveHub(cfg, schedule=planned, log=True, home=elsewhere)
+    assert again.rebuilt is not None and (again.rebuilt.events, again.rebuilt.actions) == (1, 1)
+    try:
+        with again.lock:
+            assert [(x.activity, x.start, x.end) for x in again.engine.state.schedule["A01"]] == a01
+        assert again.schedule_version == r["schedule_version"]
+    finally:
+        again.close()

@@ -170,3 +170,22 @@ def test_an_event_with_an_op_field_is_not_mistaken_for_an_action(day, tmp_path: 
     _, info = rebuild("demo", fresh, tmp_path)
     assert (info.events, info.actions, info.skipped) == (50, 0, 0)
     assert outcome(fresh) == outcome(eng)
+
+
+def test_an_action_before_the_first_event_is_logged_before_it(day, tmp_path: Path) -> None:
+    """An action recorded while the engine has seen no event (a rule set or schedule version attached at start)
+    has no day file yet: it waits, then goes into the first event's day file ahead of that event (it used to be
+    dropped), so a rebuild applies it first."""
+    folder, lines = day
+    intake = LoggedIntake(make(folder), tmp_path)
+    intake.record({"op": "acknowledge", "alert_id": "none-yet", "by": "lead"})
+    assert intake.logged == 0 and log_files("demo", tmp_path) == []  # nothing to file it under yet
+    feed(intake, lines[:3], 0)
+    intake.close()
+    files = log_files("demo", tmp_path)
+    assert len(files) == 1
+    written = [json.loads(x) for x in files[0].read_text(encoding="utf-8").splitlines()]
+    assert written[0] == {"op": "acknowledge", "alert_id": "none-yet", "by": "lead"}
+    assert [json.dumps(x, sort_keys=True) for x in written[1:]] == [
+        json.dumps(json.loads(x), sort_keys=True) for x in lines[:3]]
+    assert intake.logged == 4

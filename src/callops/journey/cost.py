@@ -30,7 +30,7 @@ from callops.journey.events import Selection, events, run_sql
 from callops.metrics.parameters import load_parameters as metric_parameters
 from callops.metrics.parameters import tenant_parameters_path
 from callops.metrics.spec import DEFAULT_CHANNEL_COSTS
-from callops.settings import callops_home
+from callops.settings import tenant_file
 from callops.tenancy import Tenant, scoped
 from callops.warehouse import Warehouse
 
@@ -57,7 +57,7 @@ def load_parameters(tenant_id: str) -> JourneyParameters:
     metric = metric_parameters(tenant_id)
     costs = {"agent_cost_per_hour": metric.agent_cost_per_hour,
              "channel_cost_per_contact": metric.channel_cost_per_contact}
-    path = callops_home() / "tenants" / tenant_id / "journeys.yaml"
+    path = tenant_file(tenant_id, "journeys.yaml")
     if not path.is_file():
         return JourneyParameters(costs=Costs(**costs))
     try:

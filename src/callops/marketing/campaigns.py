@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 from callops import tenancy
 from callops.errors import CallopsError, NotFound
 from callops.marketing.sprt import Sprt
-from callops.settings import callops_home
+from callops.settings import tenant_file
 from callops.value.yamlio import fail, line_of, number, read_definition, require_keys
 from callops.warehouse import Warehouse
 
@@ -66,7 +66,7 @@ class CostFile:
     """A tenant's campaign cost file, validated."""
 
     origin: str
-    agent_cost_per_hour: float = 60.0
+    agent_cost_per_hour: float = 60.0  # the metric parameter's default; tenant_costs sets the tenant's own
     service_unit_price: float = 3.0
     max_cost_return_ratio: float = 1.0
     alpha: float = 0.05
@@ -89,7 +89,7 @@ class CostFile:
 
 def tenant_costs_path(tenant_id: str) -> Path:
     """Where a tenant's own cost file lives: ``$CALLOPS_HOME/tenants/<tenant>/campaigns.yaml``."""
-    return callops_home() / "tenants" / tenant_id / "campaigns.yaml"
+    return tenant_file(tenant_id, "campaigns.yaml")
 
 
 def load_costs(path: Path | str | None = None) -> CostFile:
@@ -97,10 +97,13 @@ def load_costs(path: Path | str | None = None) -> CostFile:
     data, origin = read_definition(path or DEFAULT_COSTS)
     if data is None:
         data = {}
-    require_keys(origin, data, "cost file", (), ("agent_cost_per_hour", "service_unit_price", "threshold", "test",
+    if "agent_cost_per_hour" in data:  # one place for it: the cost metrics, journeys and the balance read it too
+        raise CallopsError(f"{origin}: agent_cost_per_hour is a metric parameter now: set it under parameters: in "
+                           "the tenant's metrics.yaml (callops metrics parameters) and remove it here")  # fmt: skip
+    require_keys(origin, data, "cost file", (), ("service_unit_price", "threshold", "test",
                                                  "agent_time", "score_weights", "campaigns"))
     kw: dict[str, Any] = {"origin": origin}
-    for key in ("agent_cost_per_hour", "service_unit_price"):
+    for key in ("service_unit_price",):
         if key in data:
             kw[key] = number(origin, data, key, "cost file")
     sections = {
@@ -152,11 +155,15 @@ def load_costs(path: Path | str | None = None) -> CostFile:
 
 
 def tenant_costs(tenant_id: str, path: Path | str | None = None) -> CostFile:
-    """The cost file ``path``, else the tenant's own, else the shipped default."""
-    if path is not None:
-        return load_costs(path)
+    """The cost file ``path``, else the tenant's own, else the shipped default; with the tenant's agent cost per
+    hour from its metric parameters (the one setting the cost metrics and the journeys cost view use too)."""
+    from dataclasses import replace
+
+    from callops.metrics.parameters import load_parameters
+
     own = tenant_costs_path(tenant_id)
-    return load_costs(own if own.exists() else None)
+    costs = load_costs(path if path is not None else own if own.exists() else None)
+    return replace(costs, agent_cost_per_hour=float(load_parameters(tenant_id).agent_cost_per_hour))
 
 
 # ------------------------------------------------------------------------------------------------ reading

@@ -335,7 +335,7 @@ def _mtime(p: Path) -> float:
 
 def library(tenant_id: str) -> OfferLibrary:
     """The tenant's offer library (its own file, else the shipped one), cached until a file changes."""
-    from callops.value.decide import libraries, tenant_file
+    from callops.value.decide import libraries, library_file
 
     held = _LIBS.get(tenant_id)
     now = time.monotonic()
@@ -343,7 +343,7 @@ def library(tenant_id: str) -> OfferLibrary:
         return held[1]
     _LIBS_CHECKED[tenant_id] = now
     own = marketing_dir(tenant_id) / "offers.yaml"
-    stamp = (_mtime(own), tuple(_mtime(tenant_file(tenant_id, n)) for n in ("model.yaml", "tags.yaml")))
+    stamp = (_mtime(own), tuple(_mtime(library_file(tenant_id, n)) for n in ("model.yaml", "tags.yaml")))
     if held is not None and held[0] == stamp:
         return held[1]
     with _LIBS_LOCK:

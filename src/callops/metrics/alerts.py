@@ -60,7 +60,7 @@ from callops.metrics.grains import CALENDAR, bucket_seconds, check_grain, period
 from callops.metrics.parameters import load_parameters
 from callops.metrics.sources import DIMENSIONS
 from callops.metrics.spec import Direction, Parameters
-from callops.settings import callops_home
+from callops.settings import callops_home, tenant_file
 from callops.warehouse import Warehouse
 
 
@@ -142,7 +142,7 @@ class RuleSet:
 # ------------------------------------------------------------------------------------------------ loading
 def tenant_rules_path(tenant_id: str) -> Path:
     """Where a tenant's own alert rules live."""
-    return callops_home() / "tenants" / tenant_id / "alerts.yaml"
+    return tenant_file(tenant_id, "alerts.yaml")
 
 
 def alerts_dir(tenant_id: str) -> Path:

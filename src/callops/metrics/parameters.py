@@ -17,12 +17,12 @@ from pydantic import ValidationError
 
 from callops.errors import CallopsError
 from callops.metrics.spec import Parameters
-from callops.settings import callops_home
+from callops.settings import tenant_file
 
 
 def tenant_parameters_path(tenant_id: str) -> Path:
     """Where a tenant's parameter file lives."""
-    return callops_home() / "tenants" / tenant_id / "metrics.yaml"
+    return tenant_file(tenant_id, "metrics.yaml")
 
 
 def load_parameters(tenant_id: str, overrides: dict[str, Any] | Parameters | None = None) -> Parameters:

@@ -19,7 +19,7 @@ from callops.metrics.catalog import Catalog, load_catalog
 from callops.metrics.grains import period_end, period_start
 from callops.metrics.query import query
 from callops.metrics.spec import Direction, Label
-from callops.settings import callops_home
+from callops.settings import tenant_file
 from callops.timezones import to_local
 from callops.warehouse import Warehouse
 
@@ -45,7 +45,7 @@ class TopDefinition(BaseModel):
 
 def definition_path(tenant_id: str) -> Path:
     """Where a tenant's own TOP definition lives."""
-    return callops_home() / "tenants" / tenant_id / "top.yaml"
+    return tenant_file(tenant_id, "top.yaml")
 
 
 def load_definition(tenant_id: str, catalog: Catalog | None = None) -> TopDefinition:

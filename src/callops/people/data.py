@@ -169,21 +169,18 @@ def patience(wh: Warehouse, tenant: str, queues: list[str], given: float | None)
 
 
 # ------------------------------------------------------------------------------------------------------ live room
-def update_live(tenant: str, change: Change) -> dict[str, Any]:
-    """Give the live room the new expectations of the changed agents.
+def update_live(tenant: str, change: Change, version: int) -> dict[str, Any]:
+    """Give the live room the new expectations of the changed agents (schedule version ``version``).
 
-    The open hub's schedule (what adherence is measured against) is replaced for those agents in the window (and
-    people-floor's adherence watch re-checks them), and the live folder's ``schedules.csv`` is rewritten the same
-    way so a restarted hub starts from it.
+    The open hub runs the version as a logged action (:meth:`LiveHub.change_schedule`: the agents' rows in the
+    window are replaced and people-floor's adherence watch re-checks them), and the live folder's
+    ``schedules.csv`` is rewritten the same way so a hub built later starts from it. A hub in another process
+    (``live serve``) takes the version from the store (:func:`schedule_source`).
     """
     from callops.people.checks import apply_change
     from callops.realtime.config import load_schedule
     from callops.realtime.hub import live_dir, open_hubs
     from callops.realtime.state import ScheduleRow
-
-    def to_live(r: dict[str, Any]) -> ScheduleRow:
-        return ScheduleRow(r["agent_id"], r["activity"], r["start_at"].timestamp(), r["end_at"].timestamp(),
-                           r.get("queue"))  # fmt: skip
 
     def from_live(r: ScheduleRow) -> dict[str, Any]:
         utc = zoneinfo.ZoneInfo("UTC")
@@ -193,16 +190,9 @@ def update_live(tenant: str, change: Change) -> dict[str, Any]:
     result = {"hub": False, "file": False}
     hub = open_hubs().get(tenant)
     if hub is not None:
-        with hub.lock:
-            sched = hub.engine.state.schedule
-            mine = [from_live(r) for a in change.agents for r in sched.get(a, [])]
-            new = apply_change(mine, change.agents, change.start, change.end, change.after)
-            watch = getattr(hub.engine, "adherence", None)  # people-floor's live adherence, when attached
-            for a in change.agents:
-                sched[a] = sorted((to_live(r) for r in new if r["agent_id"] == a), key=lambda r: r.start)
-                if watch is not None and hasattr(watch, "reschedule"):
-                    watch.reschedule(a)  # re-checked against the new expectations at once
-            hub.version += 1
+        hub.change_schedule(version, change.agents, change.start.timestamp(), change.end.timestamp(),
+                            [ScheduleRow(r["agent_id"], r["activity"], r["start_at"].timestamp(),
+                                         r["end_at"].timestamp(), r.get("queue")) for r in change.after])  # fmt: skip
         result["hub"] = True
     path = live_dir(tenant) / "schedules.csv"
     if path.exists():
@@ -218,6 +208,34 @@ def update_live(tenant: str, change: Change) -> dict[str, Any]:
         tmp.replace(path)
         result["file"] = True
     return result
+
+
+def schedule_source(store: Any, tenant: str) -> Any:
+    """A schedule source for :meth:`LiveHub.use_schedule_from`: the tenant's versions after the one a hub runs,
+    oldest first, as the hub's actions want them (one indexed read when nothing changed)."""
+    key = tenant_key(tenant)
+
+    def source(after: int) -> list[dict[str, Any]]:
+        with store.session() as s:
+            q = scoped(RequestScheduleVersion, key).where(RequestScheduleVersion.version > after)
+            out = []
+            for v in s.scalars(q.order_by(RequestScheduleVersion.version)):
+                rows = [[r["agent_id"], r["activity"], datetime.fromisoformat(r["start_at"]).timestamp(),
+                         datetime.fromisoformat(r["end_at"]).timestamp(), r.get("queue")] for r in v.after["rows"]]
+                out.append({"version": v.version, "agents": list(v.agents["agent_ids"]),
+                            "start": datetime.fromisoformat(v.agents["start"]).timestamp(),
+                            "end": datetime.fromisoformat(v.agents["end"]).timestamp(), "rows": rows})  # fmt: skip
+            return out
+
+    return source
+
+
+def follow_schedule_changes(hub: Any, store: Any) -> int:
+    """Make ``hub`` follow the tenant's schedule versions in ``store`` (approved in any process); how many it
+    applied now. A hub that already follows a source is polled instead."""
+    if hub.schedule_source is not None:
+        return hub.poll_schedule()
+    return hub.use_schedule_from(schedule_source(store, hub.tenant))
 
 
 def local(ts: datetime, zone: str) -> str:

@@ -17,11 +17,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from callops.errors import CallopsError
-from callops.settings import callops_home
+from callops.settings import TenantYaml
 
 
 class AdherenceSettings(BaseModel):
@@ -59,33 +57,24 @@ class FloorSettings(BaseModel):
     overtime: OvertimeSettings = Field(default_factory=OvertimeSettings)
 
 
+_FILE: TenantYaml[FloorSettings] = TenantYaml("floor.yaml", FloorSettings)
+
+
 def settings_path(tenant_id: str) -> Path:
     """Where ``tenant_id``'s floor settings live."""
-    return callops_home() / "tenants" / tenant_id / "floor.yaml"
+    return _FILE.path(tenant_id)
 
 
 def parse_settings(text: str, label: str = "floor.yaml") -> FloorSettings:
     """Settings from YAML text; a CallopsError names the bad key."""
-    try:
-        data = yaml.safe_load(text) or {}
-        return FloorSettings.model_validate(data)
-    except yaml.YAMLError as exc:
-        raise CallopsError(f"{label}: not valid YAML ({exc})") from None
-    except ValidationError as exc:
-        e = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in e["loc"]) or "settings"
-        raise CallopsError(f"{label}: {where}: {e['msg']}") from None
+    return _FILE.parse(text, label)
 
 
 def load_settings(tenant_id: str) -> FloorSettings:
     """The tenant's settings (defaults where the file or a key is missing)."""
-    p = settings_path(tenant_id)
-    return parse_settings(p.read_text(encoding="utf-8"), str(p)) if p.exists() else FloorSettings()
+    return _FILE.load(tenant_id)
 
 
 def save_settings(tenant_id: str, settings: FloorSettings) -> Path:
     """Write the tenant's settings file."""
-    p = settings_path(tenant_id)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(yaml.safe_dump(settings.model_dump(), sort_keys=False), encoding="utf-8")
-    return p
+    return _FILE.save(tenant_id, settings)

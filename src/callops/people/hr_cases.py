@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from callops.errors import CallopsError
-from callops.settings import callops_home
+from callops.settings import tenant_file
 from callops.store import audit
 from callops.store.db import Store
 from callops.store.models_floor import CaseStatus, HrCase
@@ -69,7 +69,7 @@ def parse_rules(text: str, label: str = "hr_rules.yaml") -> list[HrRule]:
 
 def rules_path(tenant: str) -> Path:
     """Where a tenant's own rules live."""
-    return callops_home() / "tenants" / tenant / "hr_rules.yaml"
+    return tenant_file(tenant, "hr_rules.yaml")
 
 
 def load_rules(tenant: str | None = None) -> list[HrRule]:

@@ -37,7 +37,7 @@ import yaml
 
 from callops.errors import CallopsError, NotFound
 from callops.realtime.state import ScheduleRow
-from callops.settings import callops_home
+from callops.settings import tenant_file
 from callops.store import audit, outbox
 from callops.store.models import Channel
 from callops.store.models_floor import FloorOffer, OfferStatus
@@ -131,7 +131,7 @@ def plan_block(
 # ------------------------------------------------------------------------------------------------ edges
 def preferences_path(tenant: str) -> Path:
     """Where agents' overtime/VTO preferences live."""
-    return callops_home() / "tenants" / tenant / "floor_preferences.yaml"
+    return tenant_file(tenant, "floor_preferences.yaml")
 
 
 def load_preferences(tenant: str) -> dict[str, dict[str, bool]]:
@@ -426,14 +426,15 @@ def change_schedule(store: Store, wh: Warehouse, hub: LiveHub, agent_id: str, lo
 
     with hub.lock:
         st = hub.engine.state
-        rows, added, removed = _carve(list(st.schedule.get(agent_id, [])), agent_id, lo, hi, activity)
+        _, added, removed = _carve(list(st.schedule.get(agent_id, [])), agent_id, lo, hi, activity)
         change = Change([agent_id], datetime.fromtimestamp(lo, UTC), datetime.fromtimestamp(hi, UTC),
                         [row(r) for r in removed], [row(r) for r in added])  # fmt: skip
         with store.session() as s:
             version = save_version(s, wh, hub.tenant, change, request_id=None, actor=actor, reason=reason,
                                    source="floor")  # fmt: skip
-        st.schedule[agent_id] = rows
-        attach_watch(hub.engine).reschedule(agent_id)
+        attach_watch(hub.engine)
+        # logged as the hub's action (a rebuild repeats it); the same rows as carving, and the watch re-judges
+        hub.change_schedule(version, [agent_id], lo, hi, added, by=actor)
         _write_live_schedule(live_dir(hub.tenant, hub.home), st.schedule, st.zone)
     return version
 

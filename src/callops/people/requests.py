@@ -242,7 +242,7 @@ def _apply(session: Session, wh: Warehouse, tenant: str, r: PeopleRequest, chang
     r.updated_at = datetime.now(UTC)
     session.flush()
     audit.record(session, tenant, actor, "people_request.approve", "people_request", r.id, before, audit.snapshot(r))
-    r.checks = {**r.checks, "live": data.update_live(tenant_key(tenant), change)}
+    r.checks = {**r.checks, "live": data.update_live(tenant_key(tenant), change, r.schedule_version)}
     people = [links.linked_user(session, tenant, r.agent_id), links.linked_user(session, tenant, r.colleague_id)
               if r.colleague_id else None, *links.team_leads(session, tenant, r.team)]  # fmt: skip
     _notify(session, tenant, r, "approved", people, f"{r.kind} request {r.id} of {r.agent_id} approved "

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from callops.errors import CallopsError
-from callops.settings import callops_home
+from callops.settings import TenantYaml
 
 
 class PeopleSettings(BaseModel):
@@ -37,31 +35,24 @@ class PeopleSettings(BaseModel):
         return float(self.max_time_off_days.get(contract or "", self.max_time_off_days.get("default", 14.0)))
 
 
+_FILE: TenantYaml[PeopleSettings] = TenantYaml("people.yaml", PeopleSettings)
+
+
 def settings_path(tenant_id: str) -> Path:
     """Where ``tenant_id``'s self-service settings live."""
-    return callops_home() / "tenants" / tenant_id / "people.yaml"
+    return _FILE.path(tenant_id)
 
 
 def parse_settings(text: str, label: str = "people.yaml") -> PeopleSettings:
     """Settings from YAML text; a CallopsError names the bad key."""
-    try:
-        return PeopleSettings.model_validate(yaml.safe_load(text) or {})
-    except yaml.YAMLError as exc:
-        raise CallopsError(f"{label}: not valid YAML ({exc})") from None
-    except ValidationError as exc:
-        e = exc.errors(include_url=False)[0]
-        raise CallopsError(f"{label}: {'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}") from None
+    return _FILE.parse(text, label)
 
 
 def load_settings(tenant_id: str) -> PeopleSettings:
     """The tenant's settings (defaults where the file or a key is missing)."""
-    p = settings_path(tenant_id)
-    return parse_settings(p.read_text(encoding="utf-8"), str(p)) if p.exists() else PeopleSettings()
+    return _FILE.load(tenant_id)
 
 
 def save_settings(tenant_id: str, settings: PeopleSettings) -> Path:
     """Write the tenant's settings file."""
-    p = settings_path(tenant_id)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(yaml.safe_dump(settings.model_dump(), sort_keys=False), encoding="utf-8")
-    return p
+    return _FILE.save(tenant_id, settings)

@@ -27,7 +27,7 @@ from scipy.stats import t as student_t
 
 from callops.errors import CallopsError
 from callops.quality.ranking import components
-from callops.settings import callops_home
+from callops.settings import tenant_file
 
 Z95 = 1.959963984540054
 
@@ -49,7 +49,7 @@ class QualityParameters(BaseModel):
 
 def parameters_path(tenant_id: str) -> Path:
     """Where a tenant's QA parameters live."""
-    return callops_home() / "tenants" / tenant_id / "quality.yaml"
+    return tenant_file(tenant_id, "quality.yaml")
 
 
 def load_parameters(tenant_id: str) -> QualityParameters:

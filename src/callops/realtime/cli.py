@@ -384,6 +384,9 @@ def serve(
 
     store = store or Store()
     attach_saved_rules(hub, store)  # the tenant's saved live rules, polled for changes as events arrive
+    from callops.people.data import follow_schedule_changes
+
+    follow_schedule_changes(hub, store)  # approved requests and accepted offers, from any process (issue 19)
     if nats_url is not None:
         threads.append(
             threading.Thread(
@@ -404,6 +407,9 @@ def serve(
     app = create_app()
     stop_landing = land_served_hubs(app.state.resources)
     console.print(f"landing finished contacts and agent states in the warehouse every {DEFAULT_INTERVAL_S:g} s")
+    from callops.api.routers.health import watch_background
+
+    watch_background(app, landing=True, threads=threads, nats_url=nats_url, nats_stream=stream)  # for /readyz
     console.print(f"[bold]live room: http://{host}:{port}[/]   events: POST /api/live/events   (Ctrl-C stops)")
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -117,20 +117,31 @@ class LoggedIntake:
 
     def commit(self) -> int:
         """Append the queued lines to their day files, flush and fsync; returns how many were written."""
-        if not self.pending:
-            return 0
-        n = len(self.pending)
-        chunk: list[str] = []
+        # Actions taken before the engine has seen any event (a rule set or schedule version attached at start)
+        # have no day yet: they go into the day file of the first event after them, so they replay in order;
+        # until then they stay queued (they used to be dropped: there was no file to write them to).
+        dated: list[tuple[str, str]] = []
+        undated: list[str] = []
         for day, line in self.pending:
+            if not day:
+                undated.append(line)
+                continue
+            dated.extend((day, u) for u in undated)
+            undated = []
+            dated.append((day, line))
+        self.pending = [("", u) for u in undated]
+        if not dated:
+            return 0
+        chunk: list[str] = []
+        for day, line in dated:
             if day != self._file_day:
                 self._write(chunk)
                 chunk = []
                 self._open(day)
             chunk.append(line)
         self._write(chunk)
-        self.pending = []
-        self.logged += n
-        return n
+        self.logged += len(dated)
+        return len(dated)
 
     def _open(self, day: str) -> None:
         if self._file is not None:

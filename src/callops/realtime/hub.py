@@ -72,6 +72,9 @@ log = logging.getLogger(__name__)
 Listener = Callable[[str, dict[str, Any]], None]
 # () -> (token, yaml of the whole live rule set, notification routes of its recipients, store) or None
 RulesSource = Callable[[], "tuple[str, str, list[Route], Store | None] | None"]
+# (the version the hub runs) -> the tenant's later schedule changes, oldest first: each a dict with ``version``,
+# ``agents``, ``start``, ``end`` (epoch seconds) and ``rows`` ([agent_id, activity, start, end, queue] lists)
+ScheduleSource = Callable[[int], "list[dict[str, Any]]"]
 SNAPSHOT_FILE = "snapshot.pkl"
 SNAPSHOT_FORMAT = 3  # 2: the diverted counter (issue 16); 3: diversions per reason (issue 11); older: log replayed
 SNAPSHOT_EVERY = 200_000  # logged lines between snapshots: a restart replays at most about this many
@@ -140,6 +143,9 @@ class LiveHub:
         self.rules_poll_s = 5.0
         self._rules_polled = -float("inf")
         self._file_routes: list[Route] = []  # notify.yaml's routes; the rules' recipients are added to them
+        self.schedule_source: ScheduleSource | None = None  # the tenant's schedule changes (issue 19), polled
+        self.schedule_poll_s = 5.0
+        self._schedule_polled = -float("inf")
         if log:
             self._writer = WriterLock(self.tenant, home)
             try:
@@ -191,6 +197,8 @@ class LiveHub:
             if self.rules_source is not None and time.monotonic() - self._rules_polled >= self.rules_poll_s:
                 self.poll_rules()
                 eng = self.engine
+            if self.schedule_source is not None and time.monotonic() - self._schedule_polled >= self.schedule_poll_s:
+                self.poll_schedule()
             take = self.log.submit if self.log is not None else eng.submit
             dup0, late0 = eng.stats.duplicates, eng.stats.late
             accepted = 0
@@ -231,6 +239,8 @@ class LiveHub:
         elif op == "rules":
             self.engine.set_rules(parse_rules(action["yaml"], "saved live rules"))
             self.rules_fingerprint = action["token"]
+        elif op == "schedule":
+            self._replace_schedule(action)
         else:
             raise CallopsError(f"unknown action {op!r}")
 
@@ -240,6 +250,63 @@ class LiveHub:
         if self.log is not None:
             self.log.record(action)
         self.version += 1
+
+    # ------------------------------------------------------------------------------------------ schedule changes
+    @property
+    def schedule_version(self) -> int:
+        """The last of the tenant's schedule versions this hub runs (0: the schedule it was built with)."""
+        return int(getattr(self.engine, "schedule_version", 0))  # on the engine: snapshots keep it
+
+    def _replace_schedule(self, action: dict[str, Any]) -> None:
+        st = self.engine.state
+        lo, hi = float(action["start"]), float(action["end"])
+        agents = list(action["agents"])
+        new: dict[str, list[ScheduleRow]] = {a: [] for a in agents}
+        for agent_id, activity, start, end, queue in action["rows"]:
+            new.setdefault(agent_id, []).append(ScheduleRow(agent_id, activity, float(start), float(end), queue))
+        watch = getattr(self.engine, "adherence", None)  # the people package's adherence watch, when attached
+        for a, rows in new.items():
+            kept = [r for r in st.schedule.get(a, []) if not (r.start < hi and lo < r.end)]
+            st.schedule[a] = sorted(kept + rows, key=lambda r: r.start)
+            if watch is not None and hasattr(watch, "reschedule"):
+                watch.reschedule(a)  # judged against the new expectations at once
+        self.engine.schedule_version = max(self.schedule_version, int(action["version"]))
+
+    def change_schedule(self, version: int, agents: list[str], start: float, end: float,
+                        rows: list[ScheduleRow], by: str = "schedule") -> bool:  # fmt: skip
+        """Run schedule version ``version``: the rows of ``agents`` meeting ``[start, end)`` give way to ``rows``;
+        logged as an action (a rebuild repeats it). False when the hub already runs that version or a later one."""
+        with self.lock:
+            if version <= self.schedule_version:
+                return False
+            self._act({"op": "schedule", "version": version, "agents": agents, "start": start, "end": end,
+                       "rows": [[r.agent_id, r.activity, r.start, r.end, r.queue] for r in rows], "by": by})
+            return True
+
+    def use_schedule_from(self, source: ScheduleSource, poll_s: float = 5.0) -> int:
+        """Follow the tenant's schedule changes from ``source`` now and, at most every ``poll_s`` seconds, as
+        batches arrive (a change approved in another process reaches this hub); how many it applied now."""
+        with self.lock:
+            self.schedule_source, self.schedule_poll_s = source, poll_s
+            return self.poll_schedule()
+
+    def poll_schedule(self) -> int:
+        """Ask the schedule source for versions after the one this hub runs and apply them; how many."""
+        with self.lock:
+            self._schedule_polled = time.monotonic()
+            if self.schedule_source is None:
+                return 0
+            try:
+                changes = self.schedule_source(self.schedule_version)
+            except Exception as exc:  # the store is down: keep the running schedule, try again later
+                log.warning("schedule changes of %s not polled (%s)", self.tenant, exc)
+                return 0
+            done = 0
+            for c in changes:
+                rows = [ScheduleRow(a, act, float(s0), float(e0), q) for a, act, s0, e0, q in c["rows"]]
+                done += self.change_schedule(int(c["version"]), list(c["agents"]), float(c["start"]),
+                                             float(c["end"]), rows, by="store")  # fmt: skip
+            return done
 
     # ---------------------------------------------------------------------------------------------- custom rules
     def set_rules(self, yaml_text: str, fingerprint: str, by: str = "rules") -> bool:

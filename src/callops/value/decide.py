@@ -35,7 +35,7 @@ class CustomerElsewhere(NotFound):
     """The customer id belongs to another tenant (answered as not found, with no data)."""
 
 
-def tenant_file(tenant_id: str, name: str) -> Path:
+def library_file(tenant_id: str, name: str) -> Path:
     """A tenant's own copy of a library (tags.yaml, strategies.yaml, model.yaml), when it has one."""
     return snapshot.value_dir(tenant_id) / name
 
@@ -59,7 +59,7 @@ def libraries(tenant_id: str) -> tuple[ValueModel, TagLibrary, StrategyLibrary]:
     if held is not None and now - _LIBS_CHECKED.get(tenant_id, 0.0) < snapshot.RECHECK_S:
         return held[1], held[2], held[3]  # files looked at less than RECHECK_S ago (stat-ing them was ms per call)
     _LIBS_CHECKED[tenant_id] = now
-    paths = [tenant_file(tenant_id, n) for n in ("model.yaml", "tags.yaml", "strategies.yaml")]
+    paths = [library_file(tenant_id, n) for n in ("model.yaml", "tags.yaml", "strategies.yaml")]
     stamp = tuple(_mtime(p) for p in paths)
     if held is not None and held[0] == stamp:
         return held[1], held[2], held[3]

@@ -27,7 +27,7 @@ SHIPPED = {"model": "default_model.yaml", "tags": "default_tags.yaml", "strategi
 
 
 def _text(tenant_id: str, kind: str) -> tuple[str, str]:
-    own = dec.tenant_file(tenant_id, FILES[kind])
+    own = dec.library_file(tenant_id, FILES[kind])
     path = own if own.exists() else (default_model_path() if kind == "model" else _shipped(SHIPPED[kind]))
     return path.read_text(encoding="utf-8"), "tenant" if own.exists() else "shipped"
 
@@ -83,7 +83,7 @@ def save_rules(session: Session, tenant_id: str, actor: str, kind: str, text: st
         raise CallopsError(f"unknown definition {kind!r}; expected one of: {', '.join(FILES)}")
     parsed = _parse(tenant_id, kind, text)
     before, _ = _text(tenant_id, kind)
-    path = dec.tenant_file(tenant_id, FILES[kind])
+    path = dec.library_file(tenant_id, FILES[kind])
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(text, encoding="utf-8")

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from callops import tenancy
 from callops.errors import CallopsError
-from callops.settings import callops_home
+from callops.settings import tenant_file
 from callops.warehouse import Warehouse
 from callops.wfm import schedule_validator
 from callops.wfm.rules import WEEK_MIN, Agent, Workforce, default_workforce, load_workforce, problem_from_workforce
@@ -35,7 +35,7 @@ _WHY = {"people": "not enough people", "contract_rules": "contract rules", "assi
 
 def workforce_for(tenant: str) -> tuple[Workforce, str]:
     """The tenant's workforce rules ($CALLOPS_HOME/tenants/<T>/workforce.yaml) or the shipped default."""
-    path = callops_home() / "tenants" / tenant / "workforce.yaml"
+    path = tenant_file(tenant, "workforce.yaml")
     if path.is_file():
         return load_workforce(path), str(path)
     return default_workforce(), "built-in default workforce rules"

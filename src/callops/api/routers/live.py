@@ -44,6 +44,10 @@ def tenant_hub(request: Request, who: Principal, st: Any) -> LiveHub:
         from callops.rules.live import attach_saved_rules
 
         attach_saved_rules(hub, st)
+    if hub.schedule_source is None:  # schedule changes approved in any process (issue 19)
+        from callops.people.data import follow_schedule_changes
+
+        follow_schedule_changes(hub, st)
     return hub
 
 
