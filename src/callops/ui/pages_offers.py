@@ -196,8 +196,7 @@ def preview(wh: Any, tenant_id: str, customer_id: str, channel: str, reason: str
     """What ``POST /api/decide`` would offer now: the customer's class, score, tags and strategy from the value
     snapshot and rules, and ``arbitrate.offer_for``'s best offer, with no decision logged or counted."""
     from callops.marketing.arbitrate import offer_for
-    from callops.value import snapshot
-    from callops.value.decide import CHANNELS, DEFAULT_ROUTE, UNKNOWN_CLASS, libraries
+    from callops.value.decide import CHANNELS, libraries, lookup
     from callops.value.rules import decide_strategy
 
     if channel not in CHANNELS:
@@ -205,19 +204,12 @@ def preview(wh: Any, tenant_id: str, customer_id: str, channel: str, reason: str
     tenant = tenancy.get_tenant(wh, tenant_id)
     today = datetime.now(ZoneInfo(tenant.timezone)).date()
     _model, _tags, strategies = libraries(tenant_id)
-    index = snapshot.decide_index(tenant_id)  # this tenant's snapshot only: nothing of another tenant shows
-    row = index.rows.get(customer_id) if index is not None else None
-    if row is None:
-        tags: list[str] = []
-        value_class, score, route = UNKNOWN_CLASS, None, DEFAULT_ROUTE
-    else:
-        tags = index.tag_list(row)  # type: ignore[union-attr]
-        value_class, score = index.value_class[row], float(index.score[row])  # type: ignore[union-attr]
-        route = index.route[row]  # type: ignore[union-attr]
+    # this tenant's snapshot only: nothing of another tenant shows
+    known, tags, value_class, score, route = lookup(tenant_id, customer_id)
     choice = decide_strategy(strategies, set(tags), reason, channel, value_class, route, None, today)
     offer, why = offer_for(tenant_id, customer_id, channel, reason, tags, value_class, score, today,
                            strategy=choice.strategy, store=session.store(), log=False, rng=_Best())  # fmt: skip
-    return {"customer_id": customer_id, "known": row is not None, "value_class": value_class, "score": score,
+    return {"customer_id": customer_id, "known": known, "value_class": value_class, "score": score,
             "tags": tags, "strategy": choice.strategy, "offer": offer, "offer_why": why}
 
 

@@ -127,6 +127,17 @@ def diversion_counts(tenant: tenancy.Tenant, day: date | None = None) -> dict[st
                          if k.startswith("channel:")}}  # fmt: skip
 
 
+def lookup(tenant_id: str, customer_id: str) -> tuple[bool, list[str], str, float | None, str]:
+    """What the tenant's latest value snapshot says of a customer: (known, tags, value class, score, class route);
+    an unknown customer gets the default class and route. Reads only this tenant's snapshot."""
+    index = snapshot.decide_index(tenant_id)
+    row = index.rows.get(customer_id) if index is not None else None
+    if row is None:
+        return False, [], UNKNOWN_CLASS, None, DEFAULT_ROUTE
+    return (True, index.tag_list(row), index.value_class[row], float(index.score[row]),  # type: ignore[union-attr]
+            index.route[row])  # type: ignore[union-attr]
+
+
 def decide(tenant: tenancy.Tenant, customer_id: str, channel: str, reason: str | None = None,
            queue: str | None = None, ivr_path: str | None = None, *, wait_s: float | None = None,
            complaint: bool = False, contact_id: str | None = None, store: Any = None,
@@ -137,23 +148,16 @@ def decide(tenant: tenancy.Tenant, customer_id: str, channel: str, reason: str |
     if channel not in CHANNELS:
         raise CallopsError(f"unknown channel {channel!r}; expected one of: {', '.join(CHANNELS)}")
     _model, _tags, strategies = libraries(tenant.tenant_id)
-    index = snapshot.decide_index(tenant.tenant_id)
-    row = index.rows.get(customer_id) if index is not None else None
-    if row is None and _owned_elsewhere(tenant.tenant_id, customer_id):
+    index = snapshot.decide_index(tenant.tenant_id)  # cached: lookup reads the same one
+    known, tags, value_class, score, class_route = lookup(tenant.tenant_id, customer_id)
+    if not known and _owned_elsewhere(tenant.tenant_id, customer_id):
         raise CustomerElsewhere(f"no customer {customer_id!r}")
-    if row is None:
-        tags: list[str] = []
-        value_class, score, class_route = UNKNOWN_CLASS, None, DEFAULT_ROUTE
-    else:
-        tags = index.tag_list(row)  # type: ignore[union-attr]
-        value_class, score = index.value_class[row], float(index.score[row])  # type: ignore[union-attr]
-        class_route = index.route[row]  # type: ignore[union-attr]
     choice = decide_strategy(strategies, set(tags), reason, channel, value_class, class_route, queue,
                              _today(tenant.timezone))  # fmt: skip
     _count(tenant, choice.route, channel)
     answer: dict[str, Any] = {
         "customer_id": customer_id,
-        "known": row is not None,
+        "known": known,
         "value_class": value_class,
         "score": score,
         "tags": list(tags),
@@ -179,7 +183,7 @@ def decide(tenant: tenancy.Tenant, customer_id: str, channel: str, reason: str |
                 wait_s=wait_s, complaint=complaint, contact_id=contact_id, strategy=choice.strategy, store=store)
         except (CallopsError, SQLAlchemyError) as exc:  # a broken library or store must not break the decision
             answer["offer_why"] = f"offers unavailable: {str(exc).splitlines()[0][:300]}"
-    if row is None:
+    if not known:
         answer["note"] = ("customer not known to the value scores: default answer" if index is not None
                           else "no value scores yet for this tenant: default answer")  # fmt: skip
     return answer
