@@ -21,7 +21,8 @@ from callops.warehouse import Warehouse
 if TYPE_CHECKING:
     import ibis
 
-TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+# \Z, not $: "$" also matches before a final newline, which let "t1\n" through as a tenant name
+TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}\Z")
 # Tables whose rows belong to a tenant (canonical ones plus load bookkeeping).
 SCOPED_TABLES = (*schema.TABLES, "loads", "rejects", "load_warnings")
 
