@@ -209,6 +209,9 @@ def serve_demo(console: Console, host: str = "127.0.0.1", port: int = 8000, spee
     from callops.knowledge.push import push_hot_topics
 
     stop_push = push_hot_topics(app.state.resources)  # hot topics reach the front line without a command
+    from callops.api.routers.health import watch_background
+
+    watch_background(app, landing=True)  # /readyz watches the landing and push threads
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:

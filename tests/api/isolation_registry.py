@@ -14,8 +14,8 @@ from callops.store.roles import Role
 
 Case = Callable[[World], None]
 CASES: dict[tuple[str, str], Case] = {}
-# Routes outside /api that carry no tenant data (docs, schema, Prometheus, static assets).
-PUBLIC = {("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/metrics")}
+# Routes outside /api that carry no tenant data (docs, schema, Prometheus, static assets, health/readiness).
+PUBLIC = {("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/metrics"), ("GET", "/healthz"), ("GET", "/readyz")}
 
 
 def case(method: str, path: str) -> Callable[[Case], Case]:

@@ -322,7 +322,7 @@ def test_isolation(world: World, key: tuple[str, str]) -> None:
 
 def test_public_routes_carry_no_tenant_data(world: World) -> None:
     """/docs and /openapi.json name no tenant; /metrics names tenants only as labels (operators' view)."""
-    for path in ("/docs", "/openapi.json"):
+    for path in ("/docs", "/openapi.json", "/healthz", "/readyz"):
         r = world.client.get(path)
         assert r.status_code == 200 and "beta" not in r.text and "acme" not in r.text
     text = world.client.get("/metrics").text

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from callops.api import deps, docs, errors, monitoring, security
 from callops.api.routers import campaigns as mkt_campaigns
 from callops.api.routers import floor as people_floor
+from callops.api.routers import health as ops_health
 from callops.api.routers import ingest, journey, knowledge, live, metrics, quality, sim, tenants, value, views, wfm
 from callops.api.routers import me as people_me
 from callops.api.routers import offers as mkt_offers
@@ -57,6 +58,7 @@ def create_app(store_url: str | None = None, *, console: bool = True, warehouse_
     app.include_router(people_floor.router, prefix="/api", responses=errors.ERROR_RESPONSES)  # issue 19
     app.include_router(mkt_campaigns.router, prefix="/api", responses=errors.ERROR_RESPONSES)  # issue 12
     app.include_router(mkt_offers.router, prefix="/api", responses=errors.ERROR_RESPONSES)  # issue 12
+    app.include_router(ops_health.router)  # issue 17: /healthz, /readyz (no token, no tenant data)
     if console:
         from callops.ui import mount
 

@@ -24,6 +24,9 @@ def serve(
     from callops.knowledge.push import push_hot_topics
 
     stop_push = push_hot_topics(app.state.resources)  # knowledge hot topics, every CALLOPS_KB_HOT_INTERVAL_S
+    from callops.api.routers.health import watch_background
+
+    watch_background(app, landing=land)  # /readyz: the landing and push threads stay alive
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
     finally:

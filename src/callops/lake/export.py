@@ -15,6 +15,7 @@ tenant, load and data columns), computed the same way on both sides.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import posixpath
 import uuid
@@ -86,9 +87,14 @@ class Lake:
         target = self.path(*parts)
         self.fs.create_dir(posixpath.dirname(target), recursive=True)
         tmp = posixpath.join(posixpath.dirname(target), f".tmp-{uuid.uuid4().hex}")
-        with self.fs.open_output_stream(tmp) as f:
-            f.write(data)
-        self.fs.move(tmp, target)
+        try:
+            with self.fs.open_output_stream(tmp) as f:
+                f.write(data)
+            self.fs.move(tmp, target)
+        except BaseException:  # a full disk or a refused move: no half-written file is left behind
+            with contextlib.suppress(OSError, pa.ArrowException):
+                self.fs.delete_file(tmp)
+            raise
 
     def check_writable(self) -> None:
         """Raise a clear error when the root cannot be written (before any partition is)."""
@@ -98,12 +104,21 @@ class Lake:
         except (OSError, pa.ArrowException) as exc:
             raise CallopsError(f"lake {self.url} is not writable: {exc}") from None
 
-    def check_version(self) -> None:
-        """Refuse a lake written by another format version; stamp a new one."""
-        meta = self.read_json(META, "lake.json")
-        if meta is None:
+    def check_version(self, stamp: bool = True) -> None:
+        """Refuse a lake written by another format version; stamp a new one (``stamp``, the export) or refuse
+        an unstamped one (readers: they never write, and every export stamps the lake before anything else)."""
+        try:
+            meta = self.read_json(META, "lake.json")
+        except (ValueError, OSError, pa.ArrowException):
+            raise CallopsError(f"lake {self.url}: its format stamp ({META}/lake.json) cannot be read: "
+                               "not a lake this callops wrote") from None
+        if meta is None and stamp:
             self.write_atomic(json.dumps({"format_version": FORMAT_VERSION}).encode(), META, "lake.json")
-        elif meta.get("format_version") != FORMAT_VERSION:
+        elif meta is None:
+            raise CallopsError(f"lake {self.url} has no format stamp ({META}/lake.json): it was not written by "
+                               f"`callops lake export` (format {FORMAT_VERSION})")
+        elif not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
+            meta = meta if isinstance(meta, dict) else {}
             raise CallopsError(
                 f"lake {self.url} was written by format version {meta.get('format_version')!r}; this callops reads "
                 f"and writes version {FORMAT_VERSION}: export to a new folder")
@@ -135,6 +150,10 @@ def _manifest(lake: Lake, tenant: tenancy.Tenant) -> dict[str, Any]:
     if m is None:
         return {"format_version": FORMAT_VERSION, "tenant": tenant.tenant_id, "timezone": tenant.timezone,
                 "loads": [], "tables": {}}
+    if m.get("format_version") != FORMAT_VERSION:
+        raise CallopsError(f"lake {lake.url}: tenant {tenant.tenant_id!r} was exported by format version "
+                           f"{m.get('format_version')!r}; this callops writes version {FORMAT_VERSION}: "
+                           "export to a new folder")
     if m.get("timezone") != tenant.timezone:
         raise CallopsError(f"lake {lake.url}: tenant {tenant.tenant_id!r} was exported in zone {m.get('timezone')}, "
                            f"now {tenant.timezone}: its days differ; export to a new folder")
@@ -209,7 +228,7 @@ def verify(wh: Warehouse, tenant: tenancy.Tenant, url: str) -> dict[str, Any]:
     lake = Lake.open(url)
     if lake.read_json(META, tenant.tenant_id, "manifest.json") is None:
         raise CallopsError(f"lake {url} holds no export of tenant {tenant.tenant_id!r}: run `callops lake export`")
-    lake.check_version()
+    lake.check_version(stamp=False)
     problems: list[dict[str, Any]] = []
     checked = 0
     with open_lake(url) as lw:

@@ -59,7 +59,7 @@ def _datasets(lake: Lake) -> dict[str, ds.Dataset]:
     tenants = _tenant_files(lake)
     if not tenants:
         raise CallopsError(f"lake {lake.url} holds no exported tenant: run `callops lake export` first")
-    lake.check_version()
+    lake.check_version(stamp=False)  # reading never writes to the lake
     out = {"tenants": ds.dataset(tenants, format="parquet", filesystem=lake.fs)}
     for table in schema.TABLES.values():
         sch = _arrow_schema(table)
@@ -110,6 +110,7 @@ def _spark(data: dict[str, ds.Dataset], master: str | None) -> Iterator[Warehous
         from pyspark.sql import SparkSession
     except ImportError:
         raise CallopsError("the spark engine needs pyspark: pip install 'callops[spark]'") from None
+    _check_master(master)
     builder: Any = SparkSession.builder.appName("callops-lake")
     if master and master.startswith("sc://"):
         builder = builder.remote(master)
@@ -119,7 +120,8 @@ def _spark(data: dict[str, ds.Dataset], master: str | None) -> Iterator[Warehous
     try:
         session = builder.config("spark.sql.session.timeZone", "UTC").getOrCreate()
     except Exception as exc:  # Py4J/Spark raise many types when the master does not answer
-        raise CallopsError(f"Spark master {master or 'local[2]'} did not answer: {str(exc).splitlines()[0]}") from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CallopsError(f"Spark master {_shown(master or 'local[2]')} did not answer: {first}") from None
     try:
         for name, dataset in data.items():
             files = list(dataset.files)
@@ -141,6 +143,58 @@ def _spark(data: dict[str, ds.Dataset], master: str | None) -> Iterator[Warehous
         yield Warehouse.from_backend(ibis.pyspark.connect(session))
     finally:
         session.stop()
+
+
+MASTER_TIMEOUT_S = 3.0
+
+
+def master_addresses(master: str) -> list[tuple[str, int]]:
+    """(host, port) of a ``spark://h1:p1[,h2:p2]`` (standalone, with standby masters) or ``sc://host[:port][/;k=v]``
+    (Spark Connect, default port 15002) master; [] for ``local[N]``, ``yarn`` and others Spark resolves itself."""
+    for scheme, default in (("spark://", 7077), ("sc://", 15002)):
+        if master.startswith(scheme):
+            rest = master[len(scheme):].split("/", 1)[0].split(";", 1)[0]
+            out = []
+            for part in rest.split(","):
+                hostport = part.rpartition("@")[2]  # user:password@ is not part of the address
+                host, sep, port = hostport.rpartition(":")
+                if not sep or hostport.endswith("]"):  # no port (or a bare [IPv6] address)
+                    host, port = hostport, ""
+                if not host:
+                    raise CallopsError(f"Spark master {_shown(master)}: no host in the URL")
+                try:
+                    out.append((host.strip("[]"), int(port) if port else default))
+                except ValueError:
+                    raise CallopsError(f"Spark master {_shown(master)}: port {port!r} is not a number") from None
+            return out
+    return []
+
+
+def _shown(master: str) -> str:
+    """The master URL without credentials or Spark Connect parameters (``;token=...``)."""
+    scheme, sep, rest = master.partition("://")
+    if not sep:
+        return master
+    hosts = rest.split("/", 1)[0].split(";", 1)[0]
+    return f"{scheme}://{','.join(h.rpartition('@')[2] for h in hosts.split(','))}"
+
+
+def _check_master(master: str | None) -> None:
+    """Fail in seconds, with one line, when no master of the URL accepts a connection: Spark's own client would
+    retry a standalone master for a minute (and Spark Connect lazily, with back-off) before saying anything."""
+    import socket
+
+    addresses = master_addresses(master or "")
+    if not addresses:
+        return
+    for host, port in addresses:
+        try:
+            with socket.create_connection((host, port), timeout=MASTER_TIMEOUT_S):
+                return
+        except OSError:
+            continue
+    raise CallopsError(f"Spark master {_shown(master or '')} does not answer (no connection within "
+                       f"{MASTER_TIMEOUT_S:g} s): check the URL and that the master runs; nothing was read or written")
 
 
 def _spark_schema(sch: pa.Schema) -> str:
