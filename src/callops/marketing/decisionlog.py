@@ -31,6 +31,8 @@ class _Writer:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.pending: list[dict[str, Any]] = []
+        # the queued rows by (tenant, customer): recent() looks one customer up without scanning the whole queue
+        self.by_customer: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.lock = threading.Lock()
         self.flushing = threading.Lock()
         self.wake = threading.Event()
@@ -56,6 +58,9 @@ class _Writer:
                 conn.execute(insert(OfferDecision.__table__), rows)
             with self.lock:
                 del self.pending[: len(rows)]
+                self.by_customer = {}
+                for r in self.pending:  # what arrived during the write (few rows)
+                    self.by_customer.setdefault((r["tenant_id"], r["customer_id"]), []).append(r)
             return len(rows)
 
 
@@ -95,6 +100,7 @@ def log(store: Store, row: dict[str, Any]) -> None:
     w = _writer(store)
     with w.lock:
         w.pending.append(row)
+        w.by_customer.setdefault((row["tenant_id"], row["customer_id"]), []).append(row)
 
 
 def flush(store: Store | None = None) -> int:
@@ -137,9 +143,8 @@ def recent(store: Store, tenant: Any, customer_id: str, since: datetime) -> list
     w = _writer(store)
     with w.lock:
         rows += [{k: r.get(k) for k in ("id", "offer_id", "contact_id", "decided_at", "outcome")}
-                 for r in w.pending
-                 if r["tenant_id"] == key and r["customer_id"] == customer_id and r.get("offer_id")
-                 and r["decided_at"] >= since and r["id"] not in seen]  # fmt: skip
+                 for r in w.by_customer.get((key, customer_id), ())
+                 if r.get("offer_id") and r["decided_at"] >= since and r["id"] not in seen]  # fmt: skip
     return rows
 
 
