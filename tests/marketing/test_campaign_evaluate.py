@@ -199,7 +199,7 @@ def test_the_agent_cost_per_hour_is_the_tenants_metric_parameter(tmp_path: Path,
     assert tenant_costs("t10").agent_cost_per_hour == 60.0  # the parameter's default
     f = tmp_path / "old.yaml"
     f.write_text("agent_cost_per_hour: 70\n", encoding="utf-8")
-    with pytest.raises(CallopsError, match="old.yaml: agent_cost_per_hour is a metric parameter now.*metrics.yaml"):
+    with pytest.raises(CallopsError, match=r"old\.yaml: agent_cost_per_hour is a metric parameter now.*metrics\.yaml"):
         load_costs(f)
 
 
