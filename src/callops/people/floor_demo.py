@@ -95,5 +95,5 @@ def run(wh: Warehouse, console: Console) -> None:
                     for o in prop["offers"]], title="Overtime / VTO offers")  # fmt: skip
         if prop["offers"]:
             o = overtime.accept_offer(store, wh, hub, prop["offers"][0]["id"], "demo", None)
-            console.print(f"floor: offer {o['id']} accepted for {o['agent_id']}: schedule version "
-                          f"{o['schedule_version']} of {day}, live room updated")
+            console.print(f"floor: offer {o['id']} accepted for {o['agent_id']} on {day}: the tenant's schedule "
+                          f"version {o['schedule_version']} (warehouse and live room updated)")
