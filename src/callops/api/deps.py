@@ -31,7 +31,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from callops.store.db import Store
 from callops.store.roles import Permission, allows
-from callops.store.users import Principal
+from callops.store.users import Principal, credentials_generation
 from callops.warehouse import Warehouse
 
 _CONVERTOR = re.compile(r":\w+}")
@@ -309,8 +309,6 @@ class PrincipalCache:
 
     def get(self, token: str) -> Principal | None:
         """The cached principal of ``token``, or None."""
-        from callops.store.users import credentials_generation
-
         if self.ttl_s <= 0:
             return None
         generation = credentials_generation()
@@ -324,8 +322,6 @@ class PrincipalCache:
 
     def put(self, token: str, who: Principal, expires_at: datetime | None, generation: int) -> None:
         """Remember ``who`` for ``token`` (resolved when the credential generation was ``generation``)."""
-        from callops.store.users import credentials_generation
-
         if self.ttl_s <= 0 or not generation == self._generation == credentials_generation():
             return  # a credential changed since the store was read: the answer may already be stale
         ttl = self.ttl_s
@@ -343,7 +339,7 @@ class PrincipalCache:
 
 
 def _resolve(res: Resources, token: str) -> tuple[Principal | None, datetime | None, int]:
-    from callops.store.users import authenticate_until, credentials_generation
+    from callops.store.users import authenticate_until
 
     generation = credentials_generation()  # read before the store, so a change during the read is not cached
     with res.store.session() as s:

@@ -2,8 +2,8 @@
 
 A schedule row is a dict ``agent_id, activity, start_at, end_at, queue`` with aware UTC datetimes (the canonical
 ``schedules`` table). A request becomes a :class:`Change`: the rows of the agents it touches that meet its window,
-before and after. Approved changes are kept as schedule versions and laid over the planned rows in order
-(:func:`apply_versions`), so the planned week stays as the planner made it and every change can be traced.
+before and after. An approved change is a schedule version (kept with the rows before and after) and is written to
+the warehouse's schedule (``people.data.save_version``).
 
 The contract check re-runs the scheduler's independent validator (``wfm.schedule_validator.validate``) on the
 affected agents' weeks before and after, and reports the rules the change breaks that were not broken before
@@ -134,14 +134,6 @@ def apply_change(rows: Iterable[Row], agents: Sequence[str], start: datetime, en
     who = set(agents)
     kept = [r for r in rows if not (r["agent_id"] in who and _meets(r, start, end))]
     return sorted([*kept, *after], key=lambda r: (r["agent_id"], r["start_at"]))
-
-
-def apply_versions(rows: Iterable[Row], versions: Iterable[Change]) -> list[Row]:
-    """The planned rows with every approved change laid over them, oldest first."""
-    out = list(rows)
-    for v in versions:
-        out = apply_change(out, v.agents, v.start, v.end, v.after)
-    return out
 
 
 # ------------------------------------------------------------------------------------------------ contract rules

@@ -75,10 +75,10 @@ def _aware(r: dict[str, Any]) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------------------ versions
-def effective_rows(wh: Warehouse, session: Session, tenant: str, start: datetime, end: datetime,
-                   agent_ids: list[str] | None = None) -> list[dict[str, Any]]:  # fmt: skip
-    """The schedule as it stands (every approved change is in the warehouse) meeting ``[start, end)``."""
-    del session  # kept in the signature: callers read the schedule inside their store transaction
+def schedule_rows(wh: Warehouse, tenant: str, start: datetime, end: datetime,
+                  agent_ids: list[str] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """The schedule as it stands (every approved change is in the warehouse) meeting ``[start, end)``, by agent
+    and start."""
     rows = planned_rows(wh, tenant, start, end, agent_ids)
     return sorted(rows, key=lambda r: (r["agent_id"], r["start_at"]))
 

@@ -55,8 +55,7 @@ def schedule(store: Store, wh: Warehouse, tenant: str, agent_id: str, monday: da
     monday = monday or week_start(datetime.now(tz).date())
     lo = datetime.combine(monday, time()).replace(tzinfo=tz).astimezone(UTC)
     hi = datetime.combine(monday + timedelta(days=7 * weeks), time()).replace(tzinfo=tz).astimezone(UTC)
-    with store.session() as s:
-        rows = data.effective_rows(wh, s, tenant, lo, hi, [agent_id])
+    rows = data.schedule_rows(wh, tenant, lo, hi, [agent_id])
     days: dict[str, list[dict[str, Any]]] = {}
     paid_s = 0.0
     for r in sorted(rows, key=lambda r: r["start_at"]):

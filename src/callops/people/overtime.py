@@ -384,25 +384,20 @@ def expire_offers(store: Store, tenant: str, now: float) -> int:
 
 # ------------------------------------------------------------------------------------------------ schedule
 def _carve(rows: list[ScheduleRow], agent_id: str, lo: float, hi: float, activity: str
-           ) -> tuple[list[ScheduleRow], list[ScheduleRow], list[ScheduleRow]]:  # fmt: skip
-    """The agent's rows with ``[lo, hi)`` cut out and a new ``activity`` row there: (new rows, added, removed)."""
-    keep, added, removed = [], [], []
+           ) -> tuple[list[ScheduleRow], list[ScheduleRow]]:  # fmt: skip
+    """Cutting ``[lo, hi)`` out of the agent's rows for a new ``activity`` row there: (added, removed) rows (the
+    hub's :meth:`~callops.realtime.hub.LiveHub.change_schedule` lays them over the live schedule)."""
+    added, removed = [], []
     for r in rows:
         if r.end <= lo or r.start >= hi:
-            keep.append(r)
             continue
         removed.append(r)
         if r.start < lo:
-            keep.append(ScheduleRow(agent_id, r.activity, r.start, lo, r.queue))
-            added.append(keep[-1])
+            added.append(ScheduleRow(agent_id, r.activity, r.start, lo, r.queue))
         if r.end > hi:
-            keep.append(ScheduleRow(agent_id, r.activity, hi, r.end, r.queue))
-            added.append(keep[-1])
-    new = ScheduleRow(agent_id, activity, lo, hi, None)
-    keep.append(new)
-    added.append(new)
-    keep.sort(key=lambda r: r.start)
-    return keep, added, removed
+            added.append(ScheduleRow(agent_id, r.activity, hi, r.end, r.queue))
+    added.append(ScheduleRow(agent_id, activity, lo, hi, None))
+    return added, removed
 
 
 def _row_dict(r: ScheduleRow, zone: Any) -> dict[str, Any]:
@@ -426,7 +421,7 @@ def change_schedule(store: Store, wh: Warehouse, hub: LiveHub, agent_id: str, lo
 
     with hub.lock:
         st = hub.engine.state
-        _, added, removed = _carve(list(st.schedule.get(agent_id, [])), agent_id, lo, hi, activity)
+        added, removed = _carve(list(st.schedule.get(agent_id, [])), agent_id, lo, hi, activity)
         change = Change([agent_id], datetime.fromtimestamp(lo, UTC), datetime.fromtimestamp(hi, UTC),
                         [row(r) for r in removed], [row(r) for r in added])  # fmt: skip
         with store.session() as s:

@@ -98,7 +98,7 @@ def evaluate(session: Session, wh: Warehouse, tenant: str, kind: str, agent_id: 
     agents = [agent_id] + ([colleague] if colleague else [])
     weeks = checks.mondays(start, end, zone)
     lo, hi = checks.week_bounds(weeks[0], zone)[0], checks.week_bounds(weeks[-1], zone)[1]
-    week_rows = data.effective_rows(wh, session, tenant, lo, hi, agents)
+    week_rows = data.schedule_rows(wh, tenant, lo, hi, agents)
     change = make_change(week_rows, kind, agent_id, colleague, start, end)
     after_rows = checks.apply_change(week_rows, change.agents, start, end, change.after)
     rules_agents, after_agents, notes = [], [], []
@@ -128,7 +128,7 @@ def evaluate(session: Session, wh: Warehouse, tenant: str, kind: str, agent_id: 
     fc = data.current_forecast(tenant, start, end, zone)
     step = fc.interval_minutes
     grid = checks.interval_grid(start, end, zone, step)
-    everyone = data.effective_rows(wh, session, tenant, start, end)
+    everyone = data.schedule_rows(wh, tenant, start, end)
     everyone_after = checks.apply_change(everyone, change.agents, start, end, change.after)
     queues = sorted(set(fc.calls) | {r["queue"] for r in everyone if r.get("queue") and r["activity"] == "work"})
     before_n = checks.working_counts(everyone, grid, zone, step, queues)
@@ -194,7 +194,7 @@ def _validate(wh: Warehouse, session: Session, tenant: str, who: links.Person, k
     elif colleague:
         raise CallopsError(f"a {kind.replace('_', ' ')} request names no colleague")
     if kind in ("swap", "trade"):
-        rows = data.effective_rows(wh, session, tenant, start, end, [agent_id])
+        rows = data.schedule_rows(wh, tenant, start, end, [agent_id])
         if not any(start <= r["start_at"] < end and r["activity"] != "off" for r in rows):
             raise CallopsError("none of your shifts starts in this window: nothing to swap or trade")
     _refuse_overlaps(session, tenant, [agent_id] + ([colleague] if colleague else []), start, end)
