@@ -13,6 +13,7 @@ from rich.table import Table
 from callops.cli import date_option
 from callops.errors import CallopsError
 from callops.journey.events import Selection
+from callops.lake.source import EngineOpt, LakeOpt, source
 from callops.tenancy import get_tenant
 from callops.warehouse import Warehouse
 
@@ -27,6 +28,7 @@ To = Annotated[str | None, typer.Option("--to", help="Last local date, inclusive
 Where = Annotated[str | None, typer.Option(
     "--where", help="Keep sessions with an event matching, e.g. \"channel = 'app'\" or \"plan = 'gold'\".")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+LAKE_ENGINES = ("duckdb",)  # the process views are DuckDB SQL (windows, ordered lists): DuckDB over the lake
 
 
 
@@ -59,11 +61,12 @@ def _cell(v: Any) -> str:
 
 
 @journey_app.command("summary")
-def summary_cmd(tenant: Tenant, from_: From = None, to: To = None, where: Where = None, as_json: Json = False) -> None:
+def summary_cmd(tenant: Tenant, from_: From = None, to: To = None, where: Where = None, as_json: Json = False,
+                lake: LakeOpt = None, engine: EngineOpt = None) -> None:
     """Events, sessions, steps, variants, edges, durations and rework of the selected sessions."""
     from callops.journey.views import summary
 
-    with Warehouse(read_only=True) as wh:
+    with source(lake, engine, engines=LAKE_ENGINES) as wh:
         doc = summary(wh, get_tenant(wh, tenant), _sel(from_, to, where))
     _emit(doc, as_json, [{"measure": k, "value": v} for k, v in doc.items()], f"{tenant}: journeys")
 
@@ -73,22 +76,24 @@ def variants_cmd(
     tenant: Tenant,
     top: Annotated[int, typer.Option("--top", min=1, help="How many variants, most frequent first.")] = 20,
     from_: From = None, to: To = None, where: Where = None, as_json: Json = False,
+    lake: LakeOpt = None, engine: EngineOpt = None,
 ) -> None:
     """The distinct step sequences with sessions, share and durations."""
     from callops.journey.views import variants
 
-    with Warehouse(read_only=True) as wh:
+    with source(lake, engine, engines=LAKE_ENGINES) as wh:
         doc = variants(wh, get_tenant(wh, tenant), _sel(from_, to, where), top=top)
     rows = [{k: v for k, v in r.items() if k in ("rank", "sessions", "share", "path")} for r in doc["top"]]
     _emit(doc, as_json, rows, f"{tenant}: {doc['variants']} variants of {doc['sessions']} sessions")
 
 
 @journey_app.command("dfg")
-def dfg_cmd(tenant: Tenant, from_: From = None, to: To = None, where: Where = None, as_json: Json = False) -> None:
+def dfg_cmd(tenant: Tenant, from_: From = None, to: To = None, where: Where = None, as_json: Json = False,
+            lake: LakeOpt = None, engine: EngineOpt = None) -> None:
     """The directly-follows graph: edges with counts and waits (mean, median, p90), start and end steps."""
     from callops.journey.views import dfg
 
-    with Warehouse(read_only=True) as wh:
+    with source(lake, engine, engines=LAKE_ENGINES) as wh:
         doc = dfg(wh, get_tenant(wh, tenant), _sel(from_, to, where))
     _emit(doc, as_json, doc["edges"], f"{tenant}: directly-follows graph")
 
@@ -98,12 +103,13 @@ def funnel_cmd(
     tenant: Tenant,
     definition: Annotated[Path, typer.Argument(help="Funnel YAML file.")],
     from_: From = None, to: To = None, where: Where = None, as_json: Json = False,
+    lake: LakeOpt = None, engine: EngineOpt = None,
 ) -> None:
     """Fallout per step of each funnel declared in a YAML file."""
     from callops.journey.funnels import evaluate, load_funnels
 
     funnels = load_funnels(definition)
-    with Warehouse(read_only=True) as wh:
+    with source(lake, engine, engines=LAKE_ENGINES) as wh:
         doc = [evaluate(wh, get_tenant(wh, tenant), f, _sel(from_, to, where)) for f in funnels]
     rows = [{"funnel": d["name"], **s} for d in doc for s in d["steps"]]
     _emit(doc, as_json, rows, f"{tenant}: funnels")

@@ -115,8 +115,9 @@ def _spark(data: dict[str, ds.Dataset], master: str | None) -> Iterator[Warehous
     if master and master.startswith("sc://"):
         builder = builder.remote(master)
     else:
-        builder = (builder.master(master or "local[2]").config("spark.ui.enabled", "false")
-                   .config("spark.sql.shuffle.partitions", "2"))
+        builder = builder.master(master or "local[2]").config("spark.ui.enabled", "false")
+        if (master or "local").startswith("local"):  # one machine: few shuffle partitions; a cluster keeps its own
+            builder = builder.config("spark.sql.shuffle.partitions", "2")
     try:
         session = builder.config("spark.sql.session.timeZone", "UTC").getOrCreate()
     except Exception as exc:  # Py4J/Spark raise many types when the master does not answer

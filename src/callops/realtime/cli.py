@@ -15,12 +15,14 @@ from rich.console import Console
 
 from callops.errors import CallopsError
 from callops.realtime.alerts import LEVELS, AlertEvent, load_rules
+from callops.realtime.cluster_cli import cluster_app
 from callops.realtime.config import load_config, load_roster, load_schedule
 from callops.realtime.engine import build_engine
 from callops.realtime.events import EventPacer, iter_lines
 from callops.realtime.plans import load_plans
 
 live_app = typer.Typer(help="Live control room: replay events, alerts, contingency plans.", add_completion=False)
+live_app.add_typer(cluster_app, name="cluster")  # the partitioned live room (issue 17, part 4)
 
 _COLOURS = {1: "yellow", 2: "dark_orange", 3: "red", 4: "bold white on black"}
 

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from callops.warehouse import Warehouse
+from callops.lake.source import EngineOpt, LakeOpt, MasterOpt, source
 from callops.wfm.holidays_calendar import DEFAULT_COUNTRY
 
 forecast_app = typer.Typer(
@@ -43,6 +43,9 @@ def forecast_main(
     folds: Annotated[int, typer.Option(help="Back-test folds (fewer are used if the history is short).")] = 3,
     holidays: Annotated[str, _HOLIDAYS] = DEFAULT_COUNTRY,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+    lake: LakeOpt = None,
+    engine: EngineOpt = None,
+    spark_master: MasterOpt = None,
 ) -> None:
     """Forecast a tenant's inbound volume and AHT per queue x interval and store a snapshot."""
     if ctx.invoked_subcommand is not None:
@@ -55,7 +58,7 @@ def forecast_main(
     from callops.wfm.forecast_io import forecast_tenant
 
     h, iv = parse_horizon(horizon), parse_interval(interval)
-    with Warehouse() as wh:
+    with source(lake, engine, spark_master, read_only=False) as wh:  # --lake: the history from the lake
         frame, meta = forecast_tenant(
             wh, tenant, horizon_days=h, interval_min=iv, queue=queue, folds=folds, country=_country(holidays)
         )

@@ -27,8 +27,8 @@ import pandas as pd
 
 from callops import tenancy
 from callops.errors import CallopsError, NotFound
+from callops.metrics.grains import local_time
 from callops.settings import callops_home
-from callops.timezones import to_local
 from callops.warehouse import Warehouse
 from callops.wfm import accuracy
 from callops.wfm.forecast import IntervalGrid, aht_profile, build_grid, forecast
@@ -73,7 +73,7 @@ def warehouse_intervals(wh: Warehouse, tenant: str, interval_min: int, queue: st
     c = c.filter(c.direction == "inbound")
     if queue is not None:
         c = c.filter(c.queue == queue)
-    local = to_local(c.offered_at, t.timezone)
+    local = local_time(c.offered_at, t.timezone, wh.backend.name)  # the warehouse, or the lake on DuckDB/Spark
     step = interval_min * 60
     # Interval keys from epoch seconds of the local wall-clock time (portable across backends).
     key = (local.epoch_seconds() // step) * step
