@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from callops import schema, tenancy
@@ -99,6 +100,24 @@ def _seconds(start: ir.TimestampValue, end: ir.TimestampValue) -> ir.NumericValu
     return (end.epoch_seconds() - start.epoch_seconds()).cast("float64")
 
 
+@ibis.udf.scalar.builtin(name="epoch")
+def _duckdb_epoch(ts: dt.Timestamp(timezone="UTC")) -> dt.Float64():  # type: ignore[valid-type]
+    """DuckDB's ``epoch(timestamptz)``: seconds since 1970-01-01 UTC, with the fraction."""
+
+
+def _repeat_gap_seconds(start: ir.TimestampValue, end: ir.TimestampValue, backend: str) -> ir.NumericValue:
+    """Seconds from a contact to the customer's next one, for the repeat window (a double).
+
+    On DuckDB ``epoch()`` reads the TIMESTAMPTZ as it is, where Ibis's ``epoch_seconds`` first casts it to
+    a plain TIMESTAMP: an ICU time-zone conversion per value, two per contact (issue 18). Same values (the
+    session zone is UTC). Only here: a UDF is opaque to Ibis, which then stops merging the SELECT around it,
+    and the repeat window's SELECT is never merged anyway (it holds a window function).
+    """
+    if backend == "duckdb":
+        return _duckdb_epoch(end) - _duckdb_epoch(start)
+    return _seconds(start, end)
+
+
 def _with_roster(wh: Warehouse, tenant: Tenant, rel: ir.Table, needs: set[str], own_center: bool) -> ir.Table:
     """Add ``team`` (and the roster ``center`` when the table has none) from the agents table."""
     wanted = {"team"} | (set() if own_center else {"center"})
@@ -128,7 +147,7 @@ def build_source(
         if name == "contact_repeats":
             window = ibis.window(group_by=rel.customer_id, order_by=[rel.offered_at, rel.contact_id])
             following = rel.offered_at.lead().over(window)
-            gap = _seconds(rel.offered_at, following)
+            gap = _repeat_gap_seconds(rel.offered_at, following, wh.backend.name)
             rel = rel.mutate(
                 repeated=ibis.cases(
                     (rel.customer_id.isnull(), ibis.null("boolean")),

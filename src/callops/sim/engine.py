@@ -15,73 +15,61 @@ take breaks and log out following their realised schedules; a break or log-out
 that comes while they are busy waits for their last contact to end. Every
 contact leg and every agent state change becomes a canonical row
 (:mod:`callops.sim.records`).
+
+Speed (issue 18). The hot path (arrival, assignment, end of contact, the router's
+heaps) works on typed attributes, plain lists and tuples, so that this same file
+compiles with mypyc: ``tools/build_fast_sim.py`` (run by ``make``) builds it as
+``callops.sim._engine_c``, and :func:`simulate` uses that compiled engine when it
+was built from this very source (its hash), else this pure-Python one. Both give
+identical records (``tests/sim/test_sim_compiled.py``). Keep new code here typed
+(mypy must accept the module) and the ``Final`` constants final.
 """
 
 from __future__ import annotations
 
+import gc
+import hashlib
 import heapq
+import importlib
 import math
+import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
-from heapq import heappop, heappush
+from typing import Any, Final
 
 import numpy as np
 
 from callops.errors import CallopsError
-from callops.sim.agents import PERFECT, Adherence, AgentSpec, realise_shift
-from callops.sim.arrivals import DEFAULT_COUNTRY, Arrivals, ArrivalStream, OutboundCampaign, generate_arrivals
+from callops.sim.agents import AgentSpec, realise_shift
+from callops.sim.arrivals import Arrivals, ArrivalStream, generate_arrivals
+from callops.sim.model import DEFAULT_START, Model, Pitches
 from callops.sim.records import Records
-from callops.sim.routing import IvrSpec, QueueSpec, Router
-from callops.sim.state import InitialState
+from callops.sim.routing import QueueSpec, Router
+
+__all__ = ["DEFAULT_START", "Contact", "Engine", "Model", "Pitches", "simulate"]
+
+# Final aliases: the compiled engine reads them as constants instead of looking them up per call.
+heappush: Final = heapq.heappush
+heappop: Final = heapq.heappop
+INF: Final = math.inf
+NAN: Final = math.nan
 
 # Event kinds (ints keep heap tuples cheap to compare).
-END, ACW_END, ABANDON, OVERFLOW, CALLBACK, LOGIN, AUX_START, AUX_END, LOGOUT = range(9)
+END: Final = 0
+ACW_END: Final = 1
+ABANDON: Final = 2
+OVERFLOW: Final = 3
+CALLBACK: Final = 4
+LOGIN: Final = 5
+AUX_START: Final = 6
+AUX_END: Final = 7
+LOGOUT: Final = 8
 _AGENT_EVENTS = {"login": LOGIN, "aux_start": AUX_START, "aux_end": AUX_END, "logout": LOGOUT}
-WAITING, SERVING, DONE = 0, 1, 2
-DEFAULT_START = datetime.fromisoformat("2024-01-01T00:00:00+08:00")
-
-
-@dataclass
-class Model:
-    """Everything a run needs: queues, agents, arrivals, IVR stages and the calendar."""
-
-    queues: list[QueueSpec]
-    agents: list[AgentSpec]
-    streams: list[ArrivalStream] = field(default_factory=list)
-    campaigns: list[OutboundCampaign] = field(default_factory=list)
-    ivrs: dict[str, IvrSpec] = field(default_factory=dict)
-    start: datetime = DEFAULT_START
-    days: int = 1
-    timezone: str = "Asia/Shanghai"
-    country: str | None = DEFAULT_COUNTRY
-    adherence: Adherence = PERFECT
-    initial: InitialState = field(default_factory=InitialState)
-    customer_ids: list[str] | None = None  # a pool of customers the contacts come from ...
-    customer_vip: np.ndarray | None = None  # ... and which of them are high-value
-    id_prefix: str = "S"
-    arrivals: Arrivals | None = None  # given arrivals replace the generated ones (what-ifs, tests)
-    # offer pitches per arrival, planned once the arrivals are known (callops.sim.marketing.OfferPlanner)
-    pitches: Callable[[Arrivals, list[ArrivalStream]], Pitches] | None = None
-
-
-@dataclass
-class Pitches:
-    """Offer pitches planned per arrival: the talk and after-contact seconds a pitch adds (0: no offer fits),
-    a uniform draw ``u`` and each queue's share of handled contacts offered (``offer_p``). A leg gets the pitch
-    when an agent takes it in a queue of the arrival's ``channel`` with ``u < offer_p`` and will not transfer it:
-    the seconds are part of the agent's busy time. ``done`` (contact id -> arrival) is what the run pitched."""
-
-    talk: np.ndarray
-    acw: np.ndarray
-    u: np.ndarray
-    channel: np.ndarray
-    offer_p: dict[str, float]
-    done: dict[str, int] = field(default_factory=dict)
-
-
+WAITING: Final = 0
+SERVING: Final = 1
+DONE: Final = 2
 class Contact:
-    """A contact leg in flight."""
+    """A contact leg in flight. ``order`` is its place in line (a callback keeps the call's), ``plan`` the arrival
+    index of a planned offer pitch (-1: none) and ``pitched`` whether the pitch was made."""
 
     __slots__ = (
         "acw",
@@ -109,16 +97,19 @@ class Contact:
         "work",
     )  # fmt: skip
 
-    def __init__(self, cid: str, q: int, vip: bool, customer: str | None, business: str | None,
-                 direction: str, offered: float, enq: float, patience: float, work: float, acw: float,
-                 hold: float, u_transfer: float, leg: int = 0) -> None:
+    def __init__(self, cid: str, q: int, vip: Any, customer: Any, business: Any, direction: Any, offered: float,
+                 enq: float, patience: float, work: float, acw: float, hold: float, u_transfer: float, leg: int = 0,
+                 plan: int = -1) -> None:
+        # vip, customer, business and direction only pass through to the rows: Any keeps the compiled engine from
+        # checking their types (callers give numpy booleans, ints as customer ids, ...)
         self.id, self.q, self.vip, self.customer, self.business = cid, q, vip, customer, business
         self.direction, self.offered, self.enq, self.order = direction, offered, enq, enq
-        self.ivr_s, self.ivr_result = 0.0, None
+        self.ivr_s = 0.0
+        self.ivr_result: Any = None
         self.patience, self.work, self.acw, self.hold, self.u_transfer = patience, work, acw, hold, u_transfer
-        self.state, self.answered, self.agent, self.leg = WAITING, math.nan, -1, leg
+        self.state, self.answered, self.agent, self.leg = WAITING, NAN, -1, leg
         self.talk = 0.0
-        self.plan, self.pitched = -1, False  # arrival index of a planned pitch (-1: none); whether it is made
+        self.plan, self.pitched = plan, False
 
 
 class _Agent:
@@ -127,11 +118,13 @@ class _Agent:
         "aux",
         "cap",
         "center",
+        "center_q",
         "chat_qs",
         "excl_qs",
         "id",
         "idx",
         "in_acw",
+        "level",
         "logged",
         "mode",
         "pending_aux",
@@ -146,23 +139,33 @@ class _Agent:
     )  # fmt: skip
 
     def __init__(self, spec: AgentSpec, qindex: dict[str, int], queues: list[QueueSpec], idx: int = 0) -> None:
-        self.id, self.center, self.cap = spec.agent_id, spec.center, max(1, spec.chat_capacity)
+        self.id: Any = spec.agent_id  # passed through to the rows as given
+        self.center: Any = spec.center
+        self.cap: int = max(1, int(spec.chat_capacity))
         unknown = [q for q in spec.skills if q not in qindex]
         if unknown:
             raise CallopsError(f"agent {spec.agent_id} has skills for unknown queue(s): {', '.join(unknown)}")
-        self.skills = {qindex[q]: lvl for q, lvl in spec.skills.items()}
-        self.qs = sorted(self.skills)
+        self.skills: dict[int, int] = {qindex[q]: int(lvl) for q, lvl in spec.skills.items()}
+        self.qs: list[int] = sorted(self.skills)
+        self.level: list[int] = [self.skills.get(q, 0) for q in range(len(queues))]  # skill level by queue
         self.idx = idx
-        # Mean talk seconds per skilled queue, skill-level speed included (saves lookups per contact).
-        self.talk = {}
+        # Mean talk seconds per queue (indexed by queue; 0 where unskilled), skill-level speed included.
+        self.talk: list[float] = [0.0] * len(queues)
         for q, lvl in self.skills.items():
             speed = queues[q].level_speed
-            self.talk[q] = queues[q].handle.mean_s * speed[min(max(lvl, 1), len(speed)) - 1]
-        self.chat_qs = [q for q in self.qs if queues[q].concurrent]
-        self.excl_qs = [q for q in self.qs if not queues[q].concurrent]
-        self.logged, self.aux, self.pending_aux, self.pending_logout = False, None, None, False
+            self.talk[q] = float(queues[q].handle.mean_s * speed[min(max(lvl, 1), len(speed)) - 1])
+        self.chat_qs: list[int] = [q for q in self.qs if queues[q].concurrent]
+        self.excl_qs: list[int] = [q for q in self.qs if not queues[q].concurrent]
+        self.logged, self.pending_logout = False, False
+        self.aux: str | None = None
+        self.pending_aux: str | None = None
         self.active, self.mode, self.in_acw = 0, 0, False  # mode: 0 none, 1 exclusive, 2 chat
-        self.st, self.st_reason, self.st_queue, self.st_start = None, None, None, 0.0
+        self.st: str | None = None  # the open state row: state, reason, queue, start
+        self.st_reason: str | None = None
+        self.st_queue: str | None = None
+        self.st_start = 0.0
+        # The center a handled contact is recorded in, per queue: the agent's, else the queue's.
+        self.center_q: list[Any] = [self.center if self.center is not None else qs.center for qs in queues]
 
 
 class Engine:
@@ -179,41 +182,72 @@ class Engine:
             for target in (q.overflow_to, q.transfer_to):
                 if target is not None and target not in self.qindex:
                     raise CallopsError(f"queue {q.name} refers to unknown queue {target!r}")
-        self.agents = [_Agent(a, self.qindex, self.queues, i) for i, a in enumerate(model.agents)]
+        self.agents: list[_Agent] = [_Agent(a, self.qindex, self.queues, i) for i, a in enumerate(model.agents)]
         self.aindex = {a.id: i for i, a in enumerate(self.agents)}
         self.router = Router(self.queues, [a.skills for a in self.agents], len(self.agents))
-        self.events: list[tuple] = []
-        self.seq = 0
+        self.events: list[tuple[float, int, int, Any]] = []  # (time, sequence, kind, contact or agent)
+        self.seq = 0  # tie-break of events with equal times: the order they were pushed in
+        # The router's heaps, worked on here directly (the hot path; the outer lists are never replaced):
+        # waiting (-vip, place in line, seq, contact) and idle (load, since, seq, agent, token) per queue.
+        self.waiting: list[list[tuple[int, float, int, Contact]]] = self.router.waiting
+        self.idle: list[list[tuple[int, float, int, int, int]]] = self.router.idle
+        self.token: list[int] = self.router.token
+        self.skilled: list[int] = self.router.skilled
+        self.rseq = 0  # the router's tie-break sequence (shared by both heaps)
         self.records = Records(model.start)
+        # the output rows, appended to directly on the hot path
+        self.contact_rows: list[tuple[Any, ...]] = self.records.contacts
+        self.state_rows: list[tuple[Any, ...]] = self.records.agent_states
         self.pitches: Pitches | None = None
         self.q_offer_p: list[float] = [0.0] * len(self.queues)
         self._p_u: list[float] = []
         self._p_talk: list[float] = []
         self._p_acw: list[float] = []
         self._p_channel: list[str] = []
-        self.horizon = model.days * 86400.0
+        self.horizon: float = model.days * 86400.0
         self.now = 0.0
         # Per-queue figures as plain lists: the hot path indexes them instead of reading dataclasses.
-        self.q_name = [q.name for q in self.queues]
-        self.q_conc = [q.concurrent for q in self.queues]
-        self.q_prio = [q.priority for q in self.queues]
-        self.q_growth = [q.chat_growth for q in self.queues]
-        self.q_center = [q.center for q in self.queues]
-        self.q_channel = [q.channel for q in self.queues]
-        self.q_transfer_p = [q.transfer_p if q.transfer_to is not None else -1.0 for q in self.queues]
+        self.q_name: list[str] = [q.name for q in self.queues]
+        self.q_conc: list[bool] = [bool(q.concurrent) for q in self.queues]
+        self.q_prio: list[int] = [int(q.priority) for q in self.queues]
+        self.q_growth: list[float] = [float(q.chat_growth) for q in self.queues]
+        self.q_center: list[Any] = [q.center for q in self.queues]
+        self.q_channel: list[str] = [q.channel for q in self.queues]
+        self.q_transfer_p: list[float] = [float(q.transfer_p) if q.transfer_to is not None else -1.0
+                                          for q in self.queues]
         # Whether a waiting contact of the queue needs timers beyond patience (overflow, callback offer).
-        self.q_timers = [q.overflow_to is not None or q.callback_accept_p > 0 for q in self.queues]
+        self.q_timers: list[bool] = [bool(q.overflow_to is not None or q.callback_accept_p > 0) for q in self.queues]
 
     # --------------------------------------------------------------------------------------------- helpers
-    def _push(self, t: float, kind: int, obj: object) -> None:
+    def _push(self, t: float, kind: int, obj: Any) -> None:
         self.seq += 1
-        heapq.heappush(self.events, (t, self.seq, kind, obj))
+        heappush(self.events, (t, self.seq, kind, obj))
+
+    def _enqueue(self, q: int, c: Contact) -> None:
+        """Put ``c`` in line in queue ``q`` (VIP first, then by place in line): :meth:`Router.enqueue`."""
+        self.rseq += 1
+        heappush(self.waiting[q], (-int(c.vip), c.order, self.rseq, c))
+
+    def _offer_agent(self, ai: int, queues: list[int], load: int, since: float) -> None:
+        """Make agent ``ai`` available to ``queues`` after invalidating its older entries: :meth:`Router.offer_agent`
+        (heaps are compacted in place when they grow past a few times their agent count)."""
+        token = self.token
+        tok = token[ai] + 1
+        token[ai] = tok
+        idle, skilled = self.idle, self.skilled
+        for q in queues:
+            h = idle[q]
+            self.rseq += 1
+            heappush(h, (load, since, self.rseq, ai, tok))
+            if len(h) > 4 * skilled[q] + 64:
+                h[:] = [e for e in h if token[e[3]] == e[4]]
+                heapq.heapify(h)
 
     def _set_state(self, a: _Agent, state: str, reason: str | None, queue: str | None, t: float) -> None:
         if a.st == state and a.st_reason == reason and a.st_queue == queue:
             return
         if a.st is not None and t > a.st_start + 1e-6:  # zero-length states are overwritten, not recorded
-            self.records.agent_states.append((a.id, a.st, a.st_reason, a.st_queue, a.st_start, t))
+            self.state_rows.append((a.id, a.st, a.st_reason, a.st_queue, a.st_start, t))
         elif a.st is not None:
             t = a.st_start
         a.st, a.st_reason, a.st_queue, a.st_start = state, reason, queue, t
@@ -221,21 +255,20 @@ class Engine:
     def _emit(self, c: Contact, outcome: str, ended: float, talk: float | None = None, hold: float | None = None,
               acw: float | None = None, agent: _Agent | None = None) -> None:
         q = c.q
-        answered = c.answered
-        if answered != answered:  # NaN: never answered
+        answered: float | None = c.answered
+        if c.answered != c.answered:  # NaN: never answered
             answered = None
             wait = ended - c.enq
         else:
-            wait = answered - c.enq
+            wait = c.answered - c.enq
         if agent is not None:
-            center = agent.center if agent.center is not None else self.q_center[q]
-            agent_id = agent.id
+            center, agent_id = agent.center_q[q], agent.id
         else:
             center, agent_id = self.q_center[q], None
-        self.records.contacts.append((
-            c.id, center, self.q_name[q], self.q_channel[q], c.direction, c.customer, c.business, c.offered,
-            answered, ended, c.ivr_s, wait if wait > 0.0 else 0.0, talk, hold, acw, outcome, agent_id, c.leg,
-            c.ivr_result, c.vip,
+        self.contact_rows.append((
+            c.id, center, self.q_name[q], self.q_channel[q], c.direction, c.customer, c.business,
+            c.offered, answered, ended, c.ivr_s, wait if wait > 0.0 else 0.0, talk, hold, acw, outcome, agent_id,
+            c.leg, c.ivr_result, c.vip,
         ))
 
     def _waiting(self, c: Contact) -> bool:
@@ -244,18 +277,18 @@ class Engine:
     # -------------------------------------------------------------------------------------------- routing
     def _offer(self, a: _Agent, t: float) -> None:
         """Publish the agent's availability after any change."""
-        r = self.router
         if not a.logged or a.aux is not None or a.pending_aux is not None or a.pending_logout or a.in_acw:
-            r.token[a.idx] += 1  # withdraw: its heap entries go stale
+            self.token[a.idx] += 1  # withdraw: its heap entries go stale
         elif a.active == 0:
-            r.offer_agent(a.idx, a.qs, 0, t)
+            self._offer_agent(a.idx, a.qs, 0, t)
         elif a.mode == 2 and a.active < a.cap and a.chat_qs:
-            r.offer_agent(a.idx, a.chat_qs, a.active, t)
+            self._offer_agent(a.idx, a.chat_qs, a.active, t)
         else:
-            r.token[a.idx] += 1
+            self.token[a.idx] += 1
 
     def _pull(self, a: _Agent, t: float) -> None:
         """Give a free agent work from the waiting queues, as much as its capacity allows, then publish it."""
+        waiting = self.waiting
         while a.logged and a.aux is None and a.pending_aux is None and not a.pending_logout and not a.in_acw:
             if a.active == 0:
                 cands = a.qs
@@ -263,40 +296,55 @@ class Engine:
                 cands = a.chat_qs
             else:
                 break
-            best, best_key = None, None
-            waiting = self.router.waiting
-            for q in cands:
-                h = waiting[q]
+            if len(cands) == 1:  # one skill: its queue's head, if any
+                best = cands[0]
+                h = waiting[best]
                 while h and h[0][3].state != WAITING:  # stale entries (abandoned, overflowed, ...)
                     heappop(h)
                 if not h:
-                    continue
-                e = h[0]
-                if len(cands) == 1:
-                    best = q
                     break
-                key = (-self.q_prio[q], e[0], -a.skills[q], e[1])
-                if best_key is None or key < best_key:
-                    best, best_key = q, key
-            if best is None:
-                break
+            else:  # the head that sorts first by (-queue priority, -vip, -skill level, place in line)
+                best, b_prio, b_vip, b_skill, b_order = -1, 0, 0, 0, 0.0
+                q_prio, level = self.q_prio, a.level
+                for q in cands:
+                    h = waiting[q]
+                    while h and h[0][3].state != WAITING:
+                        heappop(h)
+                    if not h:
+                        continue
+                    e = h[0]
+                    prio, vip, skill, order = -q_prio[q], e[0], -level[q], e[1]
+                    if best < 0 or prio < b_prio or (prio == b_prio and (vip < b_vip or (vip == b_vip and (
+                            skill < b_skill or (skill == b_skill and order < b_order))))):
+                        best, b_prio, b_vip, b_skill, b_order = q, prio, vip, skill, order
+                if best < 0:
+                    break
             self._assign(waiting[best][0][3], a, best, t, publish=False)
         self._offer(a, t)
 
     def _assign(self, c: Contact, a: _Agent, q: int, t: float, publish: bool = True) -> None:
         c.state, c.answered, c.agent, c.q = SERVING, t, a.idx, q
-        a.active += 1
+        active = a.active = a.active + 1
         if self.q_conc[q]:
             a.mode = 2
-            talk = a.talk[q] * c.work * (1.0 + self.q_growth[q] * (a.active - 1))
+            talk = a.talk[q] * c.work * (1.0 + self.q_growth[q] * (active - 1))
             c.acw, c.hold = 0.0, 0.0
         else:
             a.mode = 1
             talk = a.talk[q] * c.work
-        if c.plan >= 0 and self._p_u[c.plan] < self.q_offer_p[q]:  # the cheap test first: most are not pitched
+        plan = c.plan
+        if plan >= 0 and self._p_u[plan] < self.q_offer_p[q]:  # the cheap test first: most are not pitched
             talk += self._pitch(c, q)
         c.talk = talk
-        self._set_state(a, "busy", None, self.q_name[q], t)
+        qn = self.q_name[q]
+        st = a.st
+        if st != "busy" or a.st_reason is not None or a.st_queue != qn:  # _set_state(a, "busy", None, qn, t) inline
+            if st is None:
+                a.st_start = t
+            elif t > a.st_start + 1e-6:
+                self.state_rows.append((a.id, st, a.st_reason, a.st_queue, a.st_start, t))
+                a.st_start = t
+            a.st, a.st_reason, a.st_queue = "busy", None, qn
         self.seq += 1
         heappush(self.events, (t + c.hold + talk, self.seq, END, c))
         if publish:
@@ -305,25 +353,25 @@ class Engine:
     def _enter(self, c: Contact, t: float) -> None:
         """A contact joins its queue: straight to an agent if one is free, else in line with its timers."""
         q = c.q
-        router = self.router
-        h = router.idle[q]
-        token = router.token
+        h = self.idle[q]
+        token = self.token
         while h:  # the longest-idle (chat: least-loaded) available agent, stale entries dropped
             e = h[0]
             if token[e[3]] == e[4]:
                 self._assign(c, self.agents[e[3]], q, t)
                 return
             heappop(h)
-        router.enqueue(q, c, c.vip, c.order)
-        if c.patience < math.inf:
+        self._enqueue(q, c)
+        patience = c.patience
+        if patience < INF:
             self.seq += 1
-            heappush(self.events, (c.enq + c.patience, self.seq, ABANDON, c))
+            heappush(self.events, (c.enq + patience, self.seq, ABANDON, c))
         if not self.q_timers[q]:
             return
         qs = self.queues[q]
-        if qs.overflow_to is not None and qs.overflow_after_s < c.patience:
+        if qs.overflow_to is not None and qs.overflow_after_s < patience:
             self._push(c.enq + qs.overflow_after_s, OVERFLOW, c)
-        if qs.callback_accept_p > 0 and qs.callback_after_s < c.patience:
+        if qs.callback_accept_p > 0 and qs.callback_after_s < patience:
             self._push(c.enq + qs.callback_after_s, CALLBACK, c)
 
     def _new_leg(self, parent: Contact, q: int, t: float, suffix: str, direction: str, order: float,
@@ -333,7 +381,7 @@ class Engine:
         patience = float(qs.patience.draw(rng, 1)[0]) if (patient and qs.patience is not None) else math.inf
         leg = Contact(
             parent.id + suffix, q, parent.vip, parent.customer, parent.business, direction, t, t, patience,
-            float(qs.handle.draw_work(rng, 1)[0]), *self._acw_hold(qs, 1), float(rng.random()),
+            float(qs.handle.draw_work(rng, 1)[0]), *self._acw_hold1(qs), float(rng.random()),
             leg=parent.leg + (1 if suffix.startswith("-t") else 0),
         )
         leg.order = order
@@ -353,18 +401,19 @@ class Engine:
         c.acw += self._p_acw[i]
         return self._p_talk[i]
 
-    def _acw_hold(self, qs: QueueSpec, n: int) -> tuple:
+    def _acw_hold(self, qs: QueueSpec, n: int) -> tuple[np.ndarray, np.ndarray]:
         rng = self.rng
         h = qs.handle
         acw = rng.exponential(h.acw_mean_s, n) if h.acw_mean_s > 0 else np.zeros(n)
         hold = np.where(rng.random(n) < h.hold_p, rng.exponential(max(h.hold_mean_s, 1e-9), n), 0.0)
-        if n == 1:
-            return float(acw[0]), float(hold[0])
         return acw, hold
+
+    def _acw_hold1(self, qs: QueueSpec) -> tuple[float, float]:
+        acw, hold = self._acw_hold(qs, 1)
+        return float(acw[0]), float(hold[0])
 
     # --------------------------------------------------------------------------------------------- events
     def _on_end(self, c: Contact, t: float) -> None:
-        talk = c.talk
         a = self.agents[c.agent]
         q = c.q
         a.active -= 1
@@ -373,7 +422,13 @@ class Engine:
         c.state = DONE
         if c.pitched:
             self.pitches.done[c.id] = c.plan  # type: ignore[union-attr]  # pitched only with a plan
-        self._emit(c, "transferred" if transfer else "answered", t + acw, talk, c.hold, acw, a)
+        answered = c.answered  # a handled leg was answered: _emit's checks are not needed
+        wait = answered - c.enq
+        self.contact_rows.append((
+            c.id, a.center_q[q], self.q_name[q], self.q_channel[q], c.direction, c.customer, c.business,
+            c.offered, answered, t + acw, c.ivr_s, wait if wait > 0.0 else 0.0, c.talk, c.hold, acw,
+            "transferred" if transfer else "answered", a.id, c.leg, c.ivr_result, c.vip,
+        ))
         if transfer:
             qs = self.queues[q]
             tq = self.qindex[qs.transfer_to]
@@ -399,7 +454,14 @@ class Engine:
                 self._set_state(a, "aux", a.aux, None, t)
                 self._offer(a, t)
                 return
-            self._set_state(a, "ready", None, None, t)
+            st = a.st
+            if st != "ready" or a.st_reason is not None or a.st_queue is not None:  # _set_state(a, "ready", ...)
+                if st is None:
+                    a.st_start = t
+                elif t > a.st_start + 1e-6:
+                    self.state_rows.append((a.id, st, a.st_reason, a.st_queue, a.st_start, t))
+                    a.st_start = t
+                a.st, a.st_reason, a.st_queue = "ready", None, None
         self._pull(a, t)
 
     def _on_agent_event(self, kind: int, a: _Agent, reason: str | None, t: float) -> None:
@@ -460,7 +522,7 @@ class Engine:
             self._set_state(a, "offline", None, None, 0.0)
             for shift in spec.shifts:
                 for ev in realise_shift(shift, m.adherence, self.rng).events:
-                    self._push(max(ev.t, 0.0), _AGENT_EVENTS[ev.kind], (a, ev.reason))
+                    self._push(float(max(ev.t, 0.0)), _AGENT_EVENTS[ev.kind], (a, ev.reason))
                 self._plan_rows(spec, shift)
 
     def _plan_rows(self, spec: AgentSpec, shift) -> None:
@@ -484,15 +546,16 @@ class Engine:
                 raise CallopsError(f"initial state: agent {b.agent_id} has no skill for {b.queue}")
             qs = self.queues[q]
             a.logged = True
-            c = Contact(f"{self.m.id_prefix}init-b{i}", q, False, None, None, "inbound", -b.elapsed_s,
-                        -b.elapsed_s, math.inf, 0.0, *self._acw_hold(qs, 1), 1.0)
+            elapsed, left = float(b.elapsed_s), float(b.remaining_s)
+            c = Contact(f"{self.m.id_prefix}init-b{i}", q, False, None, None, "inbound", -elapsed, -elapsed,
+                        math.inf, 0.0, *self._acw_hold1(qs), 1.0)
             c.hold = 0.0
-            c.state, c.answered, c.agent = SERVING, -b.elapsed_s, a.idx
+            c.state, c.answered, c.agent = SERVING, -elapsed, a.idx
             a.active += 1
             a.mode = 2 if qs.concurrent else 1
             self._set_state(a, "busy", None, qs.name, 0.0)
-            c.talk = b.elapsed_s + b.remaining_s
-            self._push(b.remaining_s, END, c)
+            c.talk = elapsed + left
+            self._push(left, END, c)
             self._offer(a, 0.0)
         waiting = sorted(enumerate(self.m.initial.waiting), key=lambda x: -x[1].waited_s)
         for i, w in waiting:
@@ -502,8 +565,9 @@ class Engine:
             qs = self.queues[q]
             patience = self._residual_patience(qs, w.waited_s)
             c = Contact(f"{self.m.id_prefix}init-w{i}", q, w.vip, w.customer_id, w.business_type, "inbound",
-                        -w.waited_s, -w.waited_s, patience, float(qs.handle.draw_work(rng, 1)[0]),
-                        *self._acw_hold(qs, 1), float(rng.random()))
+                            -float(w.waited_s), -float(w.waited_s), float(patience),
+                            float(qs.handle.draw_work(rng, 1)[0]),
+                            *self._acw_hold1(qs), float(rng.random()))
             self._enter(c, 0.0)
 
     def _residual_patience(self, qs: QueueSpec, waited: float) -> float:
@@ -527,7 +591,7 @@ class Engine:
             "patience": np.full(n, np.inf), "work": np.ones(n), "acw": np.zeros(n), "hold": np.zeros(n),
             "u_transfer": np.ones(n),
         }  # fmt: skip
-        self.reason_names: list[list[str]] = []
+        self.reason_names: list[list[Any]] = []
         for s_i, st in enumerate(streams):
             if st.queue not in self.qindex:
                 raise CallopsError(f"arrival stream refers to unknown queue {st.queue!r}")
@@ -548,7 +612,7 @@ class Engine:
             if qs.patience is not None:
                 out["patience"][idx] = qs.patience.draw(rng, k)
             out["work"][idx] = qs.handle.draw_work(rng, k)
-            acw, hold = self._acw_hold(qs, k) if k != 1 else tuple(np.array([v]) for v in self._acw_hold(qs, 1))
+            acw, hold = self._acw_hold(qs, k)
             out["acw"][idx], out["hold"][idx] = acw, hold
             out["u_transfer"][idx] = rng.random(k)
         return out
@@ -558,7 +622,18 @@ class Engine:
         """Run to the end of the horizon and until every contact and shift has finished; return the records.
 
         ``progress(days_done, contacts_entered)`` is called as simulated time passes each day boundary.
+        The cyclic garbage collector is paused meanwhile: the run makes no reference cycles, only many short-lived
+        tuples, whose collection passes cost about a sixth of its time.
         """
+        collect = gc.isenabled()
+        gc.disable()
+        try:
+            return self._run(progress)
+        finally:
+            if collect:
+                gc.enable()
+
+    def _run(self, progress: Callable[[int, int], None] | None) -> Records:
         m = self.m
         arr = self._arrivals()
         draws = self._draw_contacts(arr)
@@ -569,19 +644,23 @@ class Engine:
         if self.pitches is not None:
             p = self.pitches
             plan_l = np.where(p.talk + p.acw > 0, np.arange(len(arr)), -1).tolist()
-            self.q_offer_p = [p.offer_p.get(n, 0.0) for n in self.q_name]
+            self.q_offer_p = [float(p.offer_p.get(n, 0.0)) for n in self.q_name]
             # as lists: the hot path reads them one element at a time
             self._p_u, self._p_talk, self._p_acw = p.u.tolist(), p.talk.tolist(), p.acw.tolist()
             self._p_channel = [str(x) for x in p.channel.tolist()]
-        stream_q = [self.qindex[s.queue] for s in streams]
+        stream_q: list[int] = [self.qindex[s.queue] for s in streams]
         self._schedule_agents()
         self._initial_state()
         ids = m.customer_ids
         # Per-contact figures as Python lists: indexing numpy arrays one element at a time is slow.
-        t_l, s_l, vip_l, cust_l = arr.t.tolist(), arr.stream.tolist(), arr.vip.tolist(), arr.customer.tolist()
-        ivr_l, reason_l = draws["ivr_s"].tolist(), draws["reason"].tolist()
+        t_l: list[float] = arr.t.tolist()
+        s_l: list[int] = arr.stream.tolist()
+        vip_l: list[Any] = arr.vip.tolist()
+        cust_l: list[int] = arr.customer.tolist()
+        ivr_l: list[float] = draws["ivr_s"].tolist()
+        reason_l: list[int] = draws["reason"].tolist()
         entry = arr.t + draws["ivr_s"]
-        entry_l = entry.tolist()
+        entry_l: list[float] = entry.tolist()
         contacts = self.records.contacts
         prefix = m.id_prefix
         # Self-served contacts never reach a queue: record them now.
@@ -594,35 +673,34 @@ class Engine:
                 t_l[i], None, entry_l[i], ivr_l[i], None, None, None, None,
                 "self_served", None, 0, "self_served", vip_l[i],
             ))
-        order = np.flatnonzero(~draws["self_served"])
-        order = order[np.argsort(entry[order], kind="stable")].tolist()
-        pat_l, work_l, acw_l = draws["patience"].tolist(), draws["work"].tolist(), draws["acw"].tolist()
-        hold_l, ut_l = draws["hold"].tolist(), draws["u_transfer"].tolist()
+        in_line = np.flatnonzero(~draws["self_served"])
+        order: list[int] = in_line[np.argsort(entry[in_line], kind="stable")].tolist()
+        pat_l: list[float] = draws["patience"].tolist()
+        work_l: list[float] = draws["work"].tolist()
+        acw_l: list[float] = draws["acw"].tolist()
+        hold_l: list[float] = draws["hold"].tolist()
+        ut_l: list[float] = draws["u_transfer"].tolist()
         s_queue = stream_q
-        s_bt = [s.business_type for s in streams]
-        s_dir = [s.direction for s in streams]
-        s_ivr = [s.ivr is not None for s in streams]
-        reasons = self.reason_names
+        s_bt: list[Any] = [s.business_type for s in streams]
+        s_dir: list[Any] = [s.direction for s in streams]
+        s_ivr: list[bool] = [s.ivr is not None for s in streams]
+        reasons: list[list[Any]] = self.reason_names
         events = self.events
-        pop = heapq.heappop
-        on_end, enter, emit, after_work = self._on_end, self._enter, self._emit, self._after_work
         j, n_in = 0, len(order)
         inf = math.inf
         next_day = 86400.0 if progress is not None else inf
         nxt = entry_l[order[0]] if n_in else inf
+        last = self.now
         while True:
             if events and events[0][0] <= nxt:
-                t, _, kind, obj = pop(events)
-                self.now = t
+                t, _, kind, obj = heappop(events)
+                last = t
                 if kind == END:
-                    on_end(obj, t)
+                    self._on_end(obj, t)
                 elif kind == ABANDON:
-                    if obj.state == WAITING:
-                        obj.state = DONE
-                        emit(obj, "abandoned", t)
+                    self._on_abandon(obj, t)
                 elif kind == ACW_END:
-                    obj.in_acw = False
-                    after_work(obj, t)
+                    self._on_acw_end(obj, t)
                 elif kind == OVERFLOW:
                     self._on_overflow(obj, t)
                 elif kind == CALLBACK:
@@ -632,29 +710,37 @@ class Engine:
             elif j < n_in:
                 i = order[j]
                 j += 1
-                now = nxt
-                self.now = now
+                now = last = nxt
                 nxt = entry_l[order[j]] if j < n_in else inf
                 if now >= next_day:
                     progress(int(now // 86400), j)  # type: ignore[misc]  # set only with a callback
                     next_day = (now // 86400 + 1) * 86400.0
                 s_i = s_l[i]
                 ci = cust_l[i]
-                c = Contact(f"{prefix}{i}", s_queue[s_i], vip_l[i], ids[ci] if ids is not None and ci >= 0 else None,
-                            s_bt[s_i], s_dir[s_i], t_l[i], now, pat_l[i], work_l[i], acw_l[i], hold_l[i], ut_l[i])
-                if plan_l is not None:
-                    c.plan = plan_l[i]
+                c = Contact(f"{prefix}{i}", s_queue[s_i], vip_l[i], None if ids is None or ci < 0 else ids[ci],
+                            s_bt[s_i], s_dir[s_i], t_l[i], now, pat_l[i], work_l[i], acw_l[i], hold_l[i], ut_l[i],
+                            0, -1 if plan_l is None else plan_l[i])
                 if s_ivr[s_i]:
                     c.ivr_s = ivr_l[i]
                     c.ivr_result = reasons[s_i][reason_l[i]]
-                enter(c, now)
+                self._enter(c, now)
             else:
                 break
-        end = max(self.horizon, self.now)
+        self.now = last
+        end = max(self.horizon, last)
         for a in self.agents:
             if a.st is not None and end > a.st_start + 1e-6:
-                self.records.agent_states.append((a.id, a.st, a.st_reason, a.st_queue, a.st_start, end))
+                self.state_rows.append((a.id, a.st, a.st_reason, a.st_queue, a.st_start, end))
         return self.records
+
+    def _on_abandon(self, c: Contact, t: float) -> None:
+        if c.state == WAITING:
+            c.state = DONE
+            self._emit(c, "abandoned", t)
+
+    def _on_acw_end(self, a: _Agent, t: float) -> None:
+        a.in_acw = False
+        self._after_work(a, t)
 
     def _on_overflow(self, c: Contact, t: float) -> None:
         if c.state != WAITING:
@@ -664,7 +750,7 @@ class Engine:
         if ai is not None:
             self._assign(c, self.agents[ai], target, t)
         else:
-            self.router.enqueue(target, c, c.vip, c.order)
+            self._enqueue(target, c)
 
     def _on_callback(self, c: Contact, t: float) -> None:
         qs = self.queues[c.q]
@@ -676,9 +762,43 @@ class Engine:
         self._enter(self._new_leg(c, c.q, t, "-cb", "outbound", c.order, patient=False), t)
 
 
-def simulate(model: Model, seed: int = 0, progress: Callable[[int, int], None] | None = None) -> Records:
+_COMPILED: dict[str, Any] = {}  # "engine": the compiled Engine class or None, once looked up
+
+
+def compiled_engine() -> Any:
+    """The engine class compiled by ``tools/build_fast_sim.py`` (mypyc) from this very source, or None.
+
+    None when it is not built, was built from another version of this file (its ``SOURCE_SHA256`` differs), or
+    ``CALLOPS_SIM_PURE=1`` is set. Both engines give identical records for the same model and seed.
+    """
+    if "engine" not in _COMPILED:
+        fast = None
+        if os.environ.get("CALLOPS_SIM_PURE", "") in ("", "0"):
+            try:  # built by tools/build_fast_sim.py, never in the repository
+                _engine_c: Any = importlib.import_module("callops.sim._engine_c")
+            except ImportError:
+                _engine_c = None
+            if _engine_c is not None:
+                with open(__file__, "rb") as f:
+                    sha = hashlib.sha256(f.read()).hexdigest()
+                if getattr(_engine_c, "SOURCE_SHA256", None) == sha:
+                    fast = _engine_c.Engine
+        _COMPILED["engine"] = fast
+    return _COMPILED["engine"]
+
+
+def simulate(model: Model, seed: int = 0, progress: Callable[[int, int], None] | None = None,
+             compiled: bool | None = None) -> Records:
     """Run ``model`` with ``seed``; the same model and seed always give the same records.
 
-    ``progress(days_done, contacts_entered)`` is called once per simulated day when given.
+    ``progress(days_done, contacts_entered)`` is called once per simulated day when given. ``compiled``: None uses
+    the compiled engine when it is built and current (:func:`compiled_engine`), False the pure-Python one, True
+    requires the compiled one.
     """
-    return Engine(model, seed).run(progress)
+    cls: Any = Engine
+    if compiled is not False:
+        fast = compiled_engine()
+        if fast is None and compiled:
+            raise CallopsError("the compiled simulation engine is not built: run `python tools/build_fast_sim.py`")
+        cls = fast or Engine
+    return cls(model, seed).run(progress)

@@ -662,8 +662,50 @@ def _best_response(
     return [o for o, v in av.x.items() if solver.BooleanValue(v)]
 
 
+class _Responder:
+    """Best responses (:func:`_best_response`) with each agent's rule model built once and solved again with a new
+    objective (issue 18): building the model is most of a response's time, and the hint's two passes and the
+    repair ask the same agents again and again. The hint's first pass caps an agent's paid minutes: the cap is
+    built into the model behind an enforcement literal that the capped solve assumes true (one cap per agent; a
+    response with another cap builds a model of its own)."""
+
+    def __init__(self, problem: Problem, by_agent: dict[int, list[Option]]) -> None:
+        self.problem, self.by_agent = problem, by_agent
+        self.models: dict[int, tuple[cp_model.CpModel, list[Option], list, cp_model.IntVar | None, int | None]] = {}
+
+    def respond(self, agent_idx: int, value: dict[Option, int], seconds: float,
+                cap_minutes: int | None = None) -> list[Option]:
+        """The agent's legal week with the largest total value, optionally with at most ``cap_minutes`` paid."""
+        entry = self.models.get(agent_idx)
+        if entry is None:
+            model = cp_model.CpModel()
+            av = add_agent_rules(model, self.problem, agent_idx, self.by_agent[agent_idx])
+            lit = None
+            if cap_minutes is not None:
+                lit = model.NewBoolVar("capped")
+                paid = sum(self.problem.templates[o.k].paid_minutes * v for o, v in av.x.items())
+                model.Add(paid <= cap_minutes).OnlyEnforceIf(lit)
+            entry = (model, list(av.x), list(av.x.values()), lit, cap_minutes)
+            self.models[agent_idx] = entry
+        model, keys, xs, lit, built_cap = entry
+        if cap_minutes is not None and (lit is None or cap_minutes != built_cap):
+            return _best_response(self.problem, agent_idx, self.by_agent[agent_idx], value, seconds, cap_minutes)
+        model.ClearAssumptions()
+        if cap_minutes is not None:
+            model.AddAssumption(lit)
+        model.Maximize(cp_model.LinearExpr.WeightedSum(xs, [value[o] for o in keys]))
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = seconds
+        solver.parameters.num_workers = 1
+        if solver.Solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            bad = _diagnose(self.problem, [o for lst in self.by_agent.values() for o in lst])
+            raise CallopsError(f"the contracts of these agents cannot be met this week: {'; '.join(bad[:5])}")
+        return [o for o, v in zip(keys, xs, strict=True) if solver.BooleanValue(v)]
+
+
 def _sequential_hint(
-    problem: Problem, opts: list[Option], target: dict[Group, int], deadline: float = float("inf")
+    problem: Problem, opts: list[Option], target: dict[Group, int], deadline: float = float("inf"),
+    responder: _Responder | None = None,
 ) -> dict[Option, int]:
     """Agents one by one take the legal week that best fills the counts still wanted (a feasible hint)."""
     by_agent: dict[int, list[Option]] = defaultdict(list)
@@ -676,6 +718,7 @@ def _sequential_hint(
         k: (t.length_minutes - sum(b.min_minutes for b in t.breaks)) // step for k, t in enumerate(problem.templates)
     }
     picked: dict[int, list[Option]] = {}
+    br = responder or _Responder(problem, by_agent)
 
     def value(mine: list[Option]) -> dict[Option, int]:
         return {o: (w.under if left.get(o.group, 0) > 0 else -max(1, w.over)) * work[o.k] for o in mine}
@@ -687,7 +730,7 @@ def _sequential_hint(
         mine = by_agent[ai]
         top = max(problem.templates[o.k].paid_minutes for o in mine)
         cap = max(min_minutes(problem, ai) + top - 1, 0)
-        picked[ai] = _best_response(problem, ai, mine, value(mine), 1.0, cap_minutes=cap)
+        picked[ai] = br.respond(ai, value(mine), 1.0, cap_minutes=cap)
         for o in picked[ai]:
             left[o.group] = left.get(o.group, 0) - 1
     # Pass 2: each agent re-chooses its whole week against what the others left (full contract hours).
@@ -700,7 +743,7 @@ def _sequential_hint(
             continue
         for o in picked[ai]:
             left[o.group] += 1
-        picked[ai] = _best_response(problem, ai, mine, value(mine), 1.0)
+        picked[ai] = br.respond(ai, value(mine), 1.0)
         for o in picked[ai]:
             left[o.group] = left.get(o.group, 0) - 1
     return {o: 1 for lst in picked.values() for o in lst}
@@ -708,7 +751,7 @@ def _sequential_hint(
 
 def _repair(
     problem: Problem, opts: list[Option], target: dict[Group, int], chosen: list[Option], deadline: float,
-    rounds: int = 3,
+    rounds: int = 3, responder: _Responder | None = None,
 ) -> tuple[list[Option], int]:  # fmt: skip
     """Local repair of an assignment (issue 16): agents in turn re-choose their whole legal week against the counts
     the others leave short or over (best responses, as in :func:`_sequential_hint`'s second pass), until no agent
@@ -729,6 +772,7 @@ def _repair(
         k: (t.length_minutes - sum(b.min_minutes for b in t.breaks)) // step for k, t in enumerate(problem.templates)
     }
     changed = 0
+    br = responder or _Responder(problem, by_agent)
     for _ in range(rounds):
         moved = 0
         for ai in sorted(by_agent, key=lambda a: len(by_agent[a])):
@@ -743,7 +787,7 @@ def _repair(
             # what each shift is worth with this agent's own shifts handed back: filling a wanted count, else over
             value = {o: (w.under if left.get(o.group, 0) > 0 else -max(1, w.over)) * work[o.k] for o in mine}
             before = sum(value[o] for o in picked[ai])
-            best = _best_response(problem, ai, mine, value, 1.0)
+            best = br.respond(ai, value, 1.0)
             if sum(value[o] for o in best) > before:
                 picked[ai] = best
                 moved += 1
@@ -852,50 +896,138 @@ def _place_breaks(problem: Problem, chosen: list[Option], counts: _Counts) -> li
     return shifts
 
 
+def _deviation(problem: Problem, target: dict[Group, int], chosen: list[Option]) -> tuple[int, int, int]:
+    """How far an assignment is from the counts plan: work intervals short of it, work intervals over it, and their
+    weighted cost (under and over weights): what the assignment adds to the plan's objective at most."""
+    got: dict[Group, int] = defaultdict(int)
+    for o in chosen:
+        got[o.group] += 1
+    step = problem.interval_minutes
+    work = {
+        k: (t.length_minutes - sum(b.min_minutes for b in t.breaks)) // step for k, t in enumerate(problem.templates)
+    }
+    short = sum(max(0, n - got[g]) * work[g[1]] for g, n in target.items())
+    extra = sum(max(0, n - target.get(g, 0)) * work[g[1]] for g, n in got.items())
+    w = problem.weights
+    return short, extra, w.under * short + max(1, w.over) * extra
+
+
 def solve_schedule(problem: Problem, time_limit: float = 60.0, workers: int | None = None) -> ScheduleResult:
-    """Schedule the week: every hard rule holds; coverage is soft and shortfalls are reported."""
+    """Schedule the week: every hard rule holds; coverage is soft and shortfalls are reported.
+
+    Time policy (issue 18: the limit must hold on a busy machine too). Each stage gets a share of what is *left*,
+    not of the limit, and says what it got (``budget_s``), what it used and how it ended; a stage that does not run
+    says why (``status: skipped``, ``reason``). The counts take up to 45 % of the limit; the legal warm start
+    (sequential best responses, :func:`_sequential_hint`) is ready within seconds after its first pass, which is
+    always completed; the whole-week CP-SAT model runs only when enough time is left for it to improve on the warm
+    start (on a loaded machine it would spend its time in presolve and return nothing) and runs after a first round of
+    repairs (best responses, then CP-SAT neighbourhoods), which close most of the warm start's distance to the plan
+    per second; a second round gets what is left; the break placement keeps a reserve. When the counting MIP finds
+    no plan in its time, the greedy roster (:func:`greedy_schedule`) is made first and returned if the rest does
+    worse. The assignment
+    kept is the best one seen by its distance to the counts plan, so a time limit never returns less than the warm
+    start. ``stages["limits"]`` splits the final gap into what each stage left.
+    """
     t0 = time.perf_counter()
     workers = max(1, workers or os.cpu_count() or 1)
     opts = shift_options(problem)
     stages: dict[str, dict] = {}
     remaining = lambda: time_limit - (time.perf_counter() - t0)  # noqa: E731
-    counts, lp = _counting_model(problem, opts, max(1.0, 0.45 * remaining()), workers)
+    reserve = max(2.0, 0.12 * time_limit)  # for the break placement at the end
+    budget = max(1.0, min(0.45 * time_limit, remaining() - reserve - 4.0))
+    counts, lp = _counting_model(problem, opts, budget, workers)
     assert lp is not None
-    stages["lp"] = {"status": lp.status, "bound": lp.bound}
+    stages["lp"] = {"status": lp.status, "bound": lp.bound, "seconds": round(lp.seconds, 3)}
     stages["counts"] = {
         "status": counts.status,
         "objective": counts.objective,
         "bound": counts.bound,
+        "budget_s": round(budget, 2),
         "seconds": round(counts.seconds, 3),
     }
+    fallback = None
+    if counts.status == "rounded_lp":
+        # No MIP plan in time: the rounded LP point may ask for counts the agents' rules cannot give, and chasing it
+        # can give a roster far worse than filling the requirements directly. The greedy roster (agents in turn take
+        # their best legal week against what is still short, breaks where coverage is highest) is made first; the
+        # decomposition then goes on with what time is left, and the better of the two is returned.
+        fallback = _greedy_result(problem, opts, t0, dict(stages), lp, counts)
     target = counts.n if counts.objective is not None else {}
+    by_agent: dict[int, list[Option]] = defaultdict(list)
+    for o in opts:
+        by_agent[o.agent].append(o)
+    responder = _Responder(problem, by_agent)
+    # warm start: the first pass always (a legal week for everyone), the second within its share of what is left
     t_hint = time.perf_counter()
-    # the hint's second pass stops at 60 % of the limit: the repairs below finish its work and go further
-    hint = _sequential_hint(problem, opts, target, deadline=t0 + 0.6 * time_limit)
-    stages["hint"] = {"seconds": round(time.perf_counter() - t_hint, 3)}
-    budget = remaining() - 0.25 * time_limit
-    if budget >= 5.0:
-        chosen, info = _assign(problem, opts, target, budget, workers, hint)
-    else:  # too little time left to build and improve the full model: the legal hint is the assignment
-        chosen, info = [o for o, v in hint.items() if v], {"status": "hint_only"}
-    if target:
+    hint_budget = max(1.0, 0.3 * (remaining() - reserve))
+    hint = _sequential_hint(problem, opts, target, deadline=t_hint + hint_budget, responder=responder)
+    best = [o for o, v in hint.items() if v]
+    best_dev = _deviation(problem, target, best)
+    stages["hint"] = {"budget_s": round(hint_budget, 2), "seconds": round(time.perf_counter() - t_hint, 3),
+                      "short": best_dev[0], "extra": best_dev[1], "cost": best_dev[2]}  # fmt: skip
+    # Repairs first (best responses, then CP-SAT neighbourhoods): per second they close most of the warm start's
+    # distance to the plan; then the whole-week model from the repaired assignment, only with time to spare
+    # (under load it spends its time in presolve); then the repairs again with what is left.
+
+    def repair(share: float, key: str) -> None:
+        nonlocal best, best_dev
         t_rep = time.perf_counter()
-        chosen, moved = _repair(problem, opts, target, chosen, deadline=max(t0 + 0.7 * time_limit, time.perf_counter()))
-        chosen, helped = _repair_neighbourhoods(problem, opts, target, chosen, deadline=t0 + 0.9 * time_limit)
-        info = {**info, "repair": {"agents_changed": moved, "neighbourhoods": helped,
-                                   "seconds": round(time.perf_counter() - t_rep, 3)}}  # fmt: skip
+        rep_budget = max(0.0, share * (remaining() - reserve))
+        chosen, moved = _repair(problem, opts, target, best, deadline=t_rep + 0.4 * rep_budget, responder=responder)
+        chosen, helped = _repair_neighbourhoods(problem, opts, target, chosen, deadline=t_rep + rep_budget)
+        dev = _deviation(problem, target, chosen)
+        if dev[2] <= best_dev[2]:
+            best, best_dev = chosen, dev
+        stages[key] = {"budget_s": round(rep_budget, 2), "seconds": round(time.perf_counter() - t_rep, 3),
+                       "agents_changed": moved, "neighbourhoods": helped,
+                       "short": best_dev[0], "extra": best_dev[1], "cost": best_dev[2]}  # fmt: skip
+
+    if target:
+        repair(0.4, "repair")
+    else:
+        stages["repair"] = {"status": "skipped", "reason": "no counts plan to repair towards"}
+    cp_budget = 0.7 * (remaining() - reserve)
+    cp_needed = max(8.0, 0.2 * time_limit)
+    if not target:
+        info: dict = {"status": "skipped", "reason": "no counts plan to meet (the counting stage found none)"}
+    elif best_dev[2] == 0:
+        info = {"status": "skipped", "reason": "the repaired assignment meets the plan exactly"}
+    elif cp_budget >= cp_needed:
+        chosen, info = _assign(problem, opts, target, cp_budget, workers, dict.fromkeys(best, 1))
+        info["budget_s"] = round(cp_budget, 2)
+        dev = _deviation(problem, target, chosen)
+        info.update(short=dev[0], extra=dev[1], cost=dev[2])
+        if dev[2] < best_dev[2]:
+            best, best_dev = chosen, dev
+    else:
+        info = {"status": "skipped", "budget_s": round(max(cp_budget, 0.0), 2),
+                "reason": f"{max(cp_budget, 0.0):.1f} s left for the whole-week model, {cp_needed:.0f} s needed: "
+                          "the repairs get the time"}  # fmt: skip
     stages["assignment"] = info
+    if target and best_dev[2] > 0 and remaining() - reserve > 1.0:
+        repair(1.0, "repair_after")
+    chosen = best
     realized: dict[Group, int] = defaultdict(int)
     for o in chosen:
         realized[o.group] += 1
-    brk, _ = _counting_model(problem, opts, max(0.1 * time_limit, remaining(), 2.0), workers, fixed=dict(realized))
-    stages["breaks"] = {"status": brk.status, "objective": brk.objective, "seconds": round(brk.seconds, 3)}
+    brk_budget = max(remaining(), 2.0)
+    brk, _ = _counting_model(problem, opts, brk_budget, workers, fixed=dict(realized))
+    stages["breaks"] = {"status": brk.status, "objective": brk.objective, "budget_s": round(brk_budget, 2),
+                        "seconds": round(brk.seconds, 3)}  # fmt: skip
     shifts = _place_breaks(problem, chosen, brk)
     rows = schedule_rows(problem, shifts)
     score = sv.score(problem, rows)
     # Both are bounds of relaxations of the full problem: the LP, and the MIP with fractional breaks.
     lower = max([b for b in (lp.bound, counts.bound) if b is not None], default=0.0)
     gap = 0.0 if score.objective <= 1e-9 else max(0.0, (score.objective - lower) / score.objective)
+    stages["limits"] = _limits(score.objective, lower, counts, best_dev, brk, target)
+    if fallback is not None:
+        if fallback.objective < score.objective:
+            fallback.stages["decomposition"] = {
+                "objective": score.objective, "reason": "from the rounded LP plan it did worse than the greedy roster"}
+            fallback.seconds = time.perf_counter() - t0
+            return fallback
+        stages["greedy_fallback"] = {"objective": fallback.objective, "reason": "made first (no MIP plan); did worse"}
     return ScheduleResult(
         problem=problem,
         shifts=shifts,
@@ -913,6 +1045,66 @@ def solve_schedule(problem: Problem, time_limit: float = 60.0, workers: int | No
         uncovered=uncovered_intervals(problem, score.coverage, reachable_agents(problem, opts),
                                       plan_coverage(problem, counts) if counts.objective is not None else None),
     )
+
+
+def _greedy_result(problem: Problem, opts: list[Option], t0: float, stages: dict[str, dict], lp: _Counts,
+                   counts: _Counts) -> ScheduleResult:
+    """The greedy roster (:func:`greedy_schedule`) with the same report: the result when the counting stage has no
+    plan and the decomposition from its rounded LP point does worse."""
+    t_g = time.perf_counter()
+    shifts = greedy_schedule(problem)
+    stages["hint"] = {"status": "greedy", "seconds": round(time.perf_counter() - t_g, 3),
+                      "reason": "no counts plan (the counting MIP found none in its time): coverage-driven warm start"}
+    for name in ("assignment", "repair", "breaks"):
+        stages[name] = {"status": "skipped", "reason": "no counts plan to assign, repair or place breaks against; "
+                                                       "the greedy roster places its own breaks"}
+    rows = schedule_rows(problem, shifts)
+    score = sv.score(problem, rows)
+    lower = max([b for b in (lp.bound, counts.bound) if b is not None], default=0.0)
+    gap = 0.0 if score.objective <= 1e-9 else max(0.0, (score.objective - lower) / score.objective)
+    stages["limits"] = {"plan_above_bound": None, "assignment_off_plan": None, "assignment_short_intervals": None,
+                        "assignment_extra_intervals": None, "breaks_and_rest": None,
+                        "limited_by": "the counting stage: its MIP found no plan in its time (the greedy roster was "
+                                      "better than the decomposition from the rounded LP point)"}  # fmt: skip
+    return ScheduleResult(
+        problem=problem, shifts=shifts, objective=score.objective, under=score.under, over=score.over,
+        weekend_spread=score.weekend_spread, night_spread=score.night_spread, lower_bound=lower,
+        lp_bound=lp.bound, mip_bound=counts.bound, gap=gap, seconds=time.perf_counter() - t0, stages=stages,
+        uncovered=uncovered_intervals(problem, score.coverage, reachable_agents(problem, opts), None),
+    )
+
+
+def _limits(objective: float, lower: float, counts: _Counts, dev: tuple[int, int, int], brk: _Counts,
+            target: dict[Group, int]) -> dict:
+    """What the gap is made of, in objective units: the counts plan above the bound (the counting stage's own gap:
+    0 when its MIP was solved, since the bound is then the plan's value), the assignment's distance from the plan
+    (at most its weighted short and extra work intervals), and the rest (break placement and fairness, measured
+    on the produced rows). ``limited_by`` names the largest part."""
+    plan = counts.objective if counts.objective is not None else None
+    rest = None if plan is None else round(objective - plan - (dev[2] if target else 0.0), 1)
+    parts = {
+        "plan_above_bound": round(plan - lower, 1) if plan is not None else None,
+        "assignment_off_plan": dev[2] if target else None,
+        "assignment_short_intervals": dev[0] if target else None,
+        "assignment_extra_intervals": dev[1] if target else None,
+        "breaks_and_rest": rest,  # negative: the assignment's extra shifts cost less than its weighted distance
+    }
+    named = {"plan_above_bound": f"the counting stage ({counts.status})",
+             "assignment_off_plan": "the assignment of named agents to the plan (time-limited search)",
+             "breaks_and_rest": f"break placement ({brk.status}) and fairness"}  # fmt: skip
+    sizes = {k: v for k, v in parts.items() if k in named and isinstance(v, int | float) and v > 0}
+    if objective - lower <= 1e-9:
+        parts["limited_by"] = "nothing: the schedule meets the bound"
+    elif counts.status == "rounded_lp":
+        parts["limited_by"] = ("the counting stage: its MIP found no plan in its time, and the rounded LP point it "
+                               "fell back on asks for shift counts the agents' rules cannot give")
+    elif plan is None:
+        parts["limited_by"] = "the counting stage found no plan in its time (the warm start alone was used)"
+    elif not sizes:
+        parts["limited_by"] = "the bound itself (a relaxation: break placement and agent rules it leaves out)"
+    else:
+        parts["limited_by"] = named[max(sizes, key=lambda k: sizes[k])]
+    return parts
 
 
 def reachable_agents(problem: Problem, opts: list[Option]) -> dict[str | None, np.ndarray]:

@@ -86,13 +86,15 @@ FROM (
               ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
             ) IS NULL
             THEN FALSE
-            ELSE CAST(EPOCH(
-              CAST(LEAD("t1"."offered_at") OVER (
-                PARTITION BY "t1"."customer_id"
-                ORDER BY "t1"."offered_at" ASC, "t1"."contact_id" ASC
-                ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-              ) AS TIMESTAMP)
-            ) - EPOCH(CAST("t1"."offered_at" AS TIMESTAMP)) AS DOUBLE) <= 604800.0
+            ELSE (
+              EPOCH(
+                LEAD("t1"."offered_at") OVER (
+                  PARTITION BY "t1"."customer_id"
+                  ORDER BY "t1"."offered_at" ASC, "t1"."contact_id" ASC
+                  ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+                )
+              ) - EPOCH("t1"."offered_at")
+            ) <= 604800.0
           END AS "repeated"
         FROM (
           SELECT
