@@ -12,6 +12,10 @@ an answer, as contact arrivals do: the latency one decision meets at ``--connect
 decisions per second at most, the figure issue 11 asks about).
 
     .venv/bin/python bench/value_decide.py [--customers 1000000] [--seconds 15] [--connections 8] [--think-ms 20]
+        [--pin]
+
+``--pin`` puts the server on the last core and wrk on the others (``taskset``), as when the clients run on other
+machines: without it, wrk and the server share both cores and the server's tail includes waiting for wrk.
 """
 
 from __future__ import annotations
@@ -88,9 +92,22 @@ def _paced(script: Path, think_ms: float) -> Path:
     return paced
 
 
-def _wrk(url: str, script: Path, seconds: int, threads: int, connections: int) -> dict[str, float]:
-    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
-                          url], capture_output=True, text=True, check=True).stdout  # fmt: skip
+def _pinning(pin: bool) -> tuple[list[str], list[str]]:
+    """``taskset`` prefixes for (server, wrk): the last core for the server, the others for wrk."""
+    if not pin:
+        return [], []
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        raise SystemExit("--pin needs at least two cores")
+    rest = ",".join(str(c) for c in cores[:-1])
+    return ["taskset", "-c", str(cores[-1])], ["taskset", "-c", rest]
+
+
+def _wrk(url: str, script: Path, seconds: int, threads: int, connections: int,
+         prefix: list[str] | None = None) -> dict[str, float]:  # fmt: skip
+    command = [*(prefix or []), "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s",
+               str(script), url]  # fmt: skip
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
 
     def ms(label: str) -> float:
         m = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
@@ -132,7 +149,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--think-ms", type=float, default=20.0, help="a paced client's wait after each answer")
+    ap.add_argument("--pin", action="store_true", help="server on the last core, wrk on the others")
     args = ap.parse_args()
+    on_server, on_client = _pinning(args.pin)
     with tempfile.TemporaryDirectory(prefix="value-decide-") as tmp:
         home = Path(tmp)
         t0 = time.perf_counter()
@@ -141,7 +160,7 @@ def main() -> None:
         in_process = _in_process(args.customers)
         port = _free_port()
         env = {**os.environ, "CALLOPS_HOME": str(home)}
-        server = subprocess.Popen([CALLOPS, "serve", "--port", str(port), "--no-console"], env=env,
+        server = subprocess.Popen([*on_server, CALLOPS, "serve", "--port", str(port), "--no-console"], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         try:
             base = f"http://127.0.0.1:{port}"
@@ -170,17 +189,17 @@ def main() -> None:
                 encoding="utf-8")  # 1 % of the ids are unknown: the default answer is measured too
             get = Path(tmp) / "get.lua"
             get.write_text(f'wrk.headers["Authorization"] = "Bearer {token}"\n', encoding="utf-8")
-            decide = _wrk(f"{base}/api/decide", post, args.seconds, args.threads, args.connections)
-            baseline = _wrk(f"{base}/api/tenant", get, args.seconds, args.threads, args.connections)
+            decide = _wrk(f"{base}/api/decide", post, args.seconds, args.threads, args.connections, on_client)
+            baseline = _wrk(f"{base}/api/tenant", get, args.seconds, args.threads, args.connections, on_client)
             paced = _wrk(f"{base}/api/decide", _paced(post, args.think_ms), args.seconds, args.threads,
-                         args.connections)  # fmt: skip
+                         args.connections, on_client)  # fmt: skip
             paced_base = _wrk(f"{base}/api/tenant", _paced(get, args.think_ms), args.seconds, args.threads,
-                              args.connections)  # fmt: skip
+                              args.connections, on_client)  # fmt: skip
         finally:
             server.terminate()
             server.wait(timeout=30)
     print(json.dumps({
-        "customers": args.customers, "clients": args.connections, "wrk_threads": args.threads,
+        "customers": args.customers, "clients": args.connections, "wrk_threads": args.threads, "pinned": args.pin,
         "setup_s": round(setup_s, 1), "first_decision_s (index load)": round(load_s, 2),
         "decide_in_process": in_process, "decide": decide, "baseline_get_tenant": baseline,
         "p99_ratio_vs_baseline": round(decide["p99_ms"] / baseline["p99_ms"], 2),

@@ -139,7 +139,14 @@ def test_swap_rest_rule_colleague_accepts_lead_decides(world: dict) -> None:
     with w["store"].session() as s:
         actions = [e.action for e in audit.list_audit(s, "t1")]
         msgs = outbox.list_messages(s, "t1")
-        to = {m.payload["to"] for m in msgs if m.payload.get("request_id") == r["id"]}
+        mine = [m.payload for m in msgs if m.payload.get("request_id") == r["id"]]
+        to = {p["to"] for p in mine}
+    # every message reads in both languages: the approval names the version in Chinese as well
+    approved = [p for p in mine if p["event"] == "approved"]
+    assert approved and all("已批准" in p["text_zh"] and "排班版本 1" in p["text_zh"] for p in approved)
+    asked = [p for p in mine if p["event"] == "asked"]
+    assert asked and all("换班" in p["text_zh"] and "A01" in p["text_zh"] for p in asked)
+    assert all(p["text"] and p["text_zh"] for p in mine)
     assert {"people_request.create", "people_request.accept", "people_request.approve",
             "schedule.version"} <= set(actions)  # fmt: skip
     assert {"a01", "a02", "lead-alpha"} <= to

@@ -64,3 +64,15 @@ def test_every_reported_value_has_both_labels() -> None:
             assert en.strip() and zh.strip() and en != zh, (group, en)
     assert value_label("step_status", "pending_approval", "zh-CN") == "待审批"
     assert value_label("step", "some_future_step", "zh-CN") == "some_future_step"  # shown as it is
+
+
+def test_every_profile_field_on_the_value_page_has_both_labels() -> None:
+    """The customer profile shows labels, never raw feature keys; each key is a real feature of the value model."""
+    from callops.ui.pages_value import PROFILE_KEYS
+    from callops.value.features import FEATURES
+
+    for key in PROFILE_KEYS:
+        assert f"value_f_{key}" in LABELS, key
+        en, zh = LABELS[f"value_f_{key}"]
+        assert key not in (en, zh) and en.strip() and zh.strip(), key
+        assert key in FEATURES, key

@@ -167,7 +167,9 @@ class Resources:
         self.warehouse_url = warehouse_url
         self._store: Store | None = None
         self._warehouse: Warehouse | None = None
-        self._open_lock = threading.Lock()
+        # One lock each: a store whose first open hangs (PostgreSQL down) must not stall new warehouse handles.
+        self._store_open_lock = threading.Lock()
+        self._warehouse_open_lock = threading.Lock()
         # Taken by writers of the main connection (loads, the live landing); readers use their own handles.
         # A plain Lock: it may be taken and released on different threads.
         self.warehouse_lock = threading.Lock()
@@ -194,14 +196,17 @@ class Resources:
     @property
     def store(self) -> Store:
         """The operational store (migrated to head on first open)."""
-        with self._open_lock:
+        held = self._store
+        if held is not None:  # every request reads it: no lock once it is open
+            return held
+        with self._store_open_lock:
             if self._store is None:
                 self._store = Store(self.store_url)
             return self._store
 
     def open_warehouse(self) -> Warehouse:
         """The main warehouse connection (writers hold :attr:`warehouse_lock` while using it)."""
-        with self._open_lock:
+        with self._warehouse_open_lock:
             if self._warehouse is None:
                 self._warehouse = Warehouse(self.warehouse_url)
             return self._warehouse
@@ -213,10 +218,11 @@ class Resources:
     def close(self) -> None:
         """Close the store and the warehouse if they were opened."""
         self.readers.close()
-        with self._open_lock:
+        with self._store_open_lock:
             if self._store is not None:
                 self._store.close()
                 self._store: Store | None = None
+        with self._warehouse_open_lock:
             if self._warehouse is not None:
                 with self.warehouse_lock:
                     self._warehouse.close()

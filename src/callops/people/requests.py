@@ -202,14 +202,19 @@ def _validate(wh: Warehouse, session: Session, tenant: str, who: links.Person, k
 
 
 # --------------------------------------------------------------------------------------------------- life cycle
-def _notify(session: Session, tenant: str, r: PeopleRequest, event: str, users: list[Any], text: str) -> int:
+_KIND_ZH = {"time_off": "休假", "swap": "换班", "trade": "班次转让"}
+
+
+def _notify(session: Session, tenant: str, r: PeopleRequest, event: str, users: list[Any], text: str,
+            text_zh: str) -> int:  # fmt: skip
+    """One in-app message per user, in English (``text``) and Chinese (``text_zh``)."""
     sent = 0
     for u in users:
         if u is None:
             continue
         payload = {"kind": "people_request", "event": event, "request_id": r.id, "request_kind": r.kind,
                    "status": r.status, "agent_id": r.agent_id, "colleague_id": r.colleague_id, "to": u.name,
-                   "text": text}  # fmt: skip
+                   "text": text, "text_zh": text_zh}  # fmt: skip
         sent += outbox.enqueue(session, tenant, "inapp", f"people-request:{r.id}:{event}:{u.name}", payload)
     return sent
 
@@ -228,8 +233,10 @@ def _settle(session: Session, wh: Warehouse, tenant: str, r: PeopleRequest, sett
         session.flush()
         leads = links.team_leads(session, tenant, r.team)
         why = "; ".join(doc["reasons"][:3]) or "every check passed"
-        _notify(session, tenant, r, "pending_lead", leads, f"{r.kind} request {r.id} of {r.agent_id} waits for "
-                f"your decision: {why}")  # fmt: skip
+        why_zh = "；".join(doc.get("reasons_zh", [])[:3]) or "全部检查通过"
+        _notify(session, tenant, r, "pending_lead", leads,
+                f"{r.kind} request {r.id} of {r.agent_id} waits for your decision: {why}",
+                f"{r.agent_id} 的{_KIND_ZH[r.kind]}申请 {r.id} 等待您审批：{why_zh}")
 
 
 def _apply(session: Session, wh: Warehouse, tenant: str, r: PeopleRequest, change: checks.Change, actor: str,
@@ -246,7 +253,9 @@ def _apply(session: Session, wh: Warehouse, tenant: str, r: PeopleRequest, chang
     people = [links.linked_user(session, tenant, r.agent_id), links.linked_user(session, tenant, r.colleague_id)
               if r.colleague_id else None, *links.team_leads(session, tenant, r.team)]  # fmt: skip
     _notify(session, tenant, r, "approved", people, f"{r.kind} request {r.id} of {r.agent_id} approved "
-            f"(schedule version {r.schedule_version}): {reason}")  # fmt: skip
+            f"(schedule version {r.schedule_version}): {reason}",
+            f"{r.agent_id} 的{_KIND_ZH[r.kind]}申请 {r.id} 已批准（排班版本 {r.schedule_version}）："
+            f"{reason}")  # fmt: skip
 
 
 def file_request(store: Store, wh: Warehouse, tenant: str, user_id: int, kind: str, start: datetime, end: datetime,
@@ -275,7 +284,8 @@ def file_request(store: Store, wh: Warehouse, tenant: str, user_id: int, kind: s
             if kind == "swap":
                 _notify(s, tenant, r, "asked", [links.linked_user(s, tenant, colleague)],
                         f"{r.agent_id} asks you to swap shifts between {data.local(start, zone)} and "
-                        f"{data.local(end, zone)}")  # fmt: skip
+                        f"{data.local(end, zone)}",
+                        f"{r.agent_id} 请求与您换班：{data.local(start, zone)} 至 {data.local(end, zone)}")  # fmt: skip
         s.flush()
         return request_dict(r, zone)
 
@@ -356,7 +366,8 @@ def decide(store: Store, wh: Warehouse, tenant: str, user_id: int, request_id: i
                          audit.snapshot(r))  # fmt: skip
             people = [links.linked_user(s, tenant, r.agent_id),
                       links.linked_user(s, tenant, r.colleague_id) if r.colleague_id else None]
-            _notify(s, tenant, r, "refused", people, f"{r.kind} request {r.id} refused by {who.user_name}: {reason}")
+            _notify(s, tenant, r, "refused", people, f"{r.kind} request {r.id} refused by {who.user_name}: {reason}",
+                    f"{r.agent_id} 的{_KIND_ZH[r.kind]}申请 {r.id} 被 {who.user_name} 拒绝：{reason}")
         s.flush()
         return request_dict(r, zone)
 

@@ -59,6 +59,21 @@ register_labels({
     "value_care_contacted": ("Mark contacted", "标记已联系"),
     "value_care_resolved": ("Mark resolved", "标记已解决"),
     "value_care_moved": ("Care task moved", "关怀任务已更新"),
+    # profile fields (the feature keys of callops.value.features)
+    "value_f_plan": ("Plan", "套餐"),
+    "value_f_arpu": ("ARPU", "月均收入（ARPU）"),
+    "value_f_status": ("Status", "状态"),
+    "value_f_network_generation": ("Network", "网络制式"),
+    "value_f_usage_gb": ("Data used (GB / month)", "月流量（GB）"),
+    "value_f_vip_level": ("VIP level", "VIP 等级"),
+    "value_f_tenure_months": ("Tenure (months)", "在网时长（月）"),
+    "value_f_contacts_30d": ("Contacts, 30 days", "近30天接触次数"),
+    "value_f_complaints_30d": ("Complaints, 30 days", "近30天投诉次数"),
+    "value_f_csat_last": ("Last satisfaction", "最近一次满意度"),
+    "value_f_purchases_365d": ("Purchases, 365 days", "近365天购买次数"),
+    "value_f_spend_365d": ("Spend, 365 days", "近365天消费"),
+    "value_f_clv_p_alive": ("Probability still active (BG/NBD)", "仍活跃概率（BG/NBD）"),
+    "value_f_clv_value": ("Expected future spend (BG/NBD × Gamma-Gamma)", "预期未来消费（BG/NBD × Gamma-Gamma）"),
 })  # fmt: skip
 
 PROFILE_KEYS = ("plan", "arpu", "status", "network_generation", "usage_gb", "vip_level", "tenure_months",
@@ -161,7 +176,8 @@ async def value_page(customer: str = "") -> None:
                            test="value-score")  # fmt: skip
             for k in PROFILE_KEYS:
                 v = prof["features"].get(k)
-                ui.label(f"{k}: {round(v, 2) if isinstance(v, float) else v}").classes("co-muted")
+                data_attrs(ui.label(f"{t('value_f_' + k, loc)}: {round(v, 2) if isinstance(v, float) else v}"),
+                           feature=k).classes("co-muted")
         with ui.card().classes("w-full md:w-[48%]"):
             ui.label(t("value_tags", loc)).classes("text-h6")
             with ui.row().classes("gap-2"):
