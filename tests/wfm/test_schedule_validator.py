@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
-from test_scheduling import WEEK, ZONE, N, _at, _legal_week, _problem, _shift
+from test_scheduling import SMALL_RULES, WEEK, ZONE, N, _at, _legal_week, _problem, _shift
 
 from callops.wfm import schedule_validator as sv
 from callops.wfm.rules import Agent, TimeOff
@@ -340,3 +340,211 @@ def test_a_day_of_time_off_starts_at_midnight() -> None:
     assert "time_off" in _rules([*base, _work("v", _at(2, 0, 10), _at(2, 1))], [agent])
     assert "time_off" in _rules([*base, _work("v", _at(2, 23, 50), _at(3, 0, 30))], [agent])
     assert "time_off" not in _rules([*base, _work("v", _at(3, 0, 0), _at(3, 1))], [agent])
+
+
+# ---------------------------------------------------------------- survivors of `make mutate`, fourth round
+
+
+def test_a_contract_allows_only_its_templates() -> None:
+    """The part-time contract lists templates D and E: two D shifts are legal, a night shift (N) is not; the
+    full-time contract lists none, so N is fine there."""
+    pt = [Agent(agent_id="p", contract="pt")]
+    assert _rules(_shift("p", 0, 9) + _shift("p", 1, 9), pt) == set()
+    problem = _problem(pt)
+    got = [v for v in sv.validate(problem, _shift("p", 0, 9) + _night("p", 2)) if v.rule == "template"]
+    assert [(v.agent_id, v.detail) for v in got] == [
+        ("p", "shift at minute 4200: no allowed template with these start, length and breaks")]  # Wed 22:00
+    assert "template" not in _rules(_legal_week() + _night("v", 5))
+
+
+def test_a_shift_outside_the_week_is_named() -> None:
+    problem = _problem([Agent(agent_id="v", contract="ft")])
+    got = [v for v in sv.validate(problem, _legal_week() + _shift("v", -1, 9)) if v.rule == "week"]
+    # Sunday before the week, 09:00: minute -1440 + 540
+    assert [(v.agent_id, v.detail) for v in got] == [("v", "shift at minute -900 starts outside the week")]
+
+
+@pytest.mark.parametrize("edge", ["start", "end"])
+def test_a_break_at_either_edge_of_a_shift(edge: str) -> None:
+    """A shift that starts with a break, or ends with a lunch, breaks the rule (one edge is enough)."""
+    d = 4  # Friday, after the legal Mon-Thu
+    if edge == "start":
+        rows = [{"agent_id": "v", "activity": "break", "start_at": _at(d, 9), "end_at": _at(d, 9, 15), "queue": None},
+                _work("v", _at(d, 9, 15), _at(d, 17))]  # fmt: skip
+    else:
+        lunch = {"agent_id": "v", "activity": "lunch", "start_at": _at(d, 16, 30), "end_at": _at(d, 17), "queue": None}
+        rows = [_work("v", _at(d, 9), _at(d, 16, 30)), lunch]
+    problem = _problem([Agent(agent_id="v", contract="ft")])
+    got = [(v.rule, v.agent_id, v.detail) for v in sv.validate(problem, _legal_week() + rows)]
+    assert ("breaks", "v", "shift at minute 6300: a break or lunch at the edge of the shift") in got  # Fri 09:00
+
+
+def test_two_agents_on_the_same_interval_count_twice() -> None:
+    """Coverage adds agents up: two agents working Monday 09:00-10:00 with nobody needed are 2 x 4 intervals over."""
+    x, y = _work("x", _at(0, 9), _at(0, 10)), _work("y", _at(0, 9), _at(0, 10))
+    p = _problem([Agent(agent_id="x", contract="ft"), Agent(agent_id="y", contract="ft")], {None: np.zeros(N)})
+    s = sv.score(p, [x, y])
+    assert (s.over, s.under, s.objective) == (8, 0, 8.0)
+    assert list(s.coverage[None][36:40]) == [2, 2, 2, 2] and int(s.coverage[None].sum()) == 8
+
+
+Pause = tuple[int, int, int] | None
+
+
+def _d_shift(day: int, brk: Pause = (10, 45, 15), lunch: Pause = (13, 0, 30), brk_kind: str = "break",
+             end_h: int = 17) -> list[dict]:  # fmt: skip
+    """A 09:00 shift of agent v on ``day`` ending at ``end_h``: work, then each (hh, mm, minutes) pause given."""
+    pauses = [(kind, _at(day, p[0], p[1]), p[2]) for kind, p in ((brk_kind, brk), ("lunch", lunch)) if p]
+    rows, t = [], _at(day, 9)
+    for kind, s, minutes in pauses:
+        rows += [_work("v", t, s), {"agent_id": "v", "activity": kind, "start_at": s,
+                                    "end_at": s + timedelta(minutes=minutes), "queue": None}]  # fmt: skip
+        t = s + timedelta(minutes=minutes)
+    return [*rows, _work("v", t, _at(day, end_h))]
+
+
+@pytest.mark.parametrize(
+    ("shift", "rule"),
+    [
+        (_d_shift(4, brk=(10, 0, 15), lunch=(13, 30, 30)), None),  # break at exactly +60, lunch ends at exactly +300
+        (_d_shift(4, lunch=(13, 45, 30)), "breaks"),  # lunch ends at +315, after +300
+        (_d_shift(4, brk=(9, 30, 15)), "breaks"),  # break at +30, before +60
+        (_d_shift(4, brk=(10, 45, 20)), "breaks"),  # a 20-minute break (only 15 allowed)
+        (_d_shift(4, brk_kind="lunch"), "breaks"),  # a 15-minute "lunch" where the break goes
+        (_d_shift(4, lunch=None), "breaks"),  # the lunch missing
+        (_d_shift(4, end_h=16), "template"),  # 09:00 for 7 h: no template that long starts then
+    ],
+)
+def test_breaks_must_fit_the_template_windows(shift: list[dict], rule: str | None) -> None:
+    """Break windows and lengths of template D (break 15' in +60..+150, lunch 30-60' in +180..+300) are inclusive;
+    a pause off its window, of the wrong length or kind, or missing is a "breaks" violation; a start and length
+    that no template has is a "template" violation."""
+    problem = _problem([Agent(agent_id="v", contract="ft")])
+    got = [(v.rule, v.agent_id, v.detail) for v in sv.validate(problem, _legal_week() + shift)]
+    want = [] if rule is None else [
+        (rule, "v", "shift at minute 6300: no allowed template with these start, length and breaks")]  # fmt: skip
+    assert got == want
+
+
+def test_a_later_template_still_matches_and_unmatched_shifts_count_their_hours() -> None:
+    """An E shift (13:00, lunch +180..+300) is legal for ft although D comes first in the list; three 8-hour shifts
+    with misplaced breaks still count 24 paid hours (the minimum): only their "breaks" violations are reported."""
+    e = [_work("v", _at(4, 13), _at(4, 16, 30)),
+         {"agent_id": "v", "activity": "lunch", "start_at": _at(4, 16, 30), "end_at": _at(4, 17), "queue": None},
+         _work("v", _at(4, 17), _at(4, 21))]  # fmt: skip
+    assert _rules(_legal_week() + e) == set()
+    bad = [r for d in (0, 1, 2) for r in _d_shift(d, brk=(9, 30, 15))]
+    problem = _problem([Agent(agent_id="v", contract="ft")])
+    assert [v.rule for v in sv.validate(problem, bad)] == ["breaks"] * 3
+
+
+def test_several_queues_name_the_agent_and_the_queues() -> None:
+    rows = [dict(r) for r in _shift("v", 4, 9)]
+    for r in rows:
+        if r["activity"] == "work":
+            r["queue"] = "billing"
+    rows[-1]["queue"] = "tech"
+    problem = _problem([Agent(agent_id="v", contract="ft")],
+                       {"billing": np.zeros(N), "tech": np.zeros(N)})  # fmt: skip
+    got = [(v.agent_id, v.detail) for v in sv.validate(problem, _legal_week() + rows) if v.rule == "queue"]
+    assert got == [("v", "shift at minute 6300: works several queues ['billing', 'tech']")]
+
+
+def _violations(rows: list[dict], agents: list[Agent] | None = None, req: dict | None = None) -> list[tuple]:
+    problem = _problem(agents or [Agent(agent_id="v", contract="ft")], req)
+    return [(v.rule, v.agent_id, v.detail) for v in sv.validate(problem, rows)]
+
+
+def test_week_rules_name_the_agent_and_the_figures() -> None:
+    """Contract ft: 24-40 h, 2 days off (two in a row), at most 5 days in a row, 11 h rest. Figures worked by hand."""
+    six = [r for d in range(6) for r in _shift("v", d, 9)]  # Mon-Sat: 48 h, one day off, six in a row
+    assert _violations(six) == [("hours", "v", "48 h outside 24-40 h"),
+                                ("days_off", "v", "1 days off, contract needs 2"),
+                                ("consecutive_days_off", "v", "no two consecutive days off"),
+                                ("consecutive_days", "v", "6 days in a row, max 5")]  # fmt: skip
+    five = [r for d in range(5) for r in _shift("v", d, 9)]  # Mon-Fri: 40 h, Sat and Sun off: legal
+    assert _violations(five) == []
+    # Mon, Wed, Thu, Sat: three days off, never two in a row (the contract needs two, so the pair is required)
+    singles = [r for d in (0, 2, 3, 5) for r in _shift("v", d, 9)]
+    assert _violations(singles) == [("consecutive_days_off", "v", "no two consecutive days off")]
+    # half an hour more than 40 h (an extra 30-minute row on Saturday is a shift of its own)
+    extra = [_work("v", _at(5, 9), _at(5, 9, 30))]
+    assert ("hours", "v", "40.5 h outside 24-40 h") in _violations(five + extra)
+
+
+def test_days_in_a_row_restart_after_a_day_off() -> None:
+    """Part-time (at most 3 days in a row): Mon, Tue, then Thu-Sat is three in a row at most."""
+    pt = [Agent(agent_id="v", contract="pt")]
+    rows = [r for d in (0, 1, 3, 4, 5) for r in _shift("v", d, 9)]
+    assert "consecutive_days" not in {v[0] for v in _violations(rows, pt)}
+    rows = [r for d in (0, 1, 2, 3) for r in _shift("v", d, 9)]
+    assert ("consecutive_days", "v", "4 days in a row, max 3") in _violations(rows, pt)
+
+
+def test_rest_between_shifts_to_the_minute() -> None:
+    """pt needs 12 h rest: an E shift Monday (to 21:00) then Tuesday 09:00 is exactly 12 h (legal); 08:59 is not."""
+    pt = [Agent(agent_id="v", contract="pt")]
+    e = [_work("v", _at(0, 13), _at(0, 16, 30)),
+         {"agent_id": "v", "activity": "lunch", "start_at": _at(0, 16, 30), "end_at": _at(0, 17), "queue": None},
+         _work("v", _at(0, 17), _at(0, 21))]  # fmt: skip
+    assert "rest" not in {v[0] for v in _violations(e + _shift("v", 1, 9), pt)}
+    early = [_work("v", _at(1, 8, 59), _at(1, 17))]
+    assert ("rest", "v", "11.9833 h rest before minute 1979") in _violations(e + early, pt)
+    # ft (11 h): a night shift Monday 22:00-06:00 and Tuesday 09:00 leave 3 h
+    assert ("rest", "v", "3 h rest before minute 1980") in _violations(_night("v", 0) + _shift("v", 1, 9))
+
+
+def test_full_days_of_time_off_lower_the_minimum_to_the_day() -> None:
+    """8 h credit per full day off inside the week: two days give a 8-40 h band, three (24 h) a 0-40 h band; a day
+    off after the week credits nothing."""
+    def agent(start: datetime, end: datetime) -> list[Agent]:
+        return [Agent(agent_id="v", contract="ft", time_off=[TimeOff(start=start, end=end)])]
+
+    two = agent(datetime(2026, 11, 25), datetime(2026, 11, 27))  # Wed and Thu
+    assert _violations([], two) == [("hours", "v", "0 h outside 8-40 h")]
+    three = agent(datetime(2026, 11, 25), datetime(2026, 11, 28))
+    assert "hours" not in {v[0] for v in _violations([], three)}
+    # Sunday and the next Monday: only Sunday is in the week, the minimum is 16 h
+    edge = agent(datetime(2026, 11, 29), datetime(2026, 12, 1))
+    assert ("hours", "v", "8 h outside 16-40 h") in _violations(_shift("v", 0, 9), edge)
+
+
+def test_other_rules_name_the_agent_and_the_shift() -> None:
+    tech = [{**r, "queue": "tech" if r["activity"] == "work" else None} for r in _legal_week()]
+    skilled = [Agent(agent_id="v", contract="ft", skills=["billing"])]
+    assert _violations(tech, skilled, {"billing": np.ones(N), "tech": np.ones(N)})[0] == (
+        "skills", "v", "shift at minute 540: queue {'tech'} not among skills ['billing']")
+    late = [Agent(agent_id="v", contract="ft", availability={d: ["09:30-17:00"] for d in ("mon", "tue", "wed", "thu")})]
+    assert _violations(_legal_week(), late)[0] == ("availability", "v", "shift at minute 540: outside availability")
+    off = [Agent(agent_id="v", contract="ft", time_off=[TimeOff(day=datetime(2026, 11, 24).date())])]
+    assert _violations(_legal_week(), off) == [("time_off", "v", "shift at minute 1980: overlaps approved time off")]
+    twice = _shift("v", 0, 9) + _night("v", 0) + _shift("v", 3, 9)
+    assert ("one_shift_per_day", "v", "two shifts start on the same day") in _violations(twice)
+
+
+def test_a_day_marked_off_is_not_a_shift() -> None:
+    day_off = {"agent_id": "v", "activity": "off", "start_at": _at(5, 0), "end_at": _at(6, 0), "queue": None}
+    assert _violations([*_legal_week(), day_off]) == []
+
+
+def test_paid_minutes_of_a_template_count_not_its_length() -> None:
+    """A template paid 7.5 of its 8 hours: three such shifts are 22.5 h, under the 24-hour minimum."""
+    d = '{name: D, start: "09:00", length_minutes: 480,'
+    rules = SMALL_RULES.replace(d, d + " paid_minutes: 450,")
+    assert rules != SMALL_RULES
+    problem = _problem([Agent(agent_id="v", contract="ft")], rules=rules)
+    rows = [r for d in (0, 1, 2) for r in _shift("v", d, 9)]
+    assert [(v.rule, v.detail) for v in sv.validate(problem, rows)] == [("hours", "22.5 h outside 24-40 h")]
+
+
+def test_a_shift_after_the_week_is_no_working_day_of_it() -> None:
+    """Mon-Fri plus a shift next Monday: the extra shift is out of the week (and its hours count), but the week still
+    has its two days off."""
+    rows = [r for d in range(5) for r in _shift("v", d, 9)] + _shift("v", 7, 9)
+    assert {v[0] for v in _violations(rows)} == {"week", "hours"}
+
+
+def test_rows_a_minute_apart_are_two_shifts() -> None:
+    """Blocks join rows that touch exactly; a one-minute gap starts a new shift (here a second one on Friday)."""
+    rows = [*_legal_week(), *_shift("v", 4, 9), _work("v", _at(4, 17, 1), _at(4, 17, 30))]
+    assert ("one_shift_per_day", "v", "two shifts start on the same day") in _violations(rows)
