@@ -4,16 +4,25 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import yaml
-from test_state import CONFIG, contact_stream
+from test_state import CONFIG, T0, contact_stream, ev
 
 from callops.errors import CallopsError
 from callops.realtime import alerts
-from callops.realtime.alerts import EXTERNAL_RULES, SCOPE_MEASURES, AlertBook, load_rules, parse_rules
-from callops.realtime.state import TenantState
+from callops.realtime.alerts import (
+    AGENT_MEASURES,
+    EXTERNAL_RULES,
+    SCOPE_MEASURES,
+    AlertBook,
+    load_rules,
+    parse_rules,
+)
+from callops.realtime.engine import LiveEngine
+from callops.realtime.state import LiveConfig, QueueConfig, RosterAgent, TenantState
 
 RULES = """
 alerts:
@@ -293,3 +302,94 @@ def test_an_alert_keeps_its_history_and_a_cleared_key_raises_a_new_alert() -> No
     assert again is not None and (again.kind, again.alert_id) == ("raised", "wait/queue:billing/2")
     assert book.alerts[again.alert_id].history == [again]
     assert book.rules[4].state is None  # time in any state: the rule runs in every state
+
+
+# Fifth round: the measure tables built at import (`_scope_measures`, `_agent_measures`, `_agents`), re-checked
+# with `tools/mutate_fresh.py` (a fresh import per mutant; docs/testing.md).
+
+BILLING = LiveConfig("demo", queues={"billing": QueueConfig("north-1", "voice", sl_threshold_s=20)}, tick_s=60.0)
+SEVEN = [RosterAgent(f"a{i}", f"Agent {i}", "north-1", skills={"billing": 1}) for i in range(1, 8)]
+
+
+def test_agent_counts_waits_and_time_in_state_read_by_hand() -> None:
+    """Seven billing agents and two waiting calls; at 09:20 (T0 + 1200 s), by hand from the rows below:
+    a1 busy since +600, a2 busy since +700, a3 acw since +900, a4 aux since +1000, a5 offline since +1200 (just
+    now), a6 offline from its first event (no state change: no start time), a7 ready since +400; calls offered at
+    +1150 and +1180, both waiting."""
+    st = TenantState(BILLING, SEVEN)
+    rows = [(60, "a1", "ready"), (100, "a2", "ready"), (120, "a3", "ready"), (200, "a4", "ready"),
+            (300, "a5", "ready"), (400, "a7", "ready"), (600, "a1", "busy"), (700, "a2", "busy"),
+            (900, "a3", "acw"), (1000, "a4", "aux"), (1150, "a6", "offline"), (1200, "a5", "offline")]  # fmt: skip
+    events = [ev("agent.state", T0 + t, agent_id=a, state=s, **({"queue": "billing"} if s in ("busy", "acw") else {}))
+              for t, a, s in rows]  # fmt: skip
+    events += [ev("contact.offered", T0 + t, contact_id=c, queue="billing", channel="voice")
+               for t, c in ((1150, "c1"), (1180, "c2"))]  # fmt: skip
+    for e in sorted(events, key=lambda e: e.ts):
+        st.apply(e, e.ts.timestamp())
+    now = T0 + 1200
+    sc = st.scope("queue", "billing")
+    got = {name: SCOPE_MEASURES[name].get(st, sc, now) for name in (
+        "agents_ready", "agents_busy", "agents_acw", "agents_aux", "agents_offline", "agents_working",
+        "agents_logged_in", "occupancy", "waiting", "longest_wait_s")}  # fmt: skip
+    # ready a7; busy a1, a2; acw a3; aux a4; offline a5, a6; working 1 + 2 + 1; logged in: all but offline
+    assert got == {"agents_ready": 1, "agents_busy": 2, "agents_acw": 1, "agents_aux": 1, "agents_offline": 2,
+                   "agents_working": 4, "agents_logged_in": 5, "occupancy": 0.75, "waiting": 2,
+                   "longest_wait_s": 50.0}  # fmt: skip
+    # read as of a later time (the engine passes its tick's time): c1 has waited 110 s at +1260
+    assert SCOPE_MEASURES["longest_wait_s"].get(st, sc, T0 + 1260) == 110.0
+    want = {  # seconds in the current state; the state's own measure; 0 in every other state
+        "a1": ("busy", 600.0), "a2": ("busy", 500.0), "a3": ("acw", 300.0), "a4": ("aux", 200.0),
+        "a5": ("offline", 0.0), "a6": ("offline", 0.0), "a7": ("ready", 800.0),
+    }  # fmt: skip
+    for agent, (state, secs) in want.items():
+        ag = st.agents[agent]
+        assert AGENT_MEASURES["time_in_state_s"].get(st, ag, now) == secs, agent
+        for s in ("ready", "busy", "acw", "aux", "offline"):
+            assert AGENT_MEASURES[f"{s}_s"].get(st, ag, now) == (secs if s == state else 0.0), (agent, s)
+
+
+MOVERS = """
+alerts:
+  - {name: working, measure: agents_working, levels: {yellow: 2}}
+  - {name: logged, measure: agents_logged_in, levels: {yellow: 3}}
+  - {name: aux, measure: agents_aux, levels: {yellow: 1}}
+  - {name: occ, measure: occupancy, levels: {yellow: 0.5}}
+  - {name: waiting, measure: waiting, levels: {yellow: 2}}
+  - {name: offered, measure: offered_5m, levels: {yellow: 2}}
+  - {name: wait-a, measure: longest_wait_s, levels: {yellow: 65}}
+  - {name: wait-b, measure: longest_wait_s, levels: {yellow: 110}}
+"""
+
+
+def _at(t: float) -> str:
+    return datetime.fromtimestamp(T0 + t, UTC).isoformat()
+
+
+def test_each_measure_is_evaluated_when_what_moves_it_happens() -> None:
+    """Ticks every 60 s. Agent counts and occupancy move at agent events, the waiting count and the 5-minute
+    offered count at contact events, the longest wait with the clock (re-checked at each tick while calls wait)
+    and at contact events; the 5-minute count also when calls leave its window (at a tick)."""
+    eng = LiveEngine(BILLING, parse_rules(MOVERS), SEVEN[:3])
+    agent = [(0, "a1", "ready"), (5, "a2", "ready"), (10, "a3", "aux"), (20, "a1", "busy")]
+    for t, a, s in agent:
+        assert eng.submit({"type": "agent.state", "ts": _at(t), "tenant": "demo", "agent_id": a, "state": s,
+                           **({"queue": "billing"} if s == "busy" else {})})  # fmt: skip
+    offered = {"type": "contact.offered", "tenant": "demo", "queue": "billing", "channel": "voice"}
+    for t, c in ((30, "c1"), (40, "c2")):
+        assert eng.submit({**offered, "ts": _at(t), "contact_id": c})
+    eng.advance(T0 + 100)  # the tick at +60: the longest wait is 30 s
+    eng.advance(T0 + 120)  # the tick at +120: 90 s, past wait-a's 65 but not wait-b's 110
+    assert eng.submit({**offered, "ts": _at(150), "contact_id": "c3"})  # between ticks: 120 s, past 110
+    eng.advance(T0 + 360)  # c1 (+30) and c2 (+40) left the 5-minute window at +330 and +340: 1 offered
+    got = sorted((e.at - T0, e.rule, e.kind, e.value) for e in eng.events if e.key == "billing")
+    assert got == [
+        (5, "working", "raised", 2),  # a1, a2 ready
+        (10, "aux", "raised", 1),
+        (10, "logged", "raised", 3),  # two ready and one aux
+        (20, "occ", "raised", 0.5),  # a1 busy, a2 ready: 1 of 2 working
+        (40, "offered", "raised", 2),
+        (40, "waiting", "raised", 2),
+        (120, "wait-a", "raised", 90.0),  # c1 offered at +30
+        (150, "wait-b", "raised", 120.0),
+        (360, "offered", "cleared", 1),  # 1 < 0.8 x 2
+    ]
