@@ -1,6 +1,6 @@
 """bench/journey_10m.py's pm4py series under the memory watch (issue 13): run as a script on small logs.
 
-pm4py (AGPL) and psutil are bench extras: skipped without them.
+pm4py (AGPL, test-only) and psutil are in the dev extra; skipped without them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("pm4py", reason="pm4py (bench extra) is not installed")
-pytest.importorskip("psutil", reason="psutil (bench extra) is not installed")
+pytest.importorskip("psutil", reason="psutil (dev and bench extras) is not installed")
 
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "journey_10m.py"
 pytestmark = pytest.mark.slow  # two runs of the script, about 40 s
