@@ -60,6 +60,7 @@ def test_value_page_zh_phone(console: tuple[str, str]) -> None:
         page.wait_for_timeout(800)
         text = page.inner_text("body")
         assert "价值得分" in text and "客户画像" in text and "时间线" in text and "分流推演" in text
+        assert "月均收入（ARPU）" in text and "None" not in text  # labelled fields, no raw empty values
         page.screenshot(path=str(SHOTS / "value-phone-zh.png"), full_page=True)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"] + 2, width  # nothing forces a sideways scroll

@@ -176,8 +176,8 @@ async def value_page(customer: str = "") -> None:
                            test="value-score")  # fmt: skip
             for k in PROFILE_KEYS:
                 v = prof["features"].get(k)
-                data_attrs(ui.label(f"{t('value_f_' + k, loc)}: {round(v, 2) if isinstance(v, float) else v}"),
-                           feature=k).classes("co-muted")
+                shown = "—" if v is None else round(v, 2) if isinstance(v, float) else v  # no "None" on screen
+                data_attrs(ui.label(f"{t('value_f_' + k, loc)}: {shown}"), feature=k).classes("co-muted")
         with ui.card().classes("w-full md:w-[48%]"):
             ui.label(t("value_tags", loc)).classes("text-h6")
             with ui.row().classes("gap-2"):
