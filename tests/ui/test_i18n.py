@@ -76,3 +76,25 @@ def test_every_profile_field_on_the_value_page_has_both_labels() -> None:
         en, zh = LABELS[f"value_f_{key}"]
         assert key not in (en, zh) and en.strip() and zh.strip(), key
         assert key in FEATURES, key
+
+
+def test_every_shipped_value_class_and_route_has_both_labels() -> None:
+    """Classes and routes of the shipped value model and strategy library, read from the YAML files themselves."""
+    from pathlib import Path
+
+    import yaml
+
+    import callops.ui.pages_value  # noqa: F401  (registers the groups)
+    from callops.ui.i18n import VALUE_LABELS, value_label
+
+    folder = Path(__file__).resolve().parents[2] / "src" / "callops" / "value"
+    model = yaml.safe_load((folder / "default_model.yaml").read_text(encoding="utf-8"))
+    strategies = yaml.safe_load((folder / "default_strategies.yaml").read_text(encoding="utf-8"))
+    classes = {c["id"] for c in model["classes"]} | {model["default_class"], "unknown"}
+    routes = set(model["routes"].values()) | {s["route"] for s in strategies["strategies"].values() if "route" in s}
+    routes |= {r["route"] for r in strategies.get("rules", []) if "route" in r}
+    for group, ids in (("value_class", classes), ("value_route", routes)):
+        for value in ids:
+            assert value in VALUE_LABELS[group], (group, value)
+            assert value_label(group, value, "zh-CN") != value and value_label(group, value, "en") != value
+    assert value_label("value_class", "a_tenant_class", "zh-CN") == "a_tenant_class"  # a tenant's own id: as it is

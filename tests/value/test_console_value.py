@@ -61,6 +61,8 @@ def test_value_page_zh_phone(console: tuple[str, str]) -> None:
         text = page.inner_text("body")
         assert "价值得分" in text and "客户画像" in text and "时间线" in text and "分流推演" in text
         assert "月均收入（ARPU）" in text and "None" not in text  # labelled fields, no raw empty values
+        score_line = page.inner_text('[data-test="value-score"]')
+        assert "_" not in score_line, score_line  # class and route by name (e.g. 低价值 · 自助优先), not by id
         page.screenshot(path=str(SHOTS / "value-phone-zh.png"), full_page=True)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"] + 2, width  # nothing forces a sideways scroll

@@ -12,7 +12,7 @@ from callops.errors import CallopsError
 from callops.store.roles import Permission
 from callops.ui import session
 from callops.ui.guard import checked, data_attrs
-from callops.ui.i18n import register_labels, t
+from callops.ui.i18n import VALUE_LABELS, register_labels, t, value_label
 from callops.ui.layout import frame
 from callops.ui.localized import empty_text
 
@@ -75,6 +75,17 @@ register_labels({
     "value_f_clv_p_alive": ("Probability still active (BG/NBD)", "仍活跃概率（BG/NBD）"),
     "value_f_clv_value": ("Expected future spend (BG/NBD × Gamma-Gamma)", "预期未来消费（BG/NBD × Gamma-Gamma）"),
 })  # fmt: skip
+# The shipped model's classes and routes (callops/value/default_model.yaml, default_strategies.yaml); a tenant's own
+# class or route id is shown as it is.
+VALUE_LABELS["value_class"] = {
+    "high_value": ("High value", "高价值"), "complex": ("Complex", "复杂诉求"), "low_value": ("Low value", "低价值"),
+    "standard": ("Standard", "普通"), "unknown": ("Unknown customer", "未识别客户"),
+}  # fmt: skip
+VALUE_LABELS["value_route"] = {
+    "high_value_desk": ("High-value desk", "高价值专席"), "expert_desk": ("Expert desk", "专家坐席"),
+    "self_service_first": ("Self-service first", "自助优先"), "normal_queue": ("Normal queue", "普通队列"),
+    "care_desk": ("Care desk", "关怀专席"), "ivr_payment": ("Payment in the IVR", "IVR 缴费复机"),
+}  # fmt: skip
 
 PROFILE_KEYS = ("plan", "arpu", "status", "network_generation", "usage_gb", "vip_level", "tenure_months",
                 "contacts_30d", "complaints_30d", "csat_last", "purchases_365d", "spend_365d", "clv_p_alive",
@@ -101,6 +112,11 @@ def page_data(wh: Any, tenant_id: str, customer_id: str | None) -> dict[str, Any
         customer_id = str(pick.column("customer_id")[0])
     profile = customer_profile(wh, tenant, customer_id)
     decision = decide(tenant, customer_id, "voice") if snapshot_row(tenant_id, customer_id) else None
+    if decision is not None:  # the strategy's name as the tenant's library labels it
+        from callops.value.decide import libraries
+
+        strategy = libraries(tenant_id)[2].strategies.get(decision["strategy"])
+        decision["strategy_label"] = strategy.label if strategy is not None else {}
     return {"meta": meta, "customer_id": customer_id, "profile": profile, "decision": decision}
 
 
@@ -164,7 +180,7 @@ async def value_page(customer: str = "") -> None:
     ui.echart({
         "tooltip": {"trigger": "item"},
         "series": [{"type": "pie", "radius": ["35%", "65%"],
-                    "data": [{"name": k, "value": v} for k, v in classes.items()]}],
+                    "data": [{"name": value_label("value_class", k, loc), "value": v} for k, v in classes.items()]}],
     }).classes("w-full h-56")  # fmt: skip
     value = prof.get("value")
     with ui.row().classes("w-full gap-4"):
@@ -172,7 +188,8 @@ async def value_page(customer: str = "") -> None:
             ui.label(f"{t('value_profile', loc)} · {d['customer_id']}").classes("text-h6")
             if value:
                 data_attrs(ui.label(f"{t('value_score', loc)} {value['score']:.1f} · {t('value_class', loc)} "
-                                    f"{value['class']} · {t('value_route', loc)} {value['route']}"),
+                                    f"{value_label('value_class', value['class'], loc)} · {t('value_route', loc)} "
+                                    f"{value_label('value_route', value['route'], loc)}"),
                            test="value-score")  # fmt: skip
             for k in PROFILE_KEYS:
                 v = prof["features"].get(k)
@@ -188,7 +205,8 @@ async def value_page(customer: str = "") -> None:
             dec = d["decision"]
             if dec:
                 ui.label(t("value_decision", loc)).classes("text-subtitle1 q-mt-md")
-                ui.label(f"{dec['strategy']} → {dec['route']}")
+                name = dec.get("strategy_label", {}).get("zh-CN" if loc.startswith("zh") else "en") or dec["strategy"]
+                ui.label(f"{name} → {value_label('value_route', dec['route'], loc)}")
                 ui.label(dec["guidance"]["zh-CN" if loc.startswith("zh") else "en"]).classes("co-muted")
     if ctx.can(Permission.kb_read):  # knowledge suggestions for the last contact's reason (issue 15)
         from callops.ui.pages_knowledge import customer_panel
