@@ -109,6 +109,10 @@ def test_another_process_hub_polls_the_rule_epoch(vworld) -> None:
     """A hub this process did not open (as in ``callops live serve``) takes a saved rule up at its next batch after
     the poll interval, and a restart rebuilt from its log runs the same rules."""
     w = vworld
+    # t1's durable hub, opened by the API here (not left to an earlier test: alone or on another xdist worker, the
+    # save below would otherwise have no open hub to log the rule change in)
+    assert w.client.get("/api/live/alerts", headers=w.auth("t1", "dispatcher")).status_code == 200
+    assert "t1" in open_hubs()
     with Store() as st:
         hub = LiveHub(LiveConfig("t1"))
         assert hub.use_rules_from(store_source(st, "t1"), poll_s=0.0) in (True, False)
