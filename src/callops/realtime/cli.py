@@ -4,7 +4,6 @@ an event file on a stream, serve a tenant's live room, and write the simulated d
 from __future__ import annotations
 
 import json
-import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +17,7 @@ from callops.realtime.alerts import LEVELS, AlertEvent, load_rules
 from callops.realtime.cluster_cli import cluster_app
 from callops.realtime.config import load_config, load_roster, load_schedule
 from callops.realtime.engine import build_engine
-from callops.realtime.events import EventPacer, iter_lines
+from callops.realtime.events import EventPacer, event_lines
 from callops.realtime.plans import load_plans
 
 live_app = typer.Typer(help="Live control room: replay events, alerts, contingency plans.", add_completion=False)
@@ -193,18 +192,9 @@ def replay(
 
         consume(nats_url, stream or "", durable or f"callops-{tenant}", sink, idle_s=1.0)
     else:
-        source = sys.stdin if events == "-" else None
-        if source is None:
-            path = Path(events or "")
-            if not path.exists():
-                raise CallopsError(f"event file {path} not found")
-            source = path.open()
-        try:
-            for where, line in iter_lines(source):
+        with event_lines(events or "") as lines:
+            for where, line in lines:
                 sink.submit(line, where)
-        finally:
-            if source is not sys.stdin:
-                source.close()
     landed = None
     if landing is not None:
         try:
@@ -291,18 +281,9 @@ def publish(
     the consumer validates them, exactly as a file replay does)."""
     from callops.realtime.nats_source import publish_events
 
-    source = sys.stdin if events == "-" else None
-    if source is None:
-        path = Path(events)
-        if not path.exists():
-            raise CallopsError(f"event file {path} not found")
-        source = path.open(encoding="utf-8")
     t0 = time.perf_counter()
-    try:
-        n = publish_events(nats_url, stream, subject, (line for _, line in iter_lines(source)))
-    finally:
-        if source is not sys.stdin:
-            source.close()
+    with event_lines(events) as lines:
+        n = publish_events(nats_url, stream, subject, (line for _, line in lines))
     info = {"stream": stream, "published": n, "seconds": round(time.perf_counter() - t0, 3)}
     if as_json:
         typer.echo(json.dumps(info))

@@ -4,9 +4,7 @@ per-tenant subjects, show who owns which tenant. See :mod:`callops.realtime.clus
 from __future__ import annotations
 
 import json
-import sys
 import time
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -84,20 +82,11 @@ def publish(
     """Put an event file on the stream in file order, each event on its tenant's subject ``<stream>.t.<tenant>``
     (lines without a valid tenant are counted as unroutable and not sent)."""
     from callops.realtime.cluster import publish_partitioned
-    from callops.realtime.events import iter_lines
+    from callops.realtime.events import event_lines
 
-    source = sys.stdin if events == "-" else None
-    if source is None:
-        path = Path(events)
-        if not path.exists():
-            raise CallopsError(f"event file {path} not found")
-        source = path.open(encoding="utf-8")
     t0 = time.perf_counter()
-    try:
-        info = publish_partitioned(nats_url, stream, (line for _, line in iter_lines(source)))
-    finally:
-        if source is not sys.stdin:
-            source.close()
+    with event_lines(events) as lines:
+        info = publish_partitioned(nats_url, stream, (line for _, line in lines))
     info["seconds"] = round(time.perf_counter() - t0, 3)
     if as_json:
         typer.echo(json.dumps(info))

@@ -9,11 +9,14 @@ reason, counted, and never raised into the engine. :class:`Deduper` drops repeat
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -190,6 +193,22 @@ def iter_lines(stream: TextIO | Iterable[str], start: int = 1) -> Iterator[tuple
         text = line.strip()
         if text:
             yield f"line {n}", text
+
+
+@contextmanager
+def event_lines(events: str) -> Iterator[Iterator[tuple[str, str]]]:
+    """``with event_lines(name) as lines:`` (where, text) of a JSON-lines file, or of stdin when ``name`` is ``-``;
+    a missing file is a :class:`~callops.errors.CallopsError` naming it. The file is closed on exit."""
+    from callops.errors import CallopsError
+
+    if events == "-":
+        yield iter_lines(sys.stdin)
+        return
+    path = Path(events)
+    if not path.exists():
+        raise CallopsError(f"event file {path} not found")
+    with path.open(encoding="utf-8") as source:
+        yield iter_lines(source)
 
 
 def decode_batch(payload: str | bytes) -> list[Any]:
