@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
+from nats_env import URL, require_nats
 from typer.testing import CliRunner
 
 from callops import tenancy
@@ -45,27 +45,13 @@ from callops.realtime.notify import load_notify, messages_for
 from callops.store import outbox, tenants
 from callops.store.db import Store
 
-URL = os.environ.get("CALLOPS_NATS_URL", "nats://127.0.0.1:4222")
 TENANTS = ["t1", "t10", "t2", "t3"]  # prefix-named on purpose: t1 must never catch t10's subject or folder
 LEASE_S = 2.0
 
 
-def _reachable() -> bool:
-    host, port = URL.removeprefix("nats://").rsplit(":", 1)
-    try:
-        with socket.create_connection((host, int(port)), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module", autouse=True)
 def nats_server() -> None:
-    if not _reachable():
-        msg = f"NATS JetStream not reachable at {URL} (start nats-server -js, see .ci/run)"
-        if os.environ.get("CALLOPS_REQUIRE_SERVICES") == "1":
-            pytest.fail(msg)
-        pytest.skip(msg)
+    require_nats()
 
 
 @pytest.fixture

@@ -4,13 +4,12 @@ file-fed run, and a restarted durable consumer resumes where it stopped without 
 from __future__ import annotations
 
 import json
-import os
-import socket
 import time
 import uuid
 from pathlib import Path
 
 import pytest
+from nats_env import URL, require_nats
 from typer.testing import CliRunner
 
 from callops.errors import CallopsError
@@ -21,8 +20,6 @@ from callops.realtime.engine import LiveEngine, build_engine
 from callops.realtime.eventlog import LoggedIntake, rebuild
 from callops.realtime.events import iter_lines
 from callops.realtime.nats_source import consume, delete_stream, publish_events
-
-URL = os.environ.get("CALLOPS_NATS_URL", "nats://127.0.0.1:4222")
 
 
 @pytest.fixture(autouse=True)
@@ -35,22 +32,9 @@ def no_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(hub_module, "_ON_NEW_ENGINE", [])
 
 
-def _reachable() -> bool:
-    host, port = URL.removeprefix("nats://").rsplit(":", 1)
-    try:
-        with socket.create_connection((host, int(port)), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module", autouse=True)
 def nats_server() -> None:
-    if not _reachable():
-        msg = f"NATS JetStream not reachable at {URL} (start nats-server -js, see .ci/run)"
-        if os.environ.get("CALLOPS_REQUIRE_SERVICES") == "1":
-            pytest.fail(msg)
-        pytest.skip(msg)
+    require_nats()
 
 
 @pytest.fixture
