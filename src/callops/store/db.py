@@ -4,6 +4,12 @@
 ``postgresql://`` or ``postgres://`` URL is read as psycopg 3. SQLite connections run with
 foreign keys on, WAL and a busy timeout, and with transactions begun by us (the pysqlite
 driver's own BEGIN handling is switched off) so that a writer can ask for ``BEGIN IMMEDIATE``.
+
+On SQLite every ORM session (:meth:`Store.session`) begins ``IMMEDIATE``, as Rails and Django now do:
+a deferred transaction that reads and then writes cannot wait for the write lock (SQLite answers
+"database is locked" at once, whatever the busy timeout, because its snapshot may be stale), so under
+concurrent writers (API requests, the decision log's writer) a read-modify-write failed instead of
+queueing. ``engine.connect()`` stays deferred for plain reads.
 """
 
 from __future__ import annotations
@@ -93,7 +99,9 @@ class Store:
 
             upgrade_to_head(self.url)
         self.engine = make_engine(self.url)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # sessions take SQLite's write lock up front (see the module's docstring); PostgreSQL locks rows
+        bind = self.engine.execution_options(**{SQLITE_IMMEDIATE: True}) if self.dialect == "sqlite" else self.engine
+        self._sessions = sessionmaker(bind, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
