@@ -71,7 +71,7 @@ LAZY_HELP: dict[str, str] = {
     "kb": "Knowledge base: articles, search, evaluation, hot topics.",
     "qa": "Quality inspection: agreement, sampling plans, scores, rankings, coaching.",
     "journey": "Journeys across channels: variants, flows, funnels, failure reasons.",
-    "lake": "Export the warehouse to a Parquet lake and verify it.",
+    "lake": "Export the warehouse to a Parquet lake, verify it, point a tenant's screens at it.",
     "offers": "Offers at contact time: library, propensity training, back-test, outcomes.",
     "campaign": "Campaigns: cost, return, benefit score, automatic pause (SPRT), resume.",
     "floor": "The team lead's floor: live adherence and exceptions, attendance, HR cases, overtime/VTO offers.",

@@ -21,7 +21,7 @@ import re
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -215,6 +215,19 @@ class Resources:
         """``with res.reading() as wh:`` a handle of this thread's own (console pages, scripts)."""
         return _Borrowed(self.readers)
 
+    def history(self, tenant_id: str) -> AbstractContextManager[Warehouse]:
+        """``with res.history(tenant) as wh:`` where the tenant's history screens read (journeys, forecast): the
+        lake its ``lake.yaml`` names (a read-only DuckDB over the Parquet files, opened for this use), else a
+        handle as :meth:`reading` gives (issue 17)."""
+        from callops.lake.tenant import history_lake
+
+        url = history_lake(tenant_id)
+        if url is None:
+            return self.reading()
+        from callops.lake.read import open_lake
+
+        return open_lake(url, "duckdb")
+
     def close(self) -> None:
         """Close the store and the warehouse if they were opened."""
         self.readers.close()
@@ -391,6 +404,21 @@ def require(permission: Permission) -> Callable[..., Principal]:
     return check
 
 
+async def history_warehouse(
+    request: Request, who: Annotated[Principal, Depends(principal)],
+) -> AsyncIterator[Warehouse]:
+    """Like :func:`warehouse`, for the routes a tenant keeps on the lake (journeys, forecast, staffing):
+    the lake the caller's tenant names in ``lake.yaml``, else the warehouse (:meth:`Resources.history`)."""
+    res = resources(request)
+    async with res.admission.slot():
+        cm = await run_in_threadpool(res.history, who.tenant_id)
+        wh = await run_in_threadpool(cm.__enter__)
+        try:
+            yield wh
+        finally:
+            await run_in_threadpool(cm.__exit__, None, None, None)
+
+
 def iter_routes(app: FastAPI) -> Iterator[tuple[str, frozenset[str], object]]:
     """Every route of ``app`` as (full path template, methods, route object), routers flattened.
 
@@ -424,3 +452,4 @@ def permission_of(route: object) -> Permission | None:
 Who = Annotated[Principal, Depends(principal)]
 StoreDep = Annotated[Store, Depends(_store_dependency)]
 WarehouseDep = Annotated[Warehouse, Depends(warehouse)]
+HistoryDep = Annotated[Warehouse, Depends(history_warehouse)]  # journeys and forecast: the tenant's lake if set

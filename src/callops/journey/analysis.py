@@ -31,7 +31,8 @@ def failure_reasons(
     """Failure reasons per channel ranked by the sessions they break, with how many were followed by a voice call.
 
     "Then voice": the customer has a voice step of *another* contact (another session when steps carry no
-    contact) within ``within_h`` hours after the session's first failure for that reason.
+    contact) within ``within_h`` hours after the session's first failure for that reason. ``step``: the step most
+    sessions failed at for that reason (ties by name, so the answer does not depend on the order rows are read).
     """
     ev = events(wh, tenant, sel)
     rows = run_sql(
@@ -39,18 +40,23 @@ def failure_reasons(
         f""", f AS (SELECT session_id, customer_id, ts, step, channel, coalesce(contact_id, session_id) AS cid,
                           {_REASON} AS reason FROM ev WHERE {_FAILED}),
         first_f AS (SELECT reason, channel, session_id, arg_min(customer_id, ts) AS customer_id, min(ts) AS ts,
-                           arg_min(cid, ts) AS cid, mode(step) AS step
+                           arg_min(cid, ts) AS cid
                     FROM f GROUP BY reason, channel, session_id),
+        sess_step AS (SELECT reason, channel, session_id, first(step ORDER BY n DESC, step) AS step
+                      FROM (SELECT reason, channel, session_id, step, count(*) AS n FROM f GROUP BY ALL) GROUP BY ALL),
+        reason_step AS (SELECT reason, channel, first(step ORDER BY n DESC, step) AS step
+                        FROM (SELECT reason, channel, step, count(*) AS n FROM sess_step GROUP BY ALL) GROUP BY ALL),
         voice AS (SELECT customer_id, coalesce(contact_id, session_id) AS cid, min(ts) AS ts FROM allev
                   WHERE channel = 'voice' AND customer_id IS NOT NULL GROUP BY ALL),
         then_voice AS (SELECT DISTINCT r.reason, r.channel, r.session_id FROM first_f r JOIN voice v
                          ON v.customer_id = r.customer_id AND v.cid <> r.cid AND v.ts > r.ts
                         AND v.ts <= r.ts + to_microseconds(CAST(? * 3600e6 AS BIGINT)))
-        SELECT r.reason, mode(r.step) AS step, r.channel, count(*) AS sessions,
+        SELECT r.reason, any_value(rs.step) AS step, r.channel, count(*) AS sessions,
                count(*) / (SELECT count(DISTINCT session_id) FROM ev) AS share,
                (SELECT count(*) FROM then_voice t
                 WHERE t.reason = r.reason AND t.channel IS NOT DISTINCT FROM r.channel) AS then_voice_sessions
-        FROM first_f r GROUP BY r.reason, r.channel ORDER BY sessions DESC, reason, channel LIMIT {int(top)}""",
+        FROM first_f r JOIN reason_step rs ON rs.reason = r.reason AND rs.channel IS NOT DISTINCT FROM r.channel
+        GROUP BY r.reason, r.channel ORDER BY sessions DESC, reason, channel LIMIT {int(top)}""",
         [within_h],
     )
     for r in rows:

@@ -15,7 +15,6 @@ from callops.errors import CallopsError
 from callops.journey.events import Selection
 from callops.lake.source import EngineOpt, LakeOpt, source
 from callops.tenancy import get_tenant
-from callops.warehouse import Warehouse
 
 journey_app = typer.Typer(
     name="journey", help="Journeys across channels: variants, flows, funnels, failure reasons.", no_args_is_help=True
@@ -28,7 +27,7 @@ To = Annotated[str | None, typer.Option("--to", help="Last local date, inclusive
 Where = Annotated[str | None, typer.Option(
     "--where", help="Keep sessions with an event matching, e.g. \"channel = 'app'\" or \"plan = 'gold'\".")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-LAKE_ENGINES = ("duckdb",)  # the process views are DuckDB SQL (windows, ordered lists): DuckDB over the lake
+LAKE_ENGINES = ("duckdb",)  # every journey view is DuckDB SQL (windows, ordered lists): DuckDB over the lake
 
 
 
@@ -121,21 +120,23 @@ def failures_cmd(
     within_h: Annotated[float, typer.Option("--within-hours", help="A voice call this soon after counts.")] = 24,
     top: Annotated[int, typer.Option("--top", min=1)] = 20,
     from_: From = None, to: To = None, where: Where = None, as_json: Json = False,
+    lake: LakeOpt = None, engine: EngineOpt = None,
 ) -> None:
     """Failure reasons ranked by the sessions they break, with the voice calls that followed."""
     from callops.journey.analysis import failure_reasons
 
-    with Warehouse(read_only=True) as wh:
+    with source(lake, engine, engines=LAKE_ENGINES) as wh:
         doc = failure_reasons(wh, get_tenant(wh, tenant), _sel(from_, to, where), within_h=within_h, top=top)
     _emit(doc, as_json, doc, f"{tenant}: failure reasons")
 
 
 @journey_app.command("channels")
-def channels_cmd(tenant: Tenant, from_: From = None, to: To = None, where: Where = None, as_json: Json = False) -> None:
+def channels_cmd(tenant: Tenant, from_: From = None, to: To = None, where: Where = None, as_json: Json = False,
+                 lake: LakeOpt = None, engine: EngineOpt = None) -> None:
     """Per channel: sessions, completion, failure, escalation to an agent, time to resolution."""
     from callops.journey.analysis import channel_kpis
 
-    with Warehouse(read_only=True) as wh:
+    with source(lake, engine, engines=LAKE_ENGINES) as wh:
         doc = channel_kpis(wh, get_tenant(wh, tenant), _sel(from_, to, where))
     _emit(doc, as_json, doc, f"{tenant}: channels")
 
@@ -146,21 +147,23 @@ def related_cmd(
     min_support: Annotated[float, typer.Option("--min-support")] = 0.01,
     top: Annotated[int, typer.Option("--top", min=1)] = 20,
     from_: From = None, to: To = None, where: Where = None, as_json: Json = False,
+    lake: LakeOpt = None, engine: EngineOpt = None,
 ) -> None:
     """Businesses and steps that go together in a customer's sessions: support, confidence, lift."""
     from callops.journey.analysis import related
 
-    with Warehouse(read_only=True) as wh:
+    with source(lake, engine, engines=LAKE_ENGINES) as wh:
         doc = related(wh, get_tenant(wh, tenant), _sel(from_, to, where), min_support=min_support, top=top)
     _emit(doc, as_json, doc, f"{tenant}: related businesses and steps")
 
 
 @journey_app.command("suggest")
-def suggest_cmd(tenant: Tenant, from_: From = None, to: To = None, where: Where = None, as_json: Json = False) -> None:
+def suggest_cmd(tenant: Tenant, from_: From = None, to: To = None, where: Where = None, as_json: Json = False,
+                lake: LakeOpt = None, engine: EngineOpt = None) -> None:
     """Optimisation suggestions ranked by the sessions at stake, each with its evidence."""
     from callops.journey.analysis import suggestions
 
-    with Warehouse(read_only=True) as wh:
+    with source(lake, engine, engines=LAKE_ENGINES) as wh:
         doc = suggestions(wh, get_tenant(wh, tenant), _sel(from_, to, where))
     _emit(doc, as_json, [{k: v for k, v in s.items() if k != "evidence"} for s in doc], f"{tenant}: suggestions")
 
@@ -168,11 +171,12 @@ def suggest_cmd(tenant: Tenant, from_: From = None, to: To = None, where: Where 
 @journey_app.command("replay")
 def replay_cmd(
     tenant: Tenant, customer: Annotated[str, typer.Option("--customer", help="Customer id.")], as_json: Json = False,
+    lake: LakeOpt = None, engine: EngineOpt = None,
 ) -> None:
     """One customer's timeline of steps and contacts across channels."""
     from callops.journey.replay import customer_journey
 
-    with Warehouse(read_only=True) as wh:
+    with source(lake, engine, engines=LAKE_ENGINES) as wh:
         doc = customer_journey(wh, get_tenant(wh, tenant), customer)
     _emit(doc, as_json, doc["timeline"], f"{tenant}: customer {customer}")
 
@@ -182,6 +186,7 @@ def perception_cmd(
     tenant: Tenant,
     view: Annotated[str, typer.Argument(help="churn, dissatisfied or arpu.")] = "churn",
     from_: From = None, to: To = None, where: Where = None, as_json: Json = False,
+    lake: LakeOpt = None, engine: EngineOpt = None,
 ) -> None:
     """Churned vs retained (effect sizes, CIs), dissatisfied customers' paths and reasons, high-ARPU behaviour."""
     from callops.journey import perception
@@ -190,7 +195,7 @@ def perception_cmd(
              "arpu": perception.high_arpu}
     if view not in funcs:
         raise CallopsError(f"unknown perception view {view!r}; expected one of: {', '.join(funcs)}")
-    with Warehouse(read_only=True) as wh:
+    with source(lake, engine, engines=LAKE_ENGINES) as wh:
         doc = funcs[view](wh, get_tenant(wh, tenant), _sel(from_, to, where))
     rows = doc.get("features") or doc.get("reasons") or []
     _emit(doc, as_json, [{k: v for k, v in r.items() if not isinstance(v, list)} for r in rows], f"{tenant}: {view}")
@@ -201,7 +206,7 @@ def churn_cmd(
     tenant: Tenant,
     split: Annotated[str, typer.Option("--split", help="First local date of the hold-out (YYYY-MM-DD).")],
     horizon: Annotated[int, typer.Option("--horizon", help="Days of each window (training and hold-out).")] = 60,
-    as_json: Json = False,
+    as_json: Json = False, lake: LakeOpt = None, engine: EngineOpt = None,
 ) -> None:
     """Back-test a churn model: trained on the window before --split, tested on the window after (AUC, lift)."""
     from callops.journey.churn import churn_backtest
@@ -209,7 +214,7 @@ def churn_cmd(
     day = date_option(split, "--split")
     if day is None:
         raise CallopsError("--split: expected a date as YYYY-MM-DD")
-    with Warehouse(read_only=True) as wh:
+    with source(lake, engine, engines=LAKE_ENGINES) as wh:
         doc = churn_backtest(wh, get_tenant(wh, tenant), day, horizon_days=horizon)
     rows = [{"ranking": "model", **{k: doc["model"][k] for k in ("auc", "top_decile_lift")}},
             {"ranking": f"baseline: {doc['baseline']['feature']}",
@@ -219,11 +224,11 @@ def churn_cmd(
 
 
 @journey_app.command("cost")
-def cost_cmd(tenant: Tenant, as_json: Json = False) -> None:
+def cost_cmd(tenant: Tenant, as_json: Json = False, lake: LakeOpt = None, engine: EngineOpt = None) -> None:
     """Cost per contact per channel, e-channel share, true containment, diversion per week."""
     from callops.journey import cost
 
-    with Warehouse(read_only=True) as wh:
+    with source(lake, engine, engines=LAKE_ENGINES) as wh:
         t = get_tenant(wh, tenant)
         doc = {**cost.channel_costs(wh, t), "containment": cost.containment(wh, t), "weeks": cost.diversion(wh, t)}
     share, contained = doc["e_channel_share"] or 0.0, doc["containment"]["containment"] or 0.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from callops.errors import NotFound
 from callops.journey.events import run_sql
 from callops.tenancy import Tenant, scoped
-from callops.warehouse import Warehouse
+from callops.warehouse import ROW_HASH, Warehouse
 
 TRANSCRIPT_LINES = 2
 
@@ -37,7 +37,8 @@ def customer_journey(wh: Warehouse, tenant: Tenant, customer_id: str) -> dict:
                agent_id, wait_s, talk_s, resolved, csat, nps, l.first_lines
         FROM co LEFT JOIN lines l USING (contact_id) ORDER BY offered_at, contact_id""",
     )
-    profile = cu.to_pyarrow().to_pylist()
+    # the profile as exported (no warehouse row hash), so the warehouse and the lake give the same document
+    profile = cu.select(*[c for c in cu.columns if c != ROW_HASH]).to_pyarrow().to_pylist()
     if not steps and not contacts and not profile:
         raise NotFound(f"no customer {customer_id!r}")
     timeline = sorted(steps + contacts, key=lambda r: (r["ts"], r["kind"] != "contact", r.get("seq") or 0))

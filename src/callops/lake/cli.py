@@ -1,4 +1,4 @@
-"""``callops lake export|verify``: the tenant's canonical tables as a Hive-partitioned Parquet lake."""
+"""``callops lake export|verify|use``: the tenant's canonical tables as a Hive-partitioned Parquet lake."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from rich.console import Console
 from callops.tenancy import get_tenant
 from callops.warehouse import Warehouse
 
-lake_app = typer.Typer(name="lake", help="Export the warehouse to a Parquet lake and verify it.",
-                       no_args_is_help=True)
+lake_app = typer.Typer(
+    name="lake", help="Export the warehouse to a Parquet lake, verify it, point a tenant's screens at it.",
+    no_args_is_help=True)
 err = Console(stderr=True)
 
 Tenant = Annotated[str, typer.Option("--tenant", help="Tenant.")]
@@ -57,3 +58,24 @@ def verify_cmd(tenant: Tenant, to: To, as_json: Json = False) -> None:
                   else f"{len(doc['differences']):,} differ"))
     if not doc["ok"]:
         raise typer.Exit(1)
+
+
+@lake_app.command("use")
+def use_cmd(
+    tenant: Tenant,
+    to: Annotated[str | None, typer.Option(
+        "--to", help="Lake root holding the tenant's export (checked first).")] = None,
+    off: Annotated[bool, typer.Option("--off", help="Read the warehouse again.")] = False,
+    as_json: Json = False,
+) -> None:
+    """Let the API's and console's journey, forecast and staffing screens read this tenant from the lake."""
+    from callops.errors import CallopsError
+    from callops.lake.tenant import use_lake
+
+    if (to is None) == (not off):
+        raise CallopsError("give --to DIR (read the lake) or --off (read the warehouse), not both or neither")
+    path = use_lake(tenant, None if off else to)
+    if as_json:
+        print(json.dumps({"tenant": tenant, "lake": None if off else to, "settings": path}))
+    else:
+        err.print(f"{tenant}: history screens read {'the warehouse' if off else to} ({path})")

@@ -361,8 +361,8 @@ class Planner:
         taking no more from a donor queue than it can spare."""
 
         def key(c: Candidate) -> tuple:
-            ech = c.echelon if c.echelon is not None else 99
-            return ((ech,) if by_echelon else ()) + (c.state != "ready", -c.idle_s, -c.skill_level, c.agent_id)
+            ech = (c.echelon is None, c.echelon or 0)  # none last, however large the echelons (not 99)
+            return (ech if by_echelon else ()) + (c.state != "ready", -c.idle_s, -c.skill_level, c.agent_id)
 
         out = []
         left = dict(spare)

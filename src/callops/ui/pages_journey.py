@@ -169,7 +169,7 @@ async def journeys_page(start: str = "", end: str = "", where: str = "", custome
     await ui.context.client.connected(timeout=60)
     spinner = ui.spinner(size="lg")
     try:
-        data = await session.warehouse_call(page_data, ctx.tenant_id, sel)
+        data = await session.history_call(ctx.tenant_id, page_data, ctx.tenant_id, sel)
     except CallopsError as exc:
         data_attrs(ui.label(str(exc)).classes("text-negative"), test="journey-error")
         data = {"summary": None}
@@ -291,7 +291,7 @@ async def journeys_page(start: str = "", end: str = "", where: str = "", custome
     replay: dict | None = None
     if customer:
         try:
-            replay = await session.warehouse_call(_replay, ctx.tenant_id, customer)
+            replay = await session.history_call(ctx.tenant_id, _replay, ctx.tenant_id, customer)
         except CallopsError as exc:
             data_attrs(ui.label(str(exc)).classes("text-negative"), test="journey-replay-error")
     if replay:

@@ -184,6 +184,17 @@ def decide_index(tenant_id: str) -> DecideIndex | None:
         return index
 
 
+def index_is_current(tenant_id: str) -> bool:
+    """Whether :func:`decide_index` would answer ``tenant_id`` from memory (held, and no newer snapshot), so a
+    caller on an event loop can run the decision there; False means the next call may load a file (seconds)."""
+    held = _INDEX.get(tenant_id)
+    if held is None:
+        return False
+    if time.monotonic() - _CHECKED.get(tenant_id, 0.0) < RECHECK_S:
+        return True
+    return latest_version(tenant_id) == held.version  # one small file read; decide_index then re-stamps it
+
+
 def forget_index(tenant_id: str | None = None) -> None:
     """Drop held indexes (tests, and after a tenant's snapshots are removed)."""
     with _LOCK:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from callops import tenancy
-from callops.api.deps import WarehouseDep, require
+from callops.api.deps import HistoryDep, require
 from callops.api.errors import check_dates
 from callops.journey import analysis, views
 from callops.journey.events import Selection
@@ -31,14 +31,14 @@ def _sel(from_: date | None, to: date | None, where: str | None) -> Selection:
 
 
 @router.get("/journeys/summary", summary="Events, sessions, variants, edges, durations and rework")
-def summary(who: Reader, wh: WarehouseDep, from_: From = None, to: To = None, where: Where = None) -> dict[str, Any]:
+def summary(who: Reader, wh: HistoryDep, from_: From = None, to: To = None, where: Where = None) -> dict[str, Any]:
     """The keys of ``callops journey summary --json``."""
     return views.summary(wh, tenancy.get_tenant(wh, who.tenant_id), _sel(from_, to, where))
 
 
 @router.get("/journeys/variants", summary="Variants (distinct step sequences), most frequent first")
 def variants(
-    who: Reader, wh: WarehouseDep, top: Annotated[int, Query(ge=1, le=10_000)] = 20,
+    who: Reader, wh: HistoryDep, top: Annotated[int, Query(ge=1, le=10_000)] = 20,
     from_: From = None, to: To = None, where: Where = None,
 ) -> dict[str, Any]:
     """Sessions, share and durations of each variant."""
@@ -46,14 +46,14 @@ def variants(
 
 
 @router.get("/journeys/dfg", summary="Directly-follows graph with waits")
-def dfg(who: Reader, wh: WarehouseDep, from_: From = None, to: To = None, where: Where = None) -> dict[str, Any]:
+def dfg(who: Reader, wh: HistoryDep, from_: From = None, to: To = None, where: Where = None) -> dict[str, Any]:
     """Edges (from, to, count, mean/median/p90 wait), start and end steps."""
     return views.dfg(wh, tenancy.get_tenant(wh, who.tenant_id), _sel(from_, to, where))
 
 
 @router.get("/journeys/failures", summary="Failure reasons ranked by the sessions they break")
 def failures(
-    who: Reader, wh: WarehouseDep, within_hours: Annotated[float, Query(gt=0, le=24 * 90)] = 24,
+    who: Reader, wh: HistoryDep, within_hours: Annotated[float, Query(gt=0, le=24 * 90)] = 24,
     from_: From = None, to: To = None, where: Where = None,
 ) -> list[dict[str, Any]]:
     """Each reason with its step, channel, sessions and the voice calls that followed within the window."""
@@ -62,14 +62,14 @@ def failures(
 
 
 @router.get("/journeys/channels", summary="Channel KPIs")
-def channels(who: Reader, wh: WarehouseDep, from_: From = None, to: To = None, where: Where = None) -> list[dict]:
+def channels(who: Reader, wh: HistoryDep, from_: From = None, to: To = None, where: Where = None) -> list[dict]:
     """Per entry channel: sessions, completion, failure, escalation, time to resolution."""
     return analysis.channel_kpis(wh, tenancy.get_tenant(wh, who.tenant_id), _sel(from_, to, where))
 
 
 @router.get("/journeys/related", summary="Businesses and steps that go together")
 def related(
-    who: Reader, wh: WarehouseDep, min_support: Annotated[float, Query(ge=0, le=1)] = 0.01,
+    who: Reader, wh: HistoryDep, min_support: Annotated[float, Query(ge=0, le=1)] = 0.01,
     from_: From = None, to: To = None, where: Where = None,
 ) -> list[dict[str, Any]]:
     """Association rules with support, confidence and lift."""
@@ -78,7 +78,7 @@ def related(
 
 
 @router.get("/journeys/suggestions", summary="Optimisation suggestions with evidence")
-def suggestions(who: Reader, wh: WarehouseDep, from_: From = None, to: To = None, where: Where = None) -> list[dict]:
+def suggestions(who: Reader, wh: HistoryDep, from_: From = None, to: To = None, where: Where = None) -> list[dict]:
     """Ranked by the sessions at stake."""
     return analysis.suggestions(wh, tenancy.get_tenant(wh, who.tenant_id), _sel(from_, to, where))
 
@@ -91,7 +91,7 @@ class FunnelsIn(BaseModel):
 
 @router.post("/journeys/funnels", summary="Fallout per step of declared funnels")
 def funnels(
-    body: FunnelsIn, who: Reader, wh: WarehouseDep, from_: From = None, to: To = None, where: Where = None,
+    body: FunnelsIn, who: Reader, wh: HistoryDep, from_: From = None, to: To = None, where: Where = None,
 ) -> list[dict[str, Any]]:
     """Units reaching each step, fallout and conversion."""
     t = tenancy.get_tenant(wh, who.tenant_id)
@@ -100,7 +100,7 @@ def funnels(
 
 @router.get("/customers/{customer_id}/journey", summary="One customer's journey across channels")
 def customer(
-    who: Reader, wh: WarehouseDep,
+    who: Reader, wh: HistoryDep,
     customer_id: Annotated[str, Path(min_length=1, max_length=200, description="Customer id.")],
 ) -> dict[str, Any]:
     """Every step and contact of the customer in time order (404 when the tenant does not know them)."""
@@ -109,7 +109,7 @@ def customer(
 
 @router.get("/journeys/perception/{view}", summary="Churned vs retained, dissatisfied customers, high ARPU")
 def perception_view(
-    who: Reader, wh: WarehouseDep,
+    who: Reader, wh: HistoryDep,
     view: Annotated[str, Path(pattern="^(churn|dissatisfied|arpu)$", description="churn, dissatisfied or arpu.")],
     from_: From = None, to: To = None, where: Where = None,
 ) -> dict[str, Any]:
@@ -122,7 +122,7 @@ def perception_view(
 
 
 @router.get("/journeys/cost", summary="Cost per contact per channel, e-channel share, true containment, diversion")
-def cost_view(who: Reader, wh: WarehouseDep) -> dict[str, Any]:
+def cost_view(who: Reader, wh: HistoryDep) -> dict[str, Any]:
     """From the tenant's journey parameters (agent cost per hour, channel costs, containment hours)."""
     from callops.journey import cost
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from callops import tenancy
-from callops.api.deps import WarehouseDep, require
+from callops.api.deps import HistoryDep, WarehouseDep, require
 from callops.api.encode import clean
 from callops.api.errors import check_dates
 from callops.metrics.grains import local_bounds
@@ -115,7 +115,7 @@ class ForecastIn(BaseModel):
 
 
 @router.post("/forecast", summary="Forecast volume and AHT per queue and interval")
-def forecast(body: ForecastIn, who: Planner, wh: WarehouseDep) -> dict[str, Any]:
+def forecast(body: ForecastIn, who: Planner, wh: HistoryDep) -> dict[str, Any]:
     """Runs the forecast (and stores a snapshot) like ``callops forecast --json``."""
     from callops.wfm.forecast_io import forecast_tenant
 
@@ -147,7 +147,7 @@ class StaffingIn(BaseModel):
 
 
 @router.post("/staffing", summary="Staffing plan: required agents per queue and interval")
-def staffing(body: StaffingIn, who: Planner, wh: WarehouseDep) -> dict[str, Any]:
+def staffing(body: StaffingIn, who: Planner, wh: HistoryDep) -> dict[str, Any]:
     """Like ``callops staffing --json``: per-queue summary and interval requirements."""
     from callops.wfm.staffing import StaffingTargets, plan_for_tenant
 
