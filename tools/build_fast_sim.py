@@ -55,7 +55,11 @@ def build() -> Path:
         if run.returncode != 0 or not built:
             raise RuntimeError((run.stdout + run.stderr).strip()[-2000:] or "mypyc produced no extension")
         target = SIM / built[0].name
-        shutil.copyfile(built[0], target)
+        # copy beside the target, then rename over it: a process that has the old extension loaded keeps its
+        # (unlinked) file; overwriting it in place crashed such processes (a segfault in a test run beside a rebuild)
+        partial = target.with_name(f".{target.name}.partial")
+        shutil.copyfile(built[0], partial)
+        partial.replace(target)
         return target
 
 
