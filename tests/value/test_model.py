@@ -24,7 +24,10 @@ def _line_of(text: str, needle: str) -> int:
 
 @pytest.mark.parametrize(("old", "new", "message"), [
     ("expr: spend_365d", "expr: spend_366d", "unknown column 'spend_366d'"),
-    ("expr: arpu, type: key, weight: 0.3}", "expr: arpu, type: key, weight: heavy}", "weight must be a number"),
+    ("expr: arpu, type: key, weight: 0.3,", "expr: arpu, type: key, weight: heavy,", "weight must be a number"),
+    ('label: {en: "Tenure", zh-CN: "在网时长"}', 'label: {en: "Tenure"}',
+     "indicator hist_tenure: label needs text in en and zh-CN"),
+    ('label: {en: "VIP level",', 'label: {en: "",', "indicator imp_vip: label needs text in en and zh-CN"),
     ("{id: hist_tenure,", "{id: hist_spend,", "duplicate indicator id 'hist_spend'"),
     ("expr: vip_level, type: key", "expr: vip_level, type: main", "type must be key or auxiliary"),
     ("{id: imp_vip, expr: vip_level,", "{id: imp_vip, expr: (select 1),", "not allowed"),
@@ -37,6 +40,26 @@ def test_bad_model_is_refused_naming_the_line(old: str, new: str, message: str) 
         parse_model(text, "m.yaml")
     assert f"m.yaml, line {_line_of(text, new)}" in str(exc.value)
     assert message in str(exc.value)
+
+
+def test_every_shipped_indicator_has_both_labels_and_the_explanation_carries_them() -> None:
+    """The console's explanation chart shows an indicator's label in the reader's language, never its id; a
+    tenant's model may leave labels out (the chart then shows ids)."""
+    import yaml
+
+    raw = yaml.safe_load(BASE)
+    model = load_model()
+    shipped = {i["id"]: i["label"] for d in raw["dimensions"].values() for i in d["indicators"]}
+    assert set(shipped) == {i.id for d in model.dimensions for i in d.indicators}
+    for ind_id, label in shipped.items():
+        assert label["en"].strip() and label["zh-CN"].strip() and label["en"] != label["zh-CN"], ind_id
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in label["zh-CN"]), ind_id  # Chinese, not a copy
+    dims = {d.id: 50.0 for d in model.dimensions}
+    norm = {i.id: 0.5 for d in model.dimensions for i in d.indicators}
+    out = explanation(model, 50.0, dims, norm, {})
+    assert {i["id"]: i["label"] for d in out.values() for i in d["indicators"]} == shipped
+    bare = parse_model(BASE.replace(',\n         label: {en: "Tenure", zh-CN: "在网时长"}', ""), "m.yaml")
+    assert next(i for d in bare.dimensions for i in d.indicators if i.id == "hist_tenure").label is None
 
 
 def test_missing_dimension_and_bad_yaml() -> None:

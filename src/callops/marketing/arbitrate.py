@@ -31,7 +31,7 @@ from typing import Any
 from callops.marketing import decisionlog
 from callops.marketing.offers import Offer, OfferLibrary, library
 from callops.marketing.propensity import PropensityModel, context_features, current_model
-from callops.value.rules import LANGS
+from callops.value.yamlio import LANGS
 
 # Decision ids: a random prefix per process and a counter (a uuid4 per decision read the OS's random source
 # every time, a measurable share of a decision under load); 32 hex characters like a uuid.

@@ -25,8 +25,8 @@ from typing import Any
 
 from callops.errors import CallopsError
 from callops.schema import Channel
-from callops.value.rules import LANGS, STRATEGIES, TagLibrary
-from callops.value.yamlio import fail, load_yaml, number, require_keys
+from callops.value.rules import STRATEGIES, TagLibrary
+from callops.value.yamlio import fail, load_yaml, number, require_keys, texts
 
 CHANNELS = frozenset(c.value for c in Channel)
 GUIDANCE_PARTS = ("remind", "offer", "phrase")
@@ -166,13 +166,6 @@ def _names(origin: str, node: Any, key: str, what: str, known: set[str] | frozen
     return frozenset(value)
 
 
-def _texts(origin: str, node: Any, key: str, what: str) -> dict[str, str]:
-    value = node.get(key)
-    if not isinstance(value, dict) or any(not isinstance(value.get(x), str) or not value.get(x) for x in LANGS):
-        raise fail(origin, node, f"{what}: {key} needs text in en and zh-CN", key)
-    return {lang: value[lang] for lang in LANGS}
-
-
 def _date(origin: str, node: Any, key: str, what: str) -> date | None:
     value = node.get(key)
     if value is not None and not isinstance(value, date):
@@ -288,7 +281,7 @@ def parse_offers(text: str, origin: str = "offer library", *, tags: TagLibrary,
             *(_names(origin, el, k, what, None, "reason") for k in ("reasons", "reasons_not")))  # fmt: skip
         g = item["guidance"]
         require_keys(origin, g, f"{what}: guidance", ("offer", "phrase"), ("remind",))
-        guidance = {part: _texts(origin, g, part, f"{what}: guidance") for part in GUIDANCE_PARTS if part in g}
+        guidance = {part: texts(origin, g, part, f"{what}: guidance") for part in GUIDANCE_PARTS if part in g}
         rem = item.get("reminders") or {}
         if not isinstance(rem, dict):
             raise fail(origin, item, f"{what}: reminders must map tags to texts", "reminders")
@@ -296,7 +289,7 @@ def parse_offers(text: str, origin: str = "offer library", *, tags: TagLibrary,
             if tag not in tag_ids:
                 raise CallopsError(f"{origin}, line {rem.key_lines.get(tag, item.line)}: {what}: reminders: unknown "
                                    f"tag {tag!r}; known: {', '.join(sorted(tag_ids))}")  # fmt: skip
-        reminders = {tag: _texts(origin, rem, tag, f"{what}: reminders") for tag in rem}
+        reminders = {tag: texts(origin, rem, tag, f"{what}: reminders") for tag in rem}
         offers.append(Offer(oid, item["campaign"], str(item["product"]), price, commission, value, prior, channels,
                             elig, guidance, reminders, item.line))  # fmt: skip
     levers = _levers(origin, data.get("levers"), set(campaigns), {o.id for o in offers})

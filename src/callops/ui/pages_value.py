@@ -144,7 +144,8 @@ def _explain_chart(value: dict[str, Any], loc: str) -> None:
     names, data = [], []
     for dim, d in value["dimensions"].items():
         for ind in d["indicators"]:
-            names.append(f"{t('value_' + dim, loc)} · {ind['id']}")
+            label = (ind.get("label") or {}).get(loc) or ind["id"]  # a model without labels shows its ids
+            names.append(f"{t('value_' + dim, loc)} · {label}")
             data.append({"value": round(ind["contribution"], 2), "itemStyle": {"color": colors[dim]}})
     ui.echart({
         "tooltip": {"trigger": "axis"},

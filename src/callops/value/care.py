@@ -23,8 +23,8 @@ from callops.store import audit
 from callops.store.models_value import CareTask
 from callops.store.scoping import get_owned, scoped
 from callops.value import snapshot
-from callops.value.rules import _names, _texts, _version
-from callops.value.yamlio import fail, load_yaml, number, require_keys
+from callops.value.rules import _names, _version
+from callops.value.yamlio import fail, load_yaml, number, require_keys, texts
 
 STATUSES = ("open", "contacted", "resolved")
 NEXT = {"open": {"contacted", "resolved"}, "contacted": {"resolved"}, "resolved": set()}
@@ -60,7 +60,7 @@ def load_care_rules(path: Path | str | None = None, tag_ids: set[str] | None = N
             raise fail(origin, item, f"duplicate care rule id {rid!r}")
         out.append(CareRule(rid, _names(origin, item, "classes", rid), _names(origin, item, "tags_any", rid, tag_ids),
                             str(item["team"]), number(origin, item, "due_hours", rid),
-                            _texts(origin, item, "reason", rid)))  # fmt: skip
+                            texts(origin, item, "reason", rid)))  # fmt: skip
     return out
 
 

@@ -30,7 +30,7 @@ import pyarrow as pa
 from callops.errors import CallopsError
 from callops.expressions import compile_expression, quote_identifier
 from callops.value.features import FEATURES
-from callops.value.yamlio import fail, load_yaml, number, require_keys
+from callops.value.yamlio import fail, load_yaml, number, require_keys, texts
 
 DIMENSIONS = ("historical", "current", "future", "impact", "elastic")
 ROUTES = ("high_value_desk", "self_service_first", "expert_desk", "normal_queue", "ivr_payment", "care_desk")
@@ -49,6 +49,7 @@ class Indicator:
     weight: float
     higher_is_better: bool
     line: int
+    label: dict[str, str] | None = None  # {en, zh-CN} shown instead of the id (optional)
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ def parse_model(text: str, origin: str = "value model") -> ValueModel:
             raise fail(origin, node, f"dimension {name}: indicators must be a non-empty list")
         for item in node["indicators"]:
             require_keys(origin, item, f"an indicator of {name}", ("id", "expr", "type", "weight"),
-                         ("higher_is_better", "description"))  # fmt: skip
+                         ("higher_is_better", "description", "label"))  # fmt: skip
             ind_id = _ident(origin, item, "id", f"an indicator of {name}")
             if ind_id in seen:
                 raise fail(origin, item, f"duplicate indicator id {ind_id!r}")
@@ -170,7 +171,8 @@ def parse_model(text: str, origin: str = "value model") -> ValueModel:
             if not isinstance(hib, bool):
                 raise fail(origin, item, f"indicator {ind_id}: higher_is_better must be true or false")
             sql = _compile(origin, item, item["expr"], columns, f"indicator {ind_id}", "expr")
-            inds.append(Indicator(ind_id, item["expr"], sql, item["type"], w, hib, item.line))
+            label = texts(origin, item, "label", f"indicator {ind_id}") if "label" in item else None
+            inds.append(Indicator(ind_id, item["expr"], sql, item["type"], w, hib, item.line, label))
         if sum(i.weight for i in inds) <= 0:
             raise fail(origin, node, f"dimension {name}: the indicator weights add up to 0")
         if not any(i.type == "key" for i in inds):
@@ -312,7 +314,7 @@ def explanation(model: ValueModel, score_value: float, dims: dict[str, float], n
             "weight": share,
             "contribution": share * dims[d.id],
             "indicators": [
-                {"id": i.id, "expr": i.expr, "type": i.type, "weight": i.weight / wsum,
+                {"id": i.id, "label": i.label, "expr": i.expr, "type": i.type, "weight": i.weight / wsum,
                  "value": raw.get(i.id), "normalised": normalised[i.id],
                  "contribution": share * (i.weight / wsum) * 100.0 * normalised[i.id]}
                 for i in d.indicators

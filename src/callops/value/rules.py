@@ -21,11 +21,10 @@ from callops.errors import CallopsError
 from callops.schema import Channel
 from callops.value.features import FEATURES
 from callops.value.model import ROUTES, _compile, _ident, evaluate
-from callops.value.yamlio import fail, load_yaml, number, require_keys
+from callops.value.yamlio import fail, load_yaml, number, require_keys, texts
 
 STRATEGIES = ("guided_service", "care_call", "retention", "self_service_first", "expert_desk", "priority_routing",
               "standard_service")  # fmt: skip
-LANGS = ("en", "zh-CN")
 
 
 def _validity(origin: str, node: Any, what: str) -> tuple[date | None, date | None]:
@@ -38,13 +37,6 @@ def _validity(origin: str, node: Any, what: str) -> tuple[date | None, date | No
     if out[0] and out[1] and out[1] < out[0]:
         raise fail(origin, node, f"{what}: valid_to is before valid_from")
     return out[0], out[1]
-
-
-def _texts(origin: str, node: Any, key: str, what: str) -> dict[str, str]:
-    value = node.get(key)
-    if not isinstance(value, dict) or any(not isinstance(value.get(x), str) or not value.get(x) for x in LANGS):
-        raise fail(origin, node, f"{what}: {key} needs text in en and zh-CN")
-    return {lang: value[lang] for lang in LANGS}
 
 
 def _version(origin: str, node: Any, what: str) -> int:
@@ -195,7 +187,7 @@ def parse_tags(text: str, origin: str = "tag library") -> TagLibrary:
         sql = _compile(origin, item, item["when"], set(FEATURES), f"tag {tid}", "when")
         vf, vt = _validity(origin, item, f"tag {tid}")
         tags.append(Tag(tid, item["when"], sql, str(item["owner"]), _version(origin, item, f"tag {tid}"), vf, vt,
-                        _texts(origin, item, "label", f"tag {tid}"), item.line))  # fmt: skip
+                        texts(origin, item, "label", f"tag {tid}"), item.line))  # fmt: skip
     return TagLibrary(lib_id, version, tuple(tags), origin)
 
 
@@ -232,8 +224,8 @@ def parse_strategies(text: str, origin: str = "strategy library", *, tags: TagLi
         route = item.get("route")
         if route is not None and route not in ROUTES:
             raise fail(origin, item, f"strategy {sid}: unknown route {route!r}; known: {', '.join(ROUTES)}")
-        strategies[sid] = Strategy(sid, route, item.get("escalates_to"), _texts(origin, item, "guidance", sid),
-                                   _texts(origin, item, "label", sid))  # fmt: skip
+        strategies[sid] = Strategy(sid, route, item.get("escalates_to"), texts(origin, item, "guidance", sid),
+                                   texts(origin, item, "label", sid))  # fmt: skip
     for s in strategies.values():
         if s.escalates_to is not None and s.escalates_to not in strategies:
             raise fail(origin, snode[s.id], f"strategy {s.id}: escalates to unknown strategy {s.escalates_to!r}")

@@ -96,6 +96,17 @@ def require_keys(origin: str, node: Any, what: str, required: tuple[str, ...], o
         raise fail(origin, node, f"{what}: unknown key {unknown[0]!r}; allowed: {', '.join((*required, *optional))}")
 
 
+LANGS = ("en", "zh-CN")  # every user-facing text of a definition exists in both
+
+
+def texts(origin: str, node: Any, key: str, what: str) -> dict[str, str]:
+    """``node[key]`` as ``{en: ..., zh-CN: ...}``, both non-empty text."""
+    value = node.get(key)
+    if not isinstance(value, dict) or any(not isinstance(value.get(x), str) or not value.get(x) for x in LANGS):
+        raise fail(origin, node, f"{what}: {key} needs text in en and zh-CN", key)
+    return {lang: value[lang] for lang in LANGS}
+
+
 def number(origin: str, node: Any, key: str, what: str, *, minimum: float | None = 0.0) -> float:
     """``node[key]`` as a finite number (not a bool or text), at least ``minimum``."""
     value = node[key]
