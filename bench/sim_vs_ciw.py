@@ -182,10 +182,11 @@ def erlang_c() -> tuple[float, float]:
     return 1 - c * math.exp(-gap * THRESHOLD), c / gap
 
 
-def timed(sides: dict, seeds: range) -> dict[str, tuple[float, list[float], list[float], float]]:
+def timed(sides: dict, seeds: range,
+          per_run: dict[str, list[float]] | None = None) -> dict[str, tuple[float, list[float], list[float], float]]:
     """Per side: wall seconds per run, each figure's mean and its standard error across runs, and CPU seconds per
     run (the process's own time). The sides take turns seed by seed, so that a change in the machine's load
-    during the bench falls on all of them alike."""
+    during the bench falls on all of them alike. ``per_run`` (side -> list) receives each run's wall seconds."""
     wall = dict.fromkeys(sides, 0.0)
     cpu = dict.fromkeys(sides, 0.0)
     results: dict[str, list] = {k: [] for k in sides}
@@ -195,6 +196,8 @@ def timed(sides: dict, seeds: range) -> dict[str, tuple[float, list[float], list
             results[k].append(fn(s))
             wall[k] += time.perf_counter() - t0
             cpu[k] += time.process_time() - c0
+            if per_run is not None:
+                per_run.setdefault(k, []).append(time.perf_counter() - t0)
     out = {}
     for k in sides:
         cols = list(zip(*results[k], strict=True))
@@ -202,6 +205,12 @@ def timed(sides: dict, seeds: range) -> dict[str, tuple[float, list[float], list
         errs = [statistics.stdev(c) / math.sqrt(len(c)) if len(c) > 1 else math.nan for c in cols]
         out[k] = (wall[k] / len(seeds), means, errs, cpu[k] / len(seeds))
     return out
+
+
+def ratio_spread(per_run: dict[str, list[float]], side: str) -> dict[str, float]:
+    """Median, min and max over the seeds of Ciw's wall time over ``side``'s on the same seed (taken in turn)."""
+    r = sorted(a / b for a, b in zip(per_run["ciw"], per_run[side], strict=True))
+    return {"median": round(statistics.median(r), 1), "min": round(r[0], 1), "max": round(r[-1], 1)}
 
 
 def main() -> None:
@@ -213,9 +222,12 @@ def main() -> None:
     seeds = range(args.runs)
     if compiled_engine() is None:
         raise SystemExit("the compiled engine is not built or stale: run `python tools/build_fast_sim.py` first")
+    runs_one: dict[str, list[float]] = {}
+    runs_two: dict[str, list[float]] = {}
     one = timed({"ciw": ciw_run, "fast_path": ours_fast, "engine": ours_engine, "engine_pure": ours_engine_pure},
-                seeds)
-    two = timed({"ciw": ciw_two_class, "engine": ours_two_class, "engine_pure": ours_two_class_pure}, seeds)
+                seeds, runs_one)
+    two = timed({"ciw": ciw_two_class, "engine": ours_two_class, "engine_pure": ours_two_class_pure}, seeds,
+                runs_two)
     sl, asa = erlang_c()
     w_high, w_low = priority_exact()
     out = {
@@ -236,6 +248,9 @@ def main() -> None:
                     "two_class_engine_pure": round(two["ciw"][0] / two["engine_pure"][0], 1)},
         "speedup_cpu": {"one_queue_engine": round(one["ciw"][3] / one["engine"][3], 1),
                         "two_class_engine": round(two["ciw"][3] / two["engine"][3], 1)},
+        # per seed: Ciw's wall time over the engine's on the same seed, the two run one after the other
+        "speedup_per_run": {"one_queue_engine": ratio_spread(runs_one, "engine"),
+                            "two_class_engine": ratio_spread(runs_two, "engine")},
     }  # fmt: skip
     if args.json:
         print(json.dumps(out))
@@ -258,6 +273,10 @@ def main() -> None:
     print(f"speed-up vs Ciw: full engine {sp['two_class_engine']}x (pure Python {sp['two_class_engine_pure']}x)")
     cpu = out["speedup_cpu"]
     print(f"in CPU seconds: one queue {cpu['one_queue_engine']}x, two classes {cpu['two_class_engine']}x")
+    pr = out["speedup_per_run"]
+    print("per run (Ciw's time over the engine's, same seed): " + ", ".join(
+        f"{name} median {v['median']}x ({v['min']}-{v['max']}x)"
+        for name, v in (("one queue", pr["one_queue_engine"]), ("two classes", pr["two_class_engine"]))))
 
 
 if __name__ == "__main__":
