@@ -219,13 +219,14 @@ class Resources:
         """``with res.history(tenant) as wh:`` where the tenant's history screens read (journeys, forecast): the
         lake its ``lake.yaml`` names (a read-only DuckDB over the Parquet files, opened for this use), else a
         handle as :meth:`reading` gives (issue 17)."""
-        from callops.lake.tenant import history_lake
+        from callops.lake.tenant import check_lake_holds, history_lake
 
         url = history_lake(tenant_id)
         if url is None:
             return self.reading()
         from callops.lake.read import open_lake
 
+        check_lake_holds(url, tenant_id)  # one line for a lake that went away or lost the tenant, not a 404
         return open_lake(url, "duckdb")
 
     def close(self) -> None:

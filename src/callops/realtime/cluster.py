@@ -426,6 +426,7 @@ class TenantWorker:
         self.thread = threading.Thread(target=self._run, name=f"tenant-{self.tenant}", daemon=True)
         self.acquired = time.monotonic()
         self.events = 0
+        self.serving = False  # bound to the tenant's consumer (readiness shows it)
 
     def start(self) -> None:
         """Start the worker thread."""
@@ -527,6 +528,7 @@ class TenantWorker:
                 self.member.report({"event": "took", "tenant": tenant, "epoch": self.lease.epoch, "from_seq": done + 1,
                                     "rebuilt": rebuilt, "seconds": round(time.monotonic() - self.acquired, 3)})
             sub = await js.pull_subscribe_bind(durable, cfg.stream)
+            self.serving = True
             while not self.should_stop():
                 try:
                     msgs = await sub.fetch(cfg.batch, timeout=0.5)
@@ -541,6 +543,7 @@ class TenantWorker:
                 await msgs[-1].ack()  # AckPolicy.ALL: the whole batch
                 self.events += len(msgs)
         finally:
+            self.serving = False
             with contextlib.suppress(Exception):
                 await nc.close()
 
@@ -566,6 +569,9 @@ class Member:
         self._released: dict[str, float] = {}
         self._joined_at = 0.0
         self._sender: threading.Thread | None = None
+        self.joined = False
+        self.loop_at = 0.0  # time.monotonic() of the lease loop's last iteration (liveness)
+        self.round_ok_at = 0.0  # ... of the last lease round that reached NATS (readiness)
 
     def report(self, event: dict[str, Any]) -> None:
         """Tell what happened (``event``: joined, took, waiting, released, lost, error, left)."""
@@ -664,7 +670,7 @@ class Member:
         joined = False
         try:
             while not self.stopping.is_set():
-                t0 = time.monotonic()
+                t0 = self.loop_at = time.monotonic()
                 if nc is None:
                     try:
                         nc, js, kv = await self._connect()
@@ -677,7 +683,7 @@ class Member:
                             await self._check_name(kv)
                             self.report({"event": "joined", "lease_s": self.cfg.lease_s,
                                          "bucket": bucket_for(self.cfg.stream)})  # fmt: skip
-                            joined = True
+                            joined = self.joined = True
                             self._joined_at = time.monotonic()
                             if self.cfg.sender and self.store is not None:
                                 self._sender = threading.Thread(target=self._run_sender, name="notify-sender",
@@ -686,6 +692,7 @@ class Member:
                 if nc is not None:
                     try:
                         await self._tick(js, kv)
+                        self.round_ok_at = time.monotonic()
                     except Exception as exc:  # the broker is away: leases lapse, workers stop on their own
                         self.report({"event": "error", "error": f"lease round: {type(exc).__name__}: {exc}"})
                         if nc.is_closed or not nc.is_connected:
@@ -699,6 +706,46 @@ class Member:
             if nc is not None:
                 with contextlib.suppress(Exception):
                     await nc.close()
+
+    # ---------------------------------------------------------------------------------------------- probes
+    def _probe(self, now: float) -> dict[str, Any]:
+        tenants = {}
+        for t, lease in sorted(self.leases.items()):
+            w = lease.worker
+            tenants[t] = {"epoch": lease.epoch, "held": now < lease.valid_until and not lease.releasing,
+                          "worker": "serving" if w is not None and w.serving else
+                          "waiting" if w is not None and w.alive() else "stopped"}  # fmt: skip
+        return {"member": self.cfg.name, "stream": self.cfg.stream, "lease_s": self.cfg.lease_s,
+                "joined": self.joined, "tenants": tenants}
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        """(HTTP status, body) of ``/healthz``: 200 while the lease loop turns, 503 when it is stuck."""
+        now = time.monotonic()
+        body = self._probe(now)
+        stuck = self.loop_at and now - self.loop_at > max(2 * self.cfg.lease_s, 5.0)
+        body["status"] = "stuck" if stuck else "ok"
+        if stuck:
+            body["reason"] = f"the lease loop has not turned for {now - self.loop_at:.1f} s"
+        return (503 if stuck else 200), body
+
+    def readiness(self) -> tuple[int, dict[str, Any]]:
+        """(HTTP status, body) of ``/readyz``: 200 when joined, the last lease round reached NATS within a lease
+        period and every lease it holds is surely still its own; 503 with the reason otherwise."""
+        now = time.monotonic()
+        body = self._probe(now)
+        reason = None
+        if self.stopping.is_set():
+            reason = "leaving: handing its tenants back"
+        elif not self.joined:
+            reason = "not joined yet (NATS, the stream or the lease bucket not reached)"
+        elif now - self.round_ok_at > self.cfg.lease_s:
+            reason = f"no lease round reached NATS for {now - self.round_ok_at:.1f} s"
+        elif lapsed := [t for t, v in body["tenants"].items() if not v["held"]]:
+            reason = f"leases not surely held: {', '.join(lapsed)}"
+        body["status"] = "ready" if reason is None else "not ready"
+        if reason is not None:
+            body["reason"] = reason
+        return (200 if reason is None else 503), body
 
     async def _check_name(self, kv: Any) -> None:
         """Refuse to join under a name a live member already uses (its heartbeat has not lapsed)."""

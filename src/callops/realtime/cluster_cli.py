@@ -41,11 +41,14 @@ def run(
     sender_lease_s: Annotated[
         float, typer.Option("--sender-lease-s", help="How long a claimed notification is this sender's.")
     ] = 60.0,
+    http: Annotated[str | None, typer.Option(
+        "--http", help="Serve /healthz and /readyz on HOST:PORT (e.g. 127.0.0.1:8091) for an orchestrator.")] = None,
 ) -> None:
     """Take part in the partitioned live room until stopped (SIGTERM or Ctrl-C hands the tenants back at once).
 
     Every member must see the same CALLOPS_HOME (the tenants' live folders: logs, snapshots, writer locks) and the
-    same store (CALLOPS_STORE_URL). One line per ownership change is printed."""
+    same store (CALLOPS_STORE_URL). One line per ownership change is printed. With --http, GET /healthz answers 200
+    while the lease loop turns and GET /readyz 200 once the member has joined, reaches NATS and holds its leases."""
     import signal
     import threading
 
@@ -62,9 +65,19 @@ def run(
         print(f"{event['at']} {event['member']} {kind} {json.dumps(detail, separators=(',', ':'))}", flush=True)
 
     m = Member(cfg, say)
+    if http is not None:
+        from callops.realtime.cluster_http import parse_listen
+
+        parse_listen(http)  # a bad address: one line before NATS is asked
     info = m.check()  # one line and exit 2 when NATS or the stream is missing, before anything starts
     m.open_store()
-    print(f"member {cfg.name}: stream {stream} ({info['messages']} message(s)), lease {cfg.lease_s:g} s",
+    probes = ""
+    if http is not None:
+        from callops.realtime.cluster_http import serve_health
+
+        _, url = serve_health(m, http)
+        probes = f", probes on {url}/healthz and {url}/readyz"
+    print(f"member {cfg.name}: stream {stream} ({info['messages']} message(s)), lease {cfg.lease_s:g} s{probes}",
           flush=True)  # fmt: skip
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
