@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 # Columns every canonical table carries besides its own.
 TENANT_COLUMNS = ("tenant_id", "load_id")
 ROW_HASH = "_row_hash"
+BOOKKEEPING_COLUMNS = frozenset({ROW_HASH})  # the warehouse's own: never shown to users nor exported
 
 _SYSTEM_DDL = {
     "tenants": """

@@ -412,7 +412,10 @@ def test_three_members_one_killed_mid_stream(day, stream: str, tmp_path: Path, g
     twice = {k for k in gateway.keys if gateway.keys.count(k) > 1}
     for k in twice:
         at = [tm for key, tm in zip(gateway.keys, gateway.times, strict=True) if key == k]
-        assert len(at) == 2 and at[0] <= killed < at[1] and attempts[k] > 1, (k, at, killed)
+        # the gateway stamps a request when its thread reads it: under load a request the victim wrote just before
+        # the SIGKILL is stamped after `killed` (60 ms seen in CI). A resend waits out the 2 s lease, so 1 s of
+        # slack still tells the victim's delivery from its successor's.
+        assert len(at) == 2 and at[0] <= killed + 1.0 < at[1] and attempts[k] > 1, (k, at, killed)
     print(f"takeover {takeover_s:.2f} s; {len(merged)} events, {total_alerts} alert changes, "
           f"{len(gateway.keys)} webhook requests for {len(expected_hooks)} keys ({len(twice)} resent after the kill)")
     store.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from callops.errors import NotFound
 from callops.journey.events import run_sql
 from callops.tenancy import Tenant, scoped
-from callops.warehouse import ROW_HASH, Warehouse
+from callops.warehouse import BOOKKEEPING_COLUMNS, Warehouse
 
 TRANSCRIPT_LINES = 2
 
@@ -38,7 +38,7 @@ def customer_journey(wh: Warehouse, tenant: Tenant, customer_id: str) -> dict:
         FROM co LEFT JOIN lines l USING (contact_id) ORDER BY offered_at, contact_id""",
     )
     # the profile as exported (no warehouse row hash), so the warehouse and the lake give the same document
-    profile = cu.select(*[c for c in cu.columns if c != ROW_HASH]).to_pyarrow().to_pylist()
+    profile = cu.select(*[c for c in cu.columns if c not in BOOKKEEPING_COLUMNS]).to_pyarrow().to_pylist()
     if not steps and not contacts and not profile:
         raise NotFound(f"no customer {customer_id!r}")
     timeline = sorted(steps + contacts, key=lambda r: (r["ts"], r["kind"] != "contact", r.get("seq") or 0))
