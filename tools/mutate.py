@@ -26,7 +26,10 @@ REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "build" / "mutate"
 # name: (files to mutate, tests that check them)
 MODULES: dict[str, tuple[list[str], list[str]]] = {
-    "queueing": (["src/callops/wfm/queueing.py"], ["tests/wfm/test_queueing.py"]),
+    # queueing: the three files take ~12 s together; test_queueing_mutants.py holds the tests against survivors
+    "queueing": (["src/callops/wfm/queueing.py"],
+                 ["tests/wfm/test_queueing.py", "tests/wfm/test_queueing_mutants.py",
+                  "tests/wfm/test_queueing_numpy.py"]),
     # tenancy: only the in-memory tests (about 3 s in all); test_tenancy.py loads files for every test, which
     # took a whole time box for mutmut's two passes before the first mutant
     "tenancy": (["src/callops/tenancy.py"], ["tests/test_tenancy_exact.py"]),
@@ -36,13 +39,15 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
                   + [f"tests/ingest/test_mappings.py::test_{t}" for t in (
                       "numbers_are_plain", "plain_shortcut_equals_the_full_parser", "clock_round_trip",
                       "clock_refuses_bad_times", "yymmdd_dates", "iso8601_with_offsets",
-                      "naive_timestamps_known_values", "epoch_seconds")]),
+                      "naive_timestamps_known_values", "epoch_seconds")]
+                  + ["tests/ingest/test_transform_mutants.py"]),  # build_query on in-memory rows, no file loads
     "alerts": (["src/callops/realtime/alerts.py"],
                ["tests/realtime/test_alerts.py", "tests/realtime/test_alert_options.py",
                 "tests/realtime/test_alert_mutants.py"]),
     "plans": (["src/callops/realtime/plans.py"],
               ["tests/realtime/test_playbook_rules.py",
-               "tests/realtime/test_plan_sizing.py::test_trim_keeps_the_first_count_of_agents_that_reaches_the_target"]),
+               "tests/realtime/test_plan_sizing.py::test_trim_keeps_the_first_count_of_agents_that_reaches_the_target",
+               "tests/realtime/test_plan_mutants.py"]),
     "tokens": (["src/callops/store/tokens.py", "src/callops/store/users.py"],
                ["tests/store/test_users_tokens.py", "tests/store/test_constant_time.py"]),
     # the validator's file without the two scheduler runs (5-6 s each, 20 s under load, and they reach every
