@@ -520,3 +520,25 @@ def test_erlang_a_metrics_refuses_each_bad_argument(args: tuple, message: str) -
     with pytest.raises(CallopsError) as err:
         q.erlang_a_metrics(40, 1800, 240, *args)
     assert str(err.value) == message
+
+
+def _brute_occupancy(c: int, a: float, aht: float, patience: float) -> float:
+    """E[min(N, c)] / c of the M/M/c+M birth-death chain in 40-digit arithmetic: the share of agent time busy."""
+    mp.mp.dps = 40
+    lam, mu, th = mp.mpf(a) / aht, mp.mpf(1) / aht, mp.mpf(1) / patience
+    w = [mp.mpf(1)]
+    for n in range(1, c + 400):
+        w.append(w[-1] * lam / (min(n, c) * mu + max(n - c, 0) * th))
+    z = mp.fsum(w)
+    return float(mp.fsum(min(n, c) * x for n, x in enumerate(w)) / z / c)
+
+
+@settings(max_examples=8, deadline=None)
+@given(c=st.integers(1, 8), load=st.floats(0.3, 1.5), aht=st.floats(60, 600), patience_ratio=st.floats(0.5, 3.0))
+def test_erlang_a_occupancy_matches_the_chain(c: int, load: float, aht: float, patience_ratio: float) -> None:
+    """Occupancy under Erlang A is the served load over the agents (callers who abandon take no agent time):
+    checked against E[min(N, c)]/c of the chain, one agent included; no agents with traffic count as fully busy."""
+    a, patience = load * c, patience_ratio * aht
+    m = q.erlang_a_metrics(a, aht, aht, c, patience, 20.0)
+    assert float(m.occupancy) == pytest.approx(_brute_occupancy(c, a, aht, patience), rel=1e-9)
+    assert float(q.erlang_a_metrics(a, aht, aht, 0, patience, 20.0).occupancy) == 1.0
