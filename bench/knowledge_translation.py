@@ -64,7 +64,7 @@ import json
 import math
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -148,20 +148,7 @@ def training_pairs(pairs: list[tuple[str, str, str]], vocab: Vocab,
     if pairing == "direct":
         texts = [(a, b) for a, b in match] + [(b, a) for a, b in match]
     else:
-        parent: dict[str, str] = {}
-
-        def find(x: str) -> str:
-            parent.setdefault(x, x)
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
-
-        for a, b in match:
-            parent[find(a)] = find(b)
-        groups: dict[str, list[str]] = defaultdict(list)
-        for q in sorted(parent):
-            groups[find(q)].append(q)
+        groups = datasets.matching_groups(sorted({q for pair in match for q in pair}), match)
         rng = np.random.default_rng(0)
         texts = []
         for members in groups.values():

@@ -16,6 +16,7 @@ import gzip
 import json
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 
 from callops.errors import CallopsError
@@ -72,11 +73,9 @@ def _pairs(path: Path) -> list[tuple[str, str, str]]:
     return pairs
 
 
-def paraphrase_groups(pairs: list[tuple[str, str, str]], *, limit: int | None = None
-                      ) -> tuple[list[Doc], list[Labelled]]:
-    """Articles and queries from labelled pairs: the questions joined by matching pairs form a paraphrase group
-    (union-find); each group's last question (in file order) is the query, the others are its article's
-    phrasings. Questions seen only in non-matching pairs are one-phrasing distractor articles."""
+def matching_groups(questions: Iterable[str], matches: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """The paraphrase groups that matching pairs join (union-find), keyed by a member, each in the order of
+    ``questions``; groups appear in the order of their first question. A question in no pair is a group alone."""
     parent: dict[str, str] = {}
 
     def find(x: str) -> str:
@@ -86,16 +85,24 @@ def paraphrase_groups(pairs: list[tuple[str, str, str]], *, limit: int | None = 
             x = parent[x]
         return x
 
+    for a, b in matches:
+        parent[find(a)] = find(b)
+    groups: dict[str, list[str]] = defaultdict(list)
+    for q in questions:
+        groups[find(q)].append(q)
+    return groups
+
+
+def paraphrase_groups(pairs: list[tuple[str, str, str]], *, limit: int | None = None
+                      ) -> tuple[list[Doc], list[Labelled]]:
+    """Articles and queries from labelled pairs: the questions joined by matching pairs form a paraphrase group
+    (union-find); each group's last question (in file order) is the query, the others are its article's
+    phrasings. Questions seen only in non-matching pairs are one-phrasing distractor articles."""
     order: dict[str, int] = {}
-    for q1, q2, label in pairs:
+    for q1, q2, _label in pairs:
         for q in (q1, q2):
             order.setdefault(q, len(order))
-            find(q)
-        if label.strip() == "1" and q1 != q2:
-            parent[find(q1)] = find(q2)
-    groups: dict[str, list[str]] = defaultdict(list)
-    for q in sorted(order, key=order.__getitem__):
-        groups[find(q)].append(q)
+    groups = matching_groups(order, [(q1, q2) for q1, q2, label in pairs if label.strip() == "1" and q1 != q2])
     docs: list[Doc] = []
     queries: list[Labelled] = []
     for members in sorted(groups.values(), key=lambda m: order[m[0]]):
