@@ -15,6 +15,7 @@ every 0.2 s and records the peak. A child that runs past ``--timeout`` is stoppe
     nice -n 10 .venv/bin/python bench/lake_scale.py --lake 10M=/tmp/lakebench/l10m --lake 100M=/tmp/lakebench/l100m \
         [--engines duckdb,spark] [--grains month,day] [--sets hand,core,full] [--out results.json]
         [--spark-master spark://host:7077 | sc://host:15002]   (a cluster: the lake on a path every worker reads)
+        [--duckdb-memory 12GB]   (DuckDB's memory_limit; beyond it, it spills to a temporary folder)
 
 On a cluster the peak memory is that of the driver process tree on this machine only (the executors run elsewhere).
 """
@@ -67,7 +68,7 @@ def contact_metrics() -> list[str]:
 
 
 def child(lake: str, engine: str, grains: list[str], sets: list[str], repeat: int,
-          spark_master: str | None = None) -> None:
+          spark_master: str | None = None, duckdb_memory: str | None = None) -> None:
     """Open the lake on ``engine`` and print one JSON line per timed step (flushed, so a timeout keeps them)."""
     import numpy as np
     import psutil
@@ -91,6 +92,16 @@ def child(lake: str, engine: str, grains: list[str], sets: list[str], repeat: in
     t0 = time.perf_counter()
     with open_lake(lake, engine, spark_master if engine == "spark" else None) as wh:
         emit({"step": "open", "seconds": time.perf_counter() - t0, "metrics_full": len(full)})
+        if engine == "duckdb" and duckdb_memory:  # cap DuckDB and let it spill to disk beyond the cap
+            import atexit
+            import shutil
+            import tempfile
+
+            spill = tempfile.mkdtemp(prefix="lake-scale-spill-")
+            atexit.register(shutil.rmtree, spill, True)
+            wh.backend.raw_sql(f"SET memory_limit = '{duckdb_memory}'")
+            wh.backend.raw_sql(f"SET temp_directory = '{spill}'")
+            wh.backend.raw_sql("SET preserve_insertion_order = false")
         if engine == "spark":
             session = wh.backend._session
 
@@ -142,7 +153,8 @@ def run_child(label: str, lake: str, engine: str, args: argparse.Namespace) -> d
 
     cmd = [sys.executable, "-W", "ignore", __file__, "--child", "--engine", engine, "--lake", f"{label}={lake}",
            "--grains", args.grains, "--sets", args.sets, "--repeat", str(args.repeat),
-           *(["--spark-master", args.spark_master] if args.spark_master else [])]
+           *(["--spark-master", args.spark_master] if args.spark_master else []),
+           *(["--duckdb-memory", args.duckdb_memory] if args.duckdb_memory else [])]
     env = {**os.environ, "PYSPARK_SUBMIT_ARGS": f"--driver-memory {args.spark_memory} pyspark-shell"}
     load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
@@ -219,13 +231,14 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=900, help="seconds per (lake, engine) child")
     ap.add_argument("--spark-memory", default="4g", help="Spark driver memory (local[2]: the whole JVM)")
     ap.add_argument("--spark-master", help="local[N] (default local[2]), spark://host:7077 or sc://host:15002")
+    ap.add_argument("--duckdb-memory", help="DuckDB memory_limit, e.g. 12GB: beyond it DuckDB spills to a temp folder")
     ap.add_argument("--out", type=Path, help="also write the raw results as JSON")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--engine", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         child(args.lake[0].split("=", 1)[1], args.engine, args.grains.split(","), args.sets.split(","), args.repeat,
-              args.spark_master)
+              args.spark_master, args.duckdb_memory)
         return
     results = []
     for spec in args.lake:

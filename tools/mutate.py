@@ -6,9 +6,11 @@
 Each module runs in a scratch copy of the repository (``build/mutate/<name>``), so the working tree is never
 touched while mutants run: mutmut copies ``src/`` into ``mutants/`` there, mutates only the module's file(s) and
 runs only the tests selected for it (tests that do not reach a mutated function are skipped by mutmut itself).
-Runs are ``nice -n 10`` with one worker and stop after ``--box`` seconds; what was not reached is counted as
-"not checked". The survivors of each module are printed with their diffs (``mutmut show``) and summed up in
-``build/mutate/report.md``; docs/testing.md records the latest figures.
+Runs are ``nice -n 10`` with one worker (``--children N`` for more) and stop after ``--box`` seconds; what was
+not reached is counted as "not checked". The survivors of each module are printed with their diffs (``mutmut
+show``) and summed up in ``build/mutate/report.md``; docs/testing.md records the latest figures. Each run also
+writes every verdict to ``tools/mutation-results/<module>.json`` (committed), from which ``--resume`` goes on in a
+fresh clone.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "build" / "mutate"
+# mutmut's verdicts per mutant and the source hash of each mutated function, kept in the repository: `--resume` in
+# a fresh clone (whose build/ is empty) goes on from them instead of starting over; mutmut itself re-checks a
+# function whose source changed (its hash differs). A run without --resume starts over.
+RESULTS = REPO / "tools" / "mutation-results"
+TIMEOUT_MULTIPLIER = 5
 # name: (files to mutate, tests that check them)
 MODULES: dict[str, tuple[list[str], list[str]]] = {
     # queueing: the three files take ~12 s together; test_queueing_mutants.py holds the tests against survivors
@@ -79,6 +86,8 @@ def prepare(name: str, resume: bool = False) -> Path:
     if not keep:
         shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
+    if resume and not keep:
+        seed_results(name, work)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
     shutil.copytree(REPO / "src", work / "src", ignore=ignore, dirs_exist_ok=keep)
     shutil.copytree(REPO / "tests", work / "tests", ignore=ignore, dirs_exist_ok=keep)
@@ -88,10 +97,48 @@ def prepare(name: str, resume: bool = False) -> Path:
         "[mutmut]\nsource_paths = src/\n"
         f"only_mutate =\n{_cfg_list(files)}\n"
         f"pytest_add_cli_args_test_selection =\n{_cfg_list(tests)}\n"
-        "pytest_add_cli_args =\n    -p\n    no:cacheprovider\n    -q\n",
+        "pytest_add_cli_args =\n    -p\n    no:cacheprovider\n    -q\n"
+        # a mutant whose tests run past 5x their clean time (an endless series or loop) is a timeout, which counts
+        # as caught; mutmut's default 15x spent minutes of a box on each of them in the numeric internals
+        f"timeout_multiplier = {TIMEOUT_MULTIPLIER}\n",
         encoding="utf-8",
     )
     return work
+
+
+def save_results(name: str, work: Path) -> Path | None:
+    """Write module ``name``'s verdicts (exit code per mutant) and function hashes from ``work`` to
+    ``tools/mutation-results/<name>.json`` (what :func:`seed_results` gives a fresh scratch copy)."""
+    metas = sorted((work / "mutants").rglob("*.py.meta"))
+    if not metas:
+        return None
+    out = {}
+    for meta in metas:
+        data = json.loads(meta.read_text())
+        out[str(meta.relative_to(work / "mutants"))] = {"hash_by_function_name": data.get("hash_by_function_name", {}),
+                                                        "exit_code_by_key": data["exit_code_by_key"]}  # fmt: skip
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(out, indent=0, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def seed_results(name: str, work: Path) -> int:
+    """Put the kept verdicts of module ``name`` where mutmut reads its own (``mutants/<file>.meta``) in a new
+    scratch copy; mutmut keeps each verdict whose function's source hash is unchanged. The verdicts seeded."""
+    saved = RESULTS / f"{name}.json"
+    if not saved.exists():
+        return 0
+    n = 0
+    for rel, data in json.loads(saved.read_text()).items():
+        meta = work / "mutants" / rel
+        meta.parent.mkdir(parents=True, exist_ok=True)
+        meta.write_text(json.dumps({"exit_code_by_key": data["exit_code_by_key"],
+                                    "hash_by_function_name": data["hash_by_function_name"],
+                                    "type_check_error_by_key": {}, "durations_by_key": {},
+                                    "estimated_durations_by_key": {}}), encoding="utf-8")  # fmt: skip
+        n += sum(v is not None for v in data["exit_code_by_key"].values())
+    return n
 
 
 def counts(work: Path) -> Counter[str]:
@@ -136,22 +183,24 @@ def diffs(work: Path, names: dict[str, str]) -> dict[str, str]:
     return json.loads(shown.stdout)
 
 
-def run(name: str, box: int, resume: bool = False, mutants: tuple[str, ...] = ()) -> dict:
+def run(name: str, box: int, resume: bool = False, mutants: tuple[str, ...] = (), children: int = 1) -> dict:
     """Run mutmut on module ``name`` for at most ``box`` seconds; a summary with the survivors' diffs.
 
     ``resume`` continues an earlier run's scratch copy; ``mutants`` (names or globs such as
-    ``callops.realtime.alerts.x__counter__mutmut_*``) re-runs just those, decided or not."""
+    ``callops.realtime.alerts.x__counter__mutmut_*``) re-runs just those, decided or not; ``children`` mutants
+    run at once (1 by default: the machine is shared)."""
     work = prepare(name, resume=resume or bool(mutants))
     mutmut = Path(sys.executable).with_name("mutmut")
     env_home = work / "home"
     t0 = time.monotonic()
     with (work / "run.log").open("a") as log:
         proc = subprocess.run(
-            ["nice", "-n", "10", "timeout", str(box), str(mutmut), "run", "--max-children", "1", *mutants],
+            ["nice", "-n", "10", "timeout", str(box), str(mutmut), "run", "--max-children", str(children), *mutants],
             cwd=work, stdout=log, stderr=subprocess.STDOUT, check=False,
             env={**_env(), "CALLOPS_HOME": str(env_home)},
         )  # fmt: skip
     seconds = round(time.monotonic() - t0)
+    save_results(name, work)
     return summary(name, work, seconds, proc.returncode == 124)
 
 
@@ -193,9 +242,12 @@ def main() -> None:
                     help=f"modules to run (default: all): {', '.join(MODULES)}")  # fmt: skip
     ap.add_argument("--box", type=int, default=900, help="seconds at most per module (default 900)")
     ap.add_argument("--resume", action="store_true",
-                    help="keep build/mutate/<module>'s results and run only the mutants not yet checked")  # fmt: skip
+                    help="keep build/mutate/<module>'s results (or, in a fresh clone, tools/mutation-results/) "
+                         "and run only the mutants not yet checked")  # fmt: skip
     ap.add_argument("--mutants", nargs="+", default=[], metavar="NAME",
                     help="re-run just these mutants (names or globs; implies --resume; one module)")  # fmt: skip
+    ap.add_argument("--children", type=int, default=1, choices=range(1, 17), metavar="N",
+                    help="mutants tested at once (default 1; an idle machine: its cores)")  # fmt: skip
     args = ap.parse_args()
     if args.mutants and len(args.modules) != 1:
         ap.error("--mutants needs exactly one module")
@@ -205,7 +257,7 @@ def main() -> None:
     results = []
     for name in args.modules or list(MODULES):
         print(f"mutating {name} ...", file=sys.stderr, flush=True)
-        r = run(name, args.box, resume=args.resume, mutants=tuple(args.mutants))
+        r = run(name, args.box, resume=args.resume, mutants=tuple(args.mutants), children=args.children)
         results.append(r)
         (OUT / f"report-{name}.md").write_text(report([r]), encoding="utf-8")  # kept when the next module runs
         print(f"  {name}: {r['counts']} in {r['seconds']} s", file=sys.stderr, flush=True)

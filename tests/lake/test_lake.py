@@ -262,7 +262,10 @@ def test_cli_export_verify_and_query_on_the_lake(world: tuple[Warehouse, Path]) 
 
 @pytest.mark.xdist_group("spark")
 def test_the_catalog_on_the_lake_with_spark(world: tuple[Warehouse, Path]) -> None:
-    """Spark (local[2]) reading the lake's files gives the warehouse's numbers, cell by cell to 1e-9."""
+    """Spark (local[2]) reading the lake's files gives the warehouse's numbers, cell by cell to 1e-9.
+
+    ``CALLOPS_TEST_SPARK_MASTER`` runs it on another master instead: a standalone ``spark://`` cluster or a Spark
+    Connect server ``sc://host:15002`` on this machine (docs/lake.md, "Checking a cluster")."""
     require_spark()
     wh, lake = world
     for name in ("t1", "t10"):
@@ -271,7 +274,7 @@ def test_the_catalog_on_the_lake_with_spark(world: tuple[Warehouse, Path]) -> No
     metrics = ["contacts_offered", "contacts_answered", "service_level", "asa_s", "aht_s", "abandon_rate",
                "cost_per_contact", "cost_per_contact__voice", "csat_mean", "repeat_rate"]
     metrics = [m for m in metrics if m in cat.metrics]
-    with open_lake(str(lake), "spark") as sw:
+    with open_lake(str(lake), "spark", os.environ.get("CALLOPS_TEST_SPARK_MASTER") or None) as sw:
         for name in ("t1", "t10"):
             a = compile_query(wh, tenancy.get_tenant(wh, name), cat, metrics, grain="day", by=["queue"]).to_pandas()
             b = compile_query(sw, tenancy.get_tenant(sw, name), cat, metrics, grain="day", by=["queue"]).to_pandas()

@@ -313,3 +313,61 @@ def test_a_served_process_lands_every_hub_it_opens(day: dict[str, Any], live: Wa
     with resources.warehouse_lock:
         assert set(landed_contacts(wh)) == set(day["truth"])
     resources.close()
+
+
+def test_a_home_server_lands_what_its_cluster_members_log(day: dict[str, Any], live: Warehouse) -> None:
+    """``live cluster run`` members never open the warehouse: the home's serving process lands the logs they write
+    (tenants with a ``cluster.json``) while they write them, every simulated contact once, in several batches."""
+    from callops.api.deps import Resources
+    from callops.realtime.cluster import write_position
+    from callops.realtime.hub import open_hubs
+    from callops.realtime.landing import land_member_logs, member_run_tenants
+
+    live.close()  # the app's resources own the one connection of the process
+    resources = Resources()
+    member = build_hub("demo", log=True)  # what a member hosts: a durable hub on the shared home, not served here
+    assert "demo" not in open_hubs()
+    assert member_run_tenants() == []  # a log without a member's position is not a member's
+    write_position("demo", {"stream": "callops", "seq": 0, "member": "m1", "epoch": 1})
+    assert member_run_tenants() == ["demo"]
+    stop = land_member_logs(resources, interval_s=0.1)
+    try:
+        lines = day["lines"]
+        for i in range(0, len(lines), 2000):
+            member.submit(lines[i:i + 2000])
+            time.sleep(0.05)
+    finally:
+        stop()  # a last round lands what is left
+        member.close()
+    wh = resources.open_warehouse()
+    with resources.warehouse_lock:
+        assert set(landed_contacts(wh)) == set(day["truth"])
+        total, distinct = wh.writer().execute(
+            "SELECT count(*), count(DISTINCT contact_id) FROM contacts WHERE tenant_id = 'demo'").fetchall()[0]
+        batches = wh.writer().execute("SELECT count(*) FROM loads WHERE tenant_id = 'demo' "
+                                      "AND table_name = 'contacts'").fetchall()[0][0]
+    assert total == distinct == len(day["truth"])
+    assert batches >= 2  # landed while the member wrote, not once at the end
+    resources.close()
+
+
+def test_one_landing_pass_at_a_time_per_tenant(day: dict[str, Any], live: Warehouse) -> None:
+    """A pass that finds the tenant's ``landing.lock`` held (another process landing) lands nothing; two landers
+    made at the same time (two processes) take turns from the one saved position and repeat no batch."""
+    import fcntl
+
+    from callops.realtime.landing import LOCK_FILE
+
+    hub = build_hub("demo", log=True)
+    feed(hub, day["lines"])
+    with (live_dir("demo") / LOCK_FILE).open("a") as other:
+        fcntl.flock(other.fileno(), fcntl.LOCK_EX)
+        held = Lander(hub.engine.config).land(live)
+        assert held.busy and not held.loads and held.lines == 0
+    assert not landed_contacts(live)
+    first, second = Lander(hub.engine.config), Lander(hub.engine.config)  # both read landing.json now: empty
+    a = first.land(live, limit=len(day["lines"]) // 2)
+    b = second.land(live)  # goes on from where `first` stopped, not from its own (older) start
+    assert a.loads and b.loads and not a.busy and not b.busy
+    assert all(s.unchanged == 0 and s.updated == 0 for s in b.loads.values())
+    assert set(landed_contacts(live)) == set(day["truth"])

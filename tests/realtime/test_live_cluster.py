@@ -239,6 +239,31 @@ def assert_exact(t: str, home: Path, ref_home: Path, lines: list[str]) -> Any:
     return ref
 
 
+def assert_lands_as_one_engine(home: Path, ref_home: Path, tmp_path: Path) -> None:
+    """The members' logs land (as the home's ``callops serve`` lands them: ``land_member_logs``) into exactly the
+    contacts and agent states that the reference engines' logs land, for every tenant."""
+    from callops.realtime.config import load_config
+    from callops.realtime.landing import Lander, member_run_tenants
+    from callops.warehouse import BOOKKEEPING_COLUMNS, Warehouse
+
+    assert member_run_tenants(home) == sorted(TENANTS) and member_run_tenants(ref_home) == []
+    landed: dict[str, dict[tuple[str, str], list[tuple[str, ...]]]] = {}
+    for label, root in (("members", home), ("reference", ref_home)):
+        rows: dict[tuple[str, str], list[tuple[str, ...]]] = {}
+        with Warehouse(f"duckdb://{tmp_path / f'landed-{label}.duckdb'}") as wh:
+            for t in TENANTS:
+                tenancy.create_tenant(wh, t, "Asia/Shanghai")
+                Lander(load_config(home / "live" / t / "live.yaml", t), root).land_all(wh)
+            for t in TENANTS:
+                for table in ("contacts", "agent_states"):
+                    got = tenancy.scoped(wh, tenancy.get_tenant(wh, t), table).to_pyarrow().to_pylist()
+                    rows[(t, table)] = sorted(tuple(str(v) for k, v in r.items()
+                                                    if k not in BOOKKEEPING_COLUMNS and k != "load_id") for r in got)
+        landed[label] = rows
+    assert all(landed["reference"][(t, "contacts")] for t in TENANTS)
+    assert landed["members"] == landed["reference"]
+
+
 def test_assign_is_balanced_and_moves_little() -> None:
     ts = [f"t{i}" for i in range(1, 12)]
     three = assign(ts, ["a", "b", "c"])
@@ -403,6 +428,7 @@ def test_three_members_one_killed_mid_stream(day, stream: str, tmp_path: Path, g
 
         expected_hooks |= {idempotency_key(t, k) for k, ch in want.items() if ch == "webhook"}
         ref.close()
+    assert_lands_as_one_engine(home, ref_home, tmp_path)
     # delivered once by key; a key seen twice may only be a row the killed member's sender had delivered and not
     # yet marked sent (the outbox's documented window): first sent before the kill, claimed again after it
     assert set(gateway.keys) == expected_hooks and expected_hooks

@@ -29,6 +29,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from callops.lake.cache import LakeCache
 from callops.store.db import Store
 from callops.store.roles import Permission, allows
 from callops.store.users import Principal, credentials_generation
@@ -174,6 +175,7 @@ class Resources:
         # A plain Lock: it may be taken and released on different threads.
         self.warehouse_lock = threading.Lock()
         self.readers = ReaderPool(self.open_warehouse)
+        self.lakes = LakeCache()  # tenants' lakes (lake.yaml), opened once and reused until an export changes them
         self.admission = Admission(
             slots=int(_env_number("CALLOPS_API_WAREHOUSE_SLOTS", 8)),
             queue=int(_env_number("CALLOPS_API_QUEUE", 256)),
@@ -216,22 +218,30 @@ class Resources:
         return _Borrowed(self.readers)
 
     def history(self, tenant_id: str) -> AbstractContextManager[Warehouse]:
-        """``with res.history(tenant) as wh:`` where the tenant's history screens read (journeys, forecast): the
-        lake its ``lake.yaml`` names (a read-only DuckDB over the Parquet files, opened for this use), else a
-        handle as :meth:`reading` gives (issue 17)."""
-        from callops.lake.tenant import check_lake_holds, history_lake
+        """``with res.history(tenant) as wh:`` where the tenant's history screens read (journeys, forecast,
+        metrics, views): the lake its ``lake.yaml`` names (a read-only DuckDB cursor over the Parquet files, of
+        :attr:`lakes`, which keeps the opened lake until an export changes it), else a handle as :meth:`reading`
+        gives (issue 17). A lake that went away or lost the tenant is one line (400), not a 404."""
+        from callops.lake.tenant import history_lake
 
         url = history_lake(tenant_id)
         if url is None:
             return self.reading()
-        from callops.lake.read import open_lake
+        return self.lakes.reading(url, tenant_id)
 
-        check_lake_holds(url, tenant_id)  # one line for a lake that went away or lost the tenant, not a 404
-        return open_lake(url, "duckdb")
+    async def read_history(self, tenant_id: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """:meth:`read` on the tenant's history source (:meth:`history`): its lake when ``lake.yaml`` names one."""
+        async with self.admission.slot():
+            cm, wh = await run_in_threadpool(_enter, self.history, tenant_id)
+            try:
+                return await run_in_threadpool(fn, wh, *args)
+            finally:
+                cm.__exit__(None, None, None)
 
     def close(self) -> None:
         """Close the store and the warehouse if they were opened."""
         self.readers.close()
+        self.lakes.close()
         with self._store_open_lock:
             if self._store is not None:
                 self._store.close()
@@ -241,6 +251,13 @@ class Resources:
                 with self.warehouse_lock:
                     self._warehouse.close()
                 self._warehouse = None
+
+
+def _enter(open_cm: Callable[[str], AbstractContextManager[Warehouse]],
+           tenant_id: str) -> tuple[AbstractContextManager[Warehouse], Warehouse]:
+    """``open_cm(tenant_id)`` entered (one worker-thread hop for both): the context manager and its warehouse."""
+    cm = open_cm(tenant_id)
+    return cm, cm.__enter__()
 
 
 class _Borrowed:
@@ -408,16 +425,17 @@ def require(permission: Permission) -> Callable[..., Principal]:
 async def history_warehouse(
     request: Request, who: Annotated[Principal, Depends(principal)],
 ) -> AsyncIterator[Warehouse]:
-    """Like :func:`warehouse`, for the routes a tenant keeps on the lake (journeys, forecast, staffing):
-    the lake the caller's tenant names in ``lake.yaml``, else the warehouse (:meth:`Resources.history`)."""
+    """Like :func:`warehouse`, for the routes a tenant keeps on the lake (journeys, forecast, staffing, metric
+    queries and drill-down, saved views' data): the lake the caller's tenant names in ``lake.yaml``, else the
+    warehouse (:meth:`Resources.history`). Giving the handle back is a pool append (both kinds), done on the
+    event loop as :func:`warehouse` does."""
     res = resources(request)
     async with res.admission.slot():
-        cm = await run_in_threadpool(res.history, who.tenant_id)
-        wh = await run_in_threadpool(cm.__enter__)
+        cm, wh = await run_in_threadpool(_enter, res.history, who.tenant_id)
         try:
             yield wh
         finally:
-            await run_in_threadpool(cm.__exit__, None, None, None)
+            cm.__exit__(None, None, None)
 
 
 def iter_routes(app: FastAPI) -> Iterator[tuple[str, frozenset[str], object]]:
@@ -453,4 +471,4 @@ def permission_of(route: object) -> Permission | None:
 Who = Annotated[Principal, Depends(principal)]
 StoreDep = Annotated[Store, Depends(_store_dependency)]
 WarehouseDep = Annotated[Warehouse, Depends(warehouse)]
-HistoryDep = Annotated[Warehouse, Depends(history_warehouse)]  # journeys and forecast: the tenant's lake if set
+HistoryDep = Annotated[Warehouse, Depends(history_warehouse)]  # history screens: the tenant's lake if set

@@ -30,16 +30,17 @@ ENGINES = ("duckdb", "spark")
 _SYSTEM = ("loads", "rejects", "load_warnings")
 
 
-def _files(lake: Lake, table: str) -> list[str]:
-    """The Parquet files of ``table`` for every tenant (sorted, so both engines read the same order)."""
-    out = []
+def _files(lake: Lake) -> dict[str, list[str]]:
+    """The Parquet files of every table for every tenant, by table (sorted, so both engines read the same order),
+    from one listing of the lake (it was one per table: eleven walks of every partition)."""
+    out: dict[str, list[str]] = {}
     for info in lake.fs.get_file_info(pafs.FileSelector(lake.root, recursive=True, allow_not_found=True)):
         rel = posixpath.relpath(info.path, lake.root)
         parts = rel.split("/")
-        if (info.type == pafs.FileType.File and len(parts) == 4 and parts[1] == f"table={table}"
+        if (info.type == pafs.FileType.File and len(parts) == 4 and parts[1].startswith("table=")
                 and parts[3].endswith(".parquet")):
-            out.append(info.path)
-    return sorted(out)
+            out.setdefault(parts[1].removeprefix("table="), []).append(info.path)
+    return {table: sorted(files) for table, files in out.items()}
 
 
 def _tenant_files(lake: Lake) -> list[str]:
@@ -61,9 +62,10 @@ def _datasets(lake: Lake) -> dict[str, ds.Dataset]:
         raise CallopsError(f"lake {lake.url} holds no exported tenant: run `callops lake export` first")
     lake.check_version(stamp=False)  # reading never writes to the lake
     out = {"tenants": ds.dataset(tenants, format="parquet", filesystem=lake.fs)}
+    files = _files(lake)
     for table in schema.TABLES.values():
         sch = _arrow_schema(table)
-        out[table.name] = ds.dataset(_files(lake, table.name), schema=sch, format="parquet", filesystem=lake.fs)
+        out[table.name] = ds.dataset(files.get(table.name, []), schema=sch, format="parquet", filesystem=lake.fs)
     return out
 
 
@@ -85,22 +87,32 @@ def open_lake(url: str, engine: str = "duckdb", spark_master: str | None = None)
 @contextmanager
 def _duckdb(data: dict[str, ds.Dataset]) -> Iterator[Warehouse]:
     import duckdb
-    import ibis
 
     con = duckdb.connect(":memory:")
+    try:
+        yield duckdb_views(con, data)
+    finally:
+        con.close()
+
+
+def duckdb_views(con: Any, data: dict[str, ds.Dataset]) -> Warehouse:
+    """Make the canonical tables views over ``data`` (:func:`_datasets`) in the DuckDB connection ``con``, and
+    return it as a read-only :class:`Warehouse`.
+
+    Everything is connection-local (registered datasets, ``TEMP`` views and tables), so each cursor of one
+    in-memory database can be prepared on its own: :class:`callops.lake.cache.LakeCache` keeps such cursors.
+    """
+    import ibis
+
     con.execute("SET TimeZone = 'UTC'")
     for name, dataset in data.items():
         con.register(f"_lake_{name}", dataset)
         cols = "tenant_id, timezone, NULL::TIMESTAMPTZ AS created_at" if name == "tenants" else "*"
-        con.execute(f'CREATE VIEW "{name}" AS SELECT {cols} FROM "_lake_{name}"')
+        con.execute(f'CREATE TEMP VIEW "{name}" AS SELECT {cols} FROM "_lake_{name}"')
     for name in _SYSTEM:  # the lake holds no load records: empty, with the warehouse's columns
-        con.execute(f'CREATE TABLE "{name}" (tenant_id VARCHAR, load_id VARCHAR, table_name VARCHAR)')
+        con.execute(f'CREATE TEMP TABLE "{name}" (tenant_id VARCHAR, load_id VARCHAR, table_name VARCHAR)')
     con.execute("SET python_enable_replacements = false")
-    backend = ibis.duckdb.from_connection(con)
-    try:
-        yield Warehouse.from_backend(backend)
-    finally:
-        con.close()
+    return Warehouse.from_backend(ibis.duckdb.from_connection(con))
 
 
 @contextmanager

@@ -1,13 +1,15 @@
 """A tenant's history screens on the lake (issue 17, part 2): ``$CALLOPS_HOME/tenants/<tenant>/lake.yaml``.
 
 A tenant that outgrew the warehouse file names its lake here; the API's journey routes, ``POST /api/wfm/forecast``
-and ``/api/wfm/staffing`` and the console's journey page then read the lake (DuckDB over the Parquet files) for
-that tenant, every other tenant and route the warehouse as before::
+and ``/api/wfm/staffing``, the metric routes (``/api/metrics/query``, ``/top``, ``/{id}``, ``/api/contacts``), the
+saved views' numbers (``/api/views/{id}/data``) and the console's journey page then read the lake (DuckDB over the
+Parquet files) for that tenant, every other tenant and route the warehouse as before::
 
     url: /srv/lake          # the lake root `callops lake export --to` wrote (a folder or an s3:// URL)
 
 ``callops lake use --tenant T --to DIR`` writes the file after checking that the lake holds the tenant's export
-(``--off`` removes it). The file is read on each request, so a change applies without a restart.
+(``--off`` removes it). The file is read on each request, so a change applies without a restart; the opened lake
+itself is kept by the serving process (:class:`callops.lake.cache.LakeCache`) until an export changes it.
 """
 
 from __future__ import annotations

@@ -55,6 +55,7 @@ from callops.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 STATE_FILE = "landing.json"
+LOCK_FILE = "landing.lock"  # one landing pass at a time per tenant, across processes
 BATCH_DIR = "landing"
 DEFAULT_INTERVAL_S = 15.0  # how often a worker lands: well inside the one-minute promise
 MAX_LINES = 200_000  # lines read per pass: bounds one batch's memory; the next pass goes on from there
@@ -186,6 +187,7 @@ class Landing:
     contact_ids: list[str] = field(default_factory=list)  # the contacts this pass landed (lag measurements)
     landed_at: float = 0.0  # wall clock (epoch s) when the loads committed
     seconds: float = 0.0
+    busy: bool = False  # another process held the tenant's landing lock: this pass read nothing
 
     @property
     def rows(self) -> int:
@@ -269,13 +271,29 @@ class Lander:
     def land(self, wh: Warehouse, limit: int = MAX_LINES) -> Landing:
         """Read the log written since the last pass and load what finished; then save the new position.
 
-        A pass that fails leaves the saved state as it was and goes back to it: the next pass repeats it."""
-        try:
-            return self._land(wh, limit)
-        except BaseException:
-            self.cursor, self.batches, self.collector = {}, 0, Collector(self.config)
-            self._load_state()
-            raise
+        A pass holds the tenant's ``landing.lock`` (an exclusive ``flock``) and starts from the saved state, so
+        two processes that both land a log (a home server and a ``live serve`` that took the tenant over) take
+        turns from one position instead of repeating each other's batches; a pass that finds the lock held lands
+        nothing (``busy``). A pass that fails leaves the saved state as it was and goes back to it: the next pass
+        repeats it."""
+        import fcntl
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with (self.folder / LOCK_FILE).open("a") as lock:
+            try:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return Landing(busy=True)
+            self._reload()  # another process may have landed since this one's last pass
+            try:
+                return self._land(wh, limit)
+            except BaseException:
+                self._reload()
+                raise
+
+    def _reload(self) -> None:
+        self.cursor, self.batches, self.collector = {}, 0, Collector(self.config)
+        self._load_state()
 
     def _land(self, wh: Warehouse, limit: int) -> Landing:
         t0 = time.perf_counter()
@@ -474,5 +492,81 @@ def land_served_hubs(resources: Any, interval_s: float = DEFAULT_INTERVAL_S) -> 
             for w in workers.values():
                 w.stop()
             workers.clear()
+
+    return stop
+
+
+MEMBERS_THREAD = "landing-members"
+
+
+def member_run_tenants(home: Path | None = None) -> list[str]:
+    """Tenants whose live log a cluster member writes (``callops live cluster run``): those with the member's
+    stream position (``cluster.json``) beside their log, sorted."""
+    from callops.realtime.cluster import POSITION_FILE
+    from callops.settings import callops_home
+
+    root = (home or callops_home()) / "live"  # the parent of every tenant's eventlog.log_dir
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / POSITION_FILE).is_file())
+
+
+def land_member_logs(resources: Any, interval_s: float = DEFAULT_INTERVAL_S,
+                     home: Path | None = None) -> Callable[[], None]:  # fmt: skip
+    """In a home's serving process: land the logs its cluster members write into the home's warehouse.
+
+    Members never open the warehouse (DuckDB admits one process per file), so the home's ``callops serve`` follows
+    their logs on the shared ``CALLOPS_HOME``: every ``interval_s`` one thread (``landing-members``) lands each
+    member-run tenant that has no durable hub in this process (those land through :func:`land_served_hubs`), with
+    the same :class:`Lander` as a hub's, so batches, positions and the ``landing.lock`` are the same whichever
+    process lands. A tenant whose pass fails (not in the warehouse yet, say) is retried at the next round.
+    Returns ``stop()``, which lands what is left and stops the thread."""
+    from contextlib import contextmanager
+
+    from callops.realtime.config import load_config
+    from callops.realtime.eventlog import log_dir
+    from callops.realtime.hub import open_hubs
+
+    landers: dict[str, Lander] = {}
+    errors: dict[str, str] = {}
+    stop_event = threading.Event()
+
+    @contextmanager
+    def opener() -> Iterator[Warehouse]:
+        wh = resources.open_warehouse()
+        with resources.warehouse_lock:
+            yield wh
+
+    def one_round() -> None:
+        served = {t for t, hub in open_hubs().items() if hub.log is not None}
+        for tenant in member_run_tenants(home):
+            if tenant in served:
+                continue
+            try:
+                lander = landers.get(tenant)
+                if lander is None:
+                    cfg = log_dir(tenant, home) / "live.yaml"
+                    lander = landers[tenant] = Lander(load_config(cfg if cfg.exists() else None, tenant), home)
+                with opener() as wh:
+                    lander.land(wh)
+                errors.pop(tenant, None)
+            except Exception as exc:  # the thread outlives a bad pass; the next round starts from the saved state
+                if errors.get(tenant) != str(exc):
+                    log.warning("landing %s (cluster member's log) failed: %s (retried every %g s)", tenant, exc,
+                                interval_s)  # fmt: skip
+                errors[tenant] = str(exc)
+
+    def run() -> None:
+        one_round()
+        while not stop_event.wait(interval_s):
+            one_round()
+        one_round()
+
+    thread = threading.Thread(target=run, name=MEMBERS_THREAD, daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        stop_event.set()
+        thread.join(timeout=60)
 
     return stop

@@ -78,7 +78,7 @@ def reference_page(q: str = "") -> None:
                 async def load_sql(_e: Any = None, mid: str = m.id, box: ui.column = sql_box) -> None:
                     if box.default_slot.children:
                         return
-                    sql = await session.warehouse_call(metric_sql, ctx.tenant_id, mid)
+                    sql = await session.history_call(ctx.tenant_id, metric_sql, ctx.tenant_id, mid)  # lake if set
                     with box:
                         ui.label(t("sql", loc)).classes("font-medium")
                         ui.code(sql, language="sql").classes("w-full text-xs")

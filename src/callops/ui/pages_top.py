@@ -106,7 +106,7 @@ async def top_page(period: str = "day", wall: int = 0) -> None:
         state["period"] = p
         today_grid.clear()
         try:
-            rows = await session.warehouse_call(top_indicators, ctx.tenant_id, p)
+            rows = await session.history_call(ctx.tenant_id, top_indicators, ctx.tenant_id, p)  # the lake if set
             if rows is None:
                 return  # cancelled: the page went away (NiceGUI answers None then)
         except CallopsError as exc:
@@ -127,7 +127,7 @@ async def top_page(period: str = "day", wall: int = 0) -> None:
         from callops.metrics.top import today_so_far
 
         try:
-            today = await session.warehouse_call(today_so_far, ctx.tenant_id)
+            today = await session.warehouse_call(today_so_far, ctx.tenant_id)  # the live day lands in the warehouse
         except CallopsError:
             return
         if today and state["period"] == "day":

@@ -176,7 +176,8 @@ async def trends_page(metric: str = "service_level", grain: str = "day") -> None
         mid, g, by = m_sel.value, g_sel.value, d_sel.value or None
         unit = cat.metric(mid).spec.unit
         try:
-            rows = await session.warehouse_call(
+            rows = await session.history_call(  # the tenant's lake when lake.yaml names one
+                ctx.tenant_id,
                 run_query,
                 ctx.tenant_id,
                 mid,
@@ -251,8 +252,9 @@ async def trends_page(metric: str = "service_level", grain: str = "day") -> None
             return
         by = shown.get("by")
         value = e.series_name if by else None
-        rows = await session.warehouse_call(
-            drill_contacts, ctx.tenant_id, shown["grain"], periods[e.data_index], by, value, shown["metric"]
+        rows = await session.history_call(
+            ctx.tenant_id, drill_contacts, ctx.tenant_id, shown["grain"], periods[e.data_index], by, value,
+            shown["metric"],
         )
         drill.rows = [{**r, "offered_at": local_time(r["offered_at"], ctx.timezone)} for r in rows]
         drill.update()

@@ -149,9 +149,11 @@ def _explain_chart(value: dict[str, Any], loc: str) -> None:
             data.append({"value": round(ind["contribution"], 2), "itemStyle": {"color": colors[dim]}})
     ui.echart({
         "tooltip": {"trigger": "axis"},
-        "grid": {"left": 150, "right": 20, "top": 10, "bottom": 24},
+        # containLabel and a right margin: the longest bar's value label stays inside a phone-wide chart
+        "grid": {"left": 8, "right": 56, "top": 10, "bottom": 24, "containLabel": True},
         "xAxis": {"type": "value"},
-        "yAxis": {"type": "category", "data": list(reversed(names))},
+        "yAxis": {"type": "category", "data": list(reversed(names)),
+                  "axisLabel": {"width": 150, "overflow": "truncate"}},
         "series": [{"type": "bar", "data": list(reversed(data)), "label": {"show": True, "position": "right"}}],
     }).classes("w-full").style(f"height: {24 * len(names) + 50}px")  # fmt: skip
 
@@ -165,7 +167,7 @@ async def value_page(customer: str = "") -> None:
     loc = ctx.locale
     frame(ctx, "value_nav")
     try:
-        d = await session.warehouse_call(page_data, ctx.tenant_id, customer.strip() or None)
+        d = await session.history_call(ctx.tenant_id, page_data, ctx.tenant_id, customer.strip() or None)  # lake if set
     except CallopsError as exc:
         key = "value_not_found" if customer else "value_no_scores"
         data_attrs(ui.label(t(key, loc)), test="value-empty")

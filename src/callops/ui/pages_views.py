@@ -92,14 +92,14 @@ def _load_rows(who: Principal, view_id: int) -> tuple[dict, list[dict]]:
     with session.store().session() as s:
         view = service.get_visible(s, who, view_id)
         info = service.view_dict(view)
-        table = session.with_warehouse(lambda wh: service.run_view(wh, who, view))
+        table = session.with_history(who.tenant_id, lambda wh: service.run_view(wh, who, view))  # lake if set
     return info, table.to_pylist()
 
 
 def _workbook(who: Principal, view_id: int) -> tuple[str, bytes]:
     with session.store().session() as s:
         view = service.get_visible(s, who, view_id)
-        return view.name, session.with_warehouse(lambda wh: service.view_workbook(wh, who, view))
+        return view.name, session.with_history(who.tenant_id, lambda wh: service.view_workbook(wh, who, view))
 
 
 def show_view(container: Any, ctx: session.Ctx, view_id: int, compact: bool = False) -> None:

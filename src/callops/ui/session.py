@@ -69,15 +69,16 @@ async def warehouse_call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await run.io_bound(with_warehouse, fn, *args, **kwargs)
 
 
-def _with_history(tenant_id: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+def with_history(tenant_id: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """:func:`with_warehouse` for the history screens: on the tenant's lake when its ``lake.yaml`` names one."""
     with resources().history(tenant_id) as wh:
         return fn(wh, *args, **kwargs)
 
 
 async def history_call(tenant_id: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """:func:`warehouse_call` for the history screens (journeys): on the tenant's lake when its ``lake.yaml``
-    names one (``Resources.history``, issue 17)."""
-    return await run.io_bound(_with_history, tenant_id, fn, *args, **kwargs)
+    """:func:`warehouse_call` for the history screens (journeys, indicators, trends, saved views, metric
+    reference): on the tenant's lake when its ``lake.yaml`` names one (``Resources.history``, issue 17)."""
+    return await run.io_bound(with_history, tenant_id, fn, *args, **kwargs)
 
 
 def tenant_zone(tenant_id: str) -> str:

@@ -126,12 +126,10 @@ class QueueMetrics:
             arr = np.asarray(v)
             if arr.dtype == bool:
                 return arr.tolist()
-            obj = np.where(np.isfinite(arr), arr, np.nan).astype(object)
-            obj[~np.isfinite(arr.astype(float))] = None
-            out = obj.tolist()
-            if isinstance(out, float) and float(out).is_integer() and arr.dtype.kind in "iu":
-                return int(out)
-            return out
+            num = arr.astype(float)  # every figure is float or bool (an int array would come out as floats)
+            obj = num.astype(object)
+            obj[~np.isfinite(num)] = None
+            return obj.tolist()
 
         d: dict[str, Any] = {"model": self.model, "sl_definition": self.sl_definition}
         for name in self._FIGURES:

@@ -1,4 +1,9 @@
-"""``/api/metrics...`` and ``/api/contacts``: the indicator catalog, queries, TOP indicators and drill-down."""
+"""``/api/metrics...`` and ``/api/contacts``: the indicator catalog, queries, TOP indicators and drill-down.
+
+Every route that reads tenant data reads the tenant's history source (issue 17, part 2): its Parquet lake when
+``lake.yaml`` names one (:data:`~callops.api.deps.HistoryDep`, :meth:`~callops.api.deps.Resources.read_history`),
+else the warehouse. The catalog reads only canonical tables (and ``tenants``), which the lake exports.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +19,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from callops import tenancy
-from callops.api.deps import WarehouseDep, require, resources
+from callops.api.deps import HistoryDep, require, resources
 from callops.api.errors import check_dates
 from callops.errors import CallopsError
 from callops.exports import csv_cell, table_headers, workbook_bytes
+from callops.lake.tenant import history_lake
 from callops.metrics.catalog import load_catalog
 from callops.metrics.compiler import compile_query, parse_where, plan_query
 from callops.metrics.describe import formula_text, measure_text
@@ -70,7 +76,7 @@ def catalog(_who: Reader, all_scopes: bool = False) -> list[dict[str, Any]]:
 @router.get("/metrics/query", summary="Metrics per period and dimensions")
 def query(
     who: Reader,
-    wh: WarehouseDep,
+    wh: HistoryDep,
     metric: Annotated[str, Query(min_length=1, max_length=2000, description="Metric id(s), comma-separated.")],
     grain: str = "day",
     by: Annotated[str | None, Query(description="Dimensions, comma-separated: center, queue, channel, ...")] = None,
@@ -119,12 +125,14 @@ async def top_view(
 ) -> list[dict[str, Any]]:
     """Each TOP indicator with its value, the previous period, the change, the target and its status.
 
-    The wall dashboard's question: identical concurrent asks share one computation (issue 21).
+    The wall dashboard's question: identical concurrent asks share one computation (issue 21). On a tenant's
+    lake the latest day is the latest exported one.
     """
     check_dates(at=at)
     res = resources(request)
-    key = ("top", who.tenant_id, res.generation.get(who.tenant_id, 0), period, at)
-    return await res.shared.get(key, lambda: res.read(_top, who.tenant_id, period, at))
+    lake = history_lake(who.tenant_id)  # a small file: `lake use` applies to the next ask, not after the TTL
+    key = ("top", who.tenant_id, res.generation.get(who.tenant_id, 0), lake, period, at)
+    return await res.shared.get(key, lambda: res.read_history(who.tenant_id, _top, who.tenant_id, period, at))
 
 
 def _top(wh: Any, tenant_id: str, period: str, at: date | None) -> list[dict[str, Any]]:
@@ -132,7 +140,7 @@ def _top(wh: Any, tenant_id: str, period: str, at: date | None) -> list[dict[str
 
 
 @router.get("/metrics/{metric_id}", summary="One metric: formula, measures, parameters and SQL")
-def describe(metric_id: str, who: Reader, wh: WarehouseDep, grain: str = "day") -> dict[str, Any]:
+def describe(metric_id: str, who: Reader, wh: HistoryDep, grain: str = "day") -> dict[str, Any]:
     """Labels, formula, the measures it is computed from, the tenant's parameters and the SQL it runs."""
     cat = load_catalog()
     m = cat.metric(metric_id)
@@ -153,7 +161,7 @@ def describe(metric_id: str, who: Reader, wh: WarehouseDep, grain: str = "day") 
 @router.get("/contacts", summary="Drill-down: the contacts behind a number")
 def contacts(
     who: Reader,
-    wh: WarehouseDep,
+    wh: HistoryDep,
     from_: Annotated[date | None, Query(alias="from", description="First local date.")] = None,
     to: Annotated[date | None, Query(description="Last local date, inclusive.")] = None,
     where: Annotated[str | None, Query(max_length=2000, description="Same filter language as metrics.")] = None,

@@ -17,7 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from callops import tenancy
-from callops.api.deps import StoreDep, WarehouseDep, require, resources
+from callops.api.deps import HistoryDep, StoreDep, require, resources
 from callops.api.encode import clean
 from callops.api.errors import check_engine_dates
 from callops.errors import CallopsError
@@ -88,8 +88,9 @@ def _decide(tenant: tenancy.Tenant, body: DecideIn, store: Store) -> dict[str, A
 
 
 @router.get("/customers/{customer_id}", summary="One view of a customer")
-def customer(customer_id: str, who: Reader, wh: WarehouseDep, as_of: date | None = None) -> dict[str, Any]:
-    """Profile features as of a date, tags, value explanation and timeline (404 when not this tenant's)."""
+def customer(customer_id: str, who: Reader, wh: HistoryDep, as_of: date | None = None) -> dict[str, Any]:
+    """Profile features as of a date, tags, value explanation and timeline (404 when not this tenant's); from the
+    tenant's lake when its ``lake.yaml`` names one, as every value read of history."""
     from callops.value.decide import customer_profile
 
     check_engine_dates(as_of=as_of)
@@ -119,7 +120,7 @@ class ScoreIn(BaseModel):
 
 
 @router.post("/value/score", summary="Score and tag every customer (new snapshot)")
-def score(body: ScoreIn, who: Manager, wh: WarehouseDep, store: StoreDep) -> dict[str, Any]:
+def score(body: ScoreIn, who: Manager, wh: HistoryDep, store: StoreDep) -> dict[str, Any]:
     """Run the batch and keep a new snapshot version; audited."""
     from callops.store import audit
     from callops.value.decide import libraries
@@ -159,7 +160,7 @@ def rules(kind: RuleKind, who: Reader) -> dict[str, Any]:
 
 
 @router.post("/value/rules/{kind}/preview", summary="Validate a definition and preview its effect")
-def preview(kind: RuleKind, body: RulesIn, who: Manager, wh: WarehouseDep) -> dict[str, Any]:
+def preview(kind: RuleKind, body: RulesIn, who: Manager, wh: HistoryDep) -> dict[str, Any]:
     """400 naming the line when invalid; else how many customers each tag (or class) would hold today."""
     from callops.value.manage import preview_rules
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from callops.api.deps import StoreDep, WarehouseDep, require
+from callops.api.deps import HistoryDep, StoreDep, require
 from callops.metrics.query import plain
 from callops.store.roles import Permission
 from callops.store.users import Principal
@@ -93,10 +93,11 @@ def view_data(
     view_id: int,
     who: Reader,
     st: StoreDep,
-    wh: WarehouseDep,
+    wh: HistoryDep,
     format: Annotated[str, Query(pattern="^(json|xlsx)$")] = "json",
 ) -> Any:
-    """Rows of period, dimensions and metrics over the view's period (dates in the tenant's zone)."""
+    """Rows of period, dimensions and metrics over the view's period (dates in the tenant's zone); from the
+    tenant's lake when its ``lake.yaml`` names one (the view runs the metric catalog, canonical tables only)."""
     with st.session() as s:
         view = service.get_visible(s, who, view_id)
         if format == "xlsx":
