@@ -542,3 +542,165 @@ def test_erlang_a_occupancy_matches_the_chain(c: int, load: float, aht: float, p
     m = q.erlang_a_metrics(a, aht, aht, c, patience, 20.0)
     assert float(m.occupancy) == pytest.approx(_brute_occupancy(c, a, aht, patience), rel=1e-9)
     assert float(q.erlang_a_metrics(a, aht, aht, 0, patience, 20.0).occupancy) == 1.0
+
+
+def test_erlang_a_figures_of_a_wide_grid_against_the_poisson_identity() -> None:
+    """θ = μ (patience = AHT) makes M/M/c+M an M/M/∞, so N ~ Poisson(a) (scipy.stats, independent of the sums):
+    P(wait) = P(N ≥ c), P(abandon) = E[(N − c)^+]/a = (a·P(N ≥ c − 1) − c·P(N ≥ c))/a and the mean wait of all
+    callers E[(N − c)^+]/λ (Little), on 540 cells from a
+    fraction of an Erlang to 5,000 (agents below, at and above the load). A window of queue states cut too short
+    (as a wrong mode of the summand would) shows here as errors of 1e-5."""
+    from scipy import stats
+
+    rng = np.random.default_rng(39)
+    a = np.concatenate([rng.uniform(0.2, 30, 180), rng.uniform(30, 600, 180), rng.uniform(600, 5000, 180)])
+    c = np.maximum(1, np.floor(a * rng.choice([0.7, 0.9, 1.0, 1.1, 1.3], a.size)) + rng.integers(-2, 3, a.size))
+    aht = rng.uniform(30, 900, a.size)
+    m = q.erlang_a_metrics(a * 1800 / aht, 1800, aht, c, aht, 20.0)
+    p_wait = stats.poisson.sf(c - 1, a)
+    abandon = (a * stats.poisson.sf(c - 2, a) - c * p_wait) / a
+    np.testing.assert_allclose(m.p_wait, p_wait, rtol=1e-9, atol=1e-300)
+    np.testing.assert_allclose(m.abandon_rate, abandon, rtol=1e-7, atol=1e-13)
+    # Little's law on the queue: the mean wait of all callers is E[(N − c)^+] / λ
+    np.testing.assert_allclose(m.mean_wait_s, abandon * a / (a / aht), rtol=1e-7, atol=1e-13)
+
+
+def test_occupancy_of_a_fractional_agent_count_below_one() -> None:
+    """Flow balance: occupancy × agents = the carried load a(1 − abandon rate), also for the fractional counts
+    below one agent that fractional staffing gives tiny loads (0.2 calls per half hour); Erlang C carries all: a/c."""
+    c = np.array([0.2, 0.5, 0.9, 1.0, 1.7, 3.0])
+    calls = np.full(c.size, 0.2)
+    a = calls * 300 / 1800
+    m = q.erlang_a_metrics(calls, 1800, 300, c, 120, 20)
+    np.testing.assert_allclose(m.occupancy * c, a * (1 - m.abandon_rate), rtol=1e-12)
+    np.testing.assert_allclose(q.erlang_c_metrics(calls, 1800, 300, c, 20).occupancy, a / c, rtol=1e-12)
+
+
+def test_staffing_reports_the_figures_at_the_agents_it_recommends() -> None:
+    """Every figure of a staffing answer is the queue's at the recommended agents: the load a = calls·AHT/interval,
+    P(wait) of Erlang C from its own definition in exact rationals, stable = agents > a, Erlang C's mean wait of all
+    callers P(wait)·AHT/(c − a) and no blocking; for Erlang A the same figures as erlang_a_metrics at those agents."""
+    calls, aht = [40, 360, 800], [240, 240, 240]
+    r = q.required_agents(calls=calls, interval_s=1800, aht_s=aht, target_sl=0.8)
+    for i, (n, h) in enumerate(zip(calls, aht, strict=True)):
+        c, a = int(r.agents[i]), Fraction(n * h, 1800)
+        assert float(r.traffic_erlangs[i]) == pytest.approx(float(a), rel=1e-15)
+        pw = float(frac_erlang_c(c, a))
+        assert float(r.p_wait[i]) == pytest.approx(pw, rel=1e-10)
+        assert bool(r.stable[i]) is (c > a)
+        assert float(r.mean_wait_s[i]) == pytest.approx(pw * h / (c - float(a)), rel=1e-10)
+        assert float(r.p_block[i]) == 0.0
+    ra = q.required_agents("erlang-a", calls=calls, interval_s=1800, aht_s=aht, target_sl=0.8, patience_s=90.0)
+    m = q.erlang_a_metrics(calls, 1800, aht, ra.agents, 90.0, 20.0)
+    for name in ("traffic_erlangs", "p_wait", "mean_wait_s", "p_block", "stable", "service_level", "abandon_rate"):
+        np.testing.assert_allclose(np.asarray(getattr(ra, name), float), np.asarray(getattr(m, name), float),
+                                   rtol=1e-12, err_msg=name)  # fmt: skip
+
+
+def _asa_by_stages(c: int, a: float, aht: float, patience: float) -> float:
+    """M/M/c+M's ASA in 30-digit arithmetic from the chain itself: π_n by the birth-death weights; a caller who
+    finds k waiting passes k + 1 stages, stage i ending at rate r_i = cμ + iθ, and leaves at rate θ, so it is
+    served with probability Π r_i/(r_i + θ) and E[W·1{served}] = P(served)·Σ 1/(r_i + θ)."""
+    mp.mp.dps = 30
+    lam, mu, th = mp.mpf(a) / aht, mp.mpf(1) / aht, mp.mpf(1) / patience
+    n_max = c + int(4 * a * patience / aht) + 400
+    w = [mp.mpf(1)]
+    for n in range(1, n_max):
+        w.append(w[-1] * lam / (min(n, c) * mu + max(n - c, 0) * th))
+    z = mp.fsum(w)
+    served = wait_served = mp.mpf(0)
+    p_served, stage_sum = mp.mpf(1), mp.mpf(0)
+    for k in range(n_max - c):
+        r = c * mu + k * th  # the stage a caller with k ahead starts in
+        p_served *= r / (r + th)
+        stage_sum += 1 / (r + th)
+        served += w[c + k] / z * p_served
+        wait_served += w[c + k] / z * p_served * stage_sum
+    served += mp.fsum(w[:c]) / z
+    return float(wait_served / served)
+
+
+@pytest.mark.parametrize(("c", "a", "ratio"), [(50, 200.0, 2.0), (20, 60.0, 5.0), (8, 6.0, 1.0)])
+def test_erlang_a_asa_of_an_overloaded_queue_against_the_stages(c: int, a: float, ratio: float) -> None:
+    """ASA far into overload (the queue's likeliest length in the hundreds, so the sums start well above zero)
+    against the stage-by-stage expectation over the chain."""
+    aht = 300.0
+    m = q.erlang_a_metrics(a * 1800 / aht, 1800, aht, c, ratio * aht, 20)
+    assert float(m.asa_s) == pytest.approx(_asa_by_stages(c, a, aht, ratio * aht), rel=1e-9)
+
+
+def test_a_grid_gives_each_cell_its_own_figures() -> None:
+    """Vectorised figures equal the one-cell answers for a grid whose cells differ by orders of magnitude (sums over
+    queue states of very different lengths and scales), for Erlang A and chat."""
+    calls = np.array([0.4, 3.0, 40.0, 900.0, 6000.0, 30000.0, 12.0, 250.0])
+    aht = np.array([200.0, 300.0, 240.0, 420.0, 180.0, 300.0, 600.0, 90.0])
+    agents = np.floor(calls * aht / 1800 * np.array([1.3, 0.8, 1.1, 0.95, 1.02, 1.0, 2.0, 0.6])) + 1
+    patience = np.array([60.0, 120.0, 30.0, 600.0, 90.0, 240.0, 45.0, 300.0])
+    for name, run in (
+        ("erlang-a", lambda i: q.erlang_a_metrics(calls[i], 1800, aht[i], agents[i], patience[i], 20.0)),
+        ("chat", lambda i: q.chat_metrics(calls[i], 1800, aht[i], np.ceil(agents[i] / 2), 3, 0.2, 20.0,
+                                          patience[i])),
+    ):  # fmt: skip
+        grid = run(slice(None)).to_dict()
+        for i in range(calls.size):
+            one = run(i).to_dict()
+            for key, value in one.items():
+                if isinstance(value, float):
+                    assert grid[key][i] == pytest.approx(value, rel=1e-12, abs=1e-15), (name, i, key)
+
+
+def test_short_abandons_excluded_without_agents() -> None:
+    """No agents: nobody is answered, so the service level is 0 under every definition, everyone abandons and
+    there is no answer speed."""
+    for d in ("offered", "answered", "short-abandons-excluded"):
+        m = q.erlang_a_metrics([3.0, 50.0], 1800, 300, 0, 120, 20, d)
+        np.testing.assert_allclose(m.service_level, [0.0, 0.0], atol=1e-15)
+        np.testing.assert_allclose(m.abandon_rate, [1.0, 1.0], rtol=1e-12)
+        assert np.isnan(m.asa_s).all()  # nobody is answered: no answer speed to report
+
+
+def test_a_heavily_overloaded_chat_queue() -> None:
+    """3,200 Erlangs of chats offered to 960 agents of 3 sessions (and a slowdown): every chat waits, the agents
+    are fully busy, and at least 1 − (2,880 sessions / 480 s) / (12,000 / 1,800 s) = 10 % abandon, since no session
+    finishes faster than one AHT (large log-weights: the sums must be shifted before they are exponentiated)."""
+    m = q.chat_metrics(12000, 1800, 480, 960, 3, 0.2, 0.0, 158.3)
+    assert float(m.p_wait) > 0.999 and float(m.occupancy) > 0.999
+    assert float(m.abandon_rate) >= 1 - (2880 / 480) / (12000 / 1800)
+    assert float(m.service_level) < 0.001
+
+
+def test_input_errors_name_the_argument_the_value_and_the_choices() -> None:
+    """What a user or an API client reads when an input is wrong; a number given as text is read as the number."""
+    with pytest.raises(CallopsError) as e:
+        q.erlang_c_metrics("forty", 1800, 240, 10)
+    assert str(e.value) == "calls must be a number (got 'forty')"
+    with pytest.raises(CallopsError, match=r"^calls must be a finite number$"):
+        q.erlang_c_metrics(np.inf, 1800, 240, 10)
+    with pytest.raises(CallopsError) as e:
+        q.erlang_c_metrics(40, 1800, 240, 10, 20, "answerd")
+    assert str(e.value) == ("unknown service-level definition 'answerd'; use one of offered, answered+abandoned, "
+                            "answered, short-abandons-excluded")  # fmt: skip
+    assert q.erlang_c_metrics("40", "1800", "240", "10").to_dict() == q.erlang_c_metrics(40, 1800, 240, 10).to_dict()
+
+
+def test_figures_of_idle_overloaded_and_unstaffed_intervals() -> None:
+    """No traffic: nobody waits or abandons, the agents are idle and every target is met, in each model. Erlang C:
+    an overloaded queue keeps its agents exactly fully busy, nobody abandons even without agents (infinite
+    patience), the mean wait of all callers is P(wait)·AHT/(c − a) (exact rationals), and staff is the agents."""
+    for m in (q.erlang_c_metrics([0.0, 0.0], 1800, 240, [0, 5]),
+              q.erlang_a_metrics([0.0, 0.0], 1800, 240, [0, 5], 90),
+              q.chat_metrics([0.0, 0.0], 1800, 240, [0, 5], 2)):  # fmt: skip
+        for name, want in (("p_wait", 0.0), ("mean_wait_s", 0.0), ("asa_s", 0.0), ("abandon_rate", 0.0),
+                           ("occupancy", 0.0), ("service_level", 1.0)):  # fmt: skip
+            assert np.asarray(getattr(m, name), float).tolist() == [want, want], (m.model, name)
+    over = q.erlang_c_metrics(400, 1800, 240, [10, 50])  # 53.3 Erlangs
+    assert np.asarray(over.occupancy, float).tolist() == [1.0, 1.0]
+    assert np.asarray(over.p_wait, float).tolist() == [1.0, 1.0]
+    none = q.erlang_c_metrics(30, 1800, 240, 0)
+    assert float(none.abandon_rate) == 0.0 and float(none.service_level) == 0.0
+    m = q.erlang_c_metrics([40, 360], 1800, 240, [9, 55])
+    np.testing.assert_array_equal(m.staff, [9.0, 55.0])
+    for i, (n, c) in enumerate(((40, 9), (360, 55))):
+        a = Fraction(n * 240, 1800)
+        pw = float(frac_erlang_c(c, a))
+        assert float(m.mean_wait_s[i]) == pytest.approx(pw * 240 / (c - float(a)), rel=1e-10)

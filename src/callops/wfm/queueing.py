@@ -498,9 +498,12 @@ def _assemble(
         p_wait = np.where(np.isinf(tail.log_a), 1.0, np.exp(tail.log_a - np.logaddexp(log_l, tail.log_a)))
         p_wait = np.where(np.isnan(p_wait), 1.0, p_wait)
         stable = ~np.isinf(tail.log_a)
-        abandon = p_wait * (1.0 - tail.served)
+        # no agents and finite patience: every caller abandons, exactly (1 − served would leave ~1e-16 answered,
+        # and the "answered" service level 0/0 ≈ 1.0)
+        nobody = (c <= 0) & (theta > 0)
+        abandon = np.where(nobody, 1.0, p_wait * (1.0 - tail.served))
         answered = 1.0 - abandon
-        ans_t = (1.0 - p_wait) + p_wait * tail.served_t
+        ans_t = np.where(nobody, 0.0, (1.0 - p_wait) + p_wait * tail.served_t)
         aband_t = p_wait * tail.aband_t
         asa = np.where(stable, p_wait * tail.wait_served / answered, np.inf)
         asa = np.where(answered > 0, asa, np.nan)
