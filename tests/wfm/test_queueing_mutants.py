@@ -653,9 +653,9 @@ def test_short_abandons_excluded_without_agents() -> None:
     """No agents: nobody is answered, so the service level is 0 under every definition, everyone abandons and
     there is no answer speed."""
     for d in ("offered", "answered", "short-abandons-excluded"):
-        m = q.erlang_a_metrics([3.0, 50.0], 1800, 300, 0, 120, 20, d)
-        np.testing.assert_allclose(m.service_level, [0.0, 0.0], atol=1e-15)
-        np.testing.assert_allclose(m.abandon_rate, [1.0, 1.0], rtol=1e-12)
+        m = q.erlang_a_metrics([0.3, 3.0, 50.0], 1800, 300, 0, 180, 20, d)
+        np.testing.assert_allclose(m.service_level, [0.0, 0.0, 0.0], atol=1e-15)
+        np.testing.assert_allclose(m.abandon_rate, [1.0, 1.0, 1.0], rtol=1e-12)
         assert np.isnan(m.asa_s).all()  # nobody is answered: no answer speed to report
 
 
