@@ -35,7 +35,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -452,20 +452,20 @@ def _events_only(lines: Iterable[str]) -> Iterator[str]:
             yield text
 
 
+@contextmanager
+def _app_warehouse(resources: Any) -> Iterator[Warehouse]:
+    """The serving app's one DuckDB connection, held under its writers' lock (how every landing writes)."""
+    wh = resources.open_warehouse()
+    with resources.warehouse_lock:
+        yield wh
+
+
 def start_landing(hub: Any, resources: Any, interval_s: float = DEFAULT_INTERVAL_S,
                   on_landed: Callable[[Landing], None] | None = None) -> LandingWorker:  # fmt: skip
     """Land ``hub``'s log continuously into the warehouse of a running app (its :class:`callops.api.deps.Resources`:
     the one DuckDB connection of the process, used under its lock)."""
-    from contextlib import contextmanager
-
-    @contextmanager
-    def opener() -> Iterator[Warehouse]:
-        wh = resources.open_warehouse()
-        with resources.warehouse_lock:
-            yield wh
-
     lander = Lander(hub.engine.config, hub.log.folder.parent.parent if hub.log is not None else None)
-    return LandingWorker(lander, opener, interval_s, on_landed).start()
+    return LandingWorker(lander, lambda: _app_warehouse(resources), interval_s, on_landed).start()
 
 
 def land_served_hubs(resources: Any, interval_s: float = DEFAULT_INTERVAL_S) -> Callable[[], None]:
@@ -521,8 +521,6 @@ def land_member_logs(resources: Any, interval_s: float = DEFAULT_INTERVAL_S,
     the same :class:`Lander` as a hub's, so batches, positions and the ``landing.lock`` are the same whichever
     process lands. A tenant whose pass fails (not in the warehouse yet, say) is retried at the next round.
     Returns ``stop()``, which lands what is left and stops the thread."""
-    from contextlib import contextmanager
-
     from callops.realtime.config import load_config
     from callops.realtime.eventlog import log_dir
     from callops.realtime.hub import open_hubs
@@ -530,12 +528,6 @@ def land_member_logs(resources: Any, interval_s: float = DEFAULT_INTERVAL_S,
     landers: dict[str, Lander] = {}
     errors: dict[str, str] = {}
     stop_event = threading.Event()
-
-    @contextmanager
-    def opener() -> Iterator[Warehouse]:
-        wh = resources.open_warehouse()
-        with resources.warehouse_lock:
-            yield wh
 
     def one_round() -> None:
         served = {t for t, hub in open_hubs().items() if hub.log is not None}
@@ -547,7 +539,7 @@ def land_member_logs(resources: Any, interval_s: float = DEFAULT_INTERVAL_S,
                 if lander is None:
                     cfg = log_dir(tenant, home) / "live.yaml"
                     lander = landers[tenant] = Lander(load_config(cfg if cfg.exists() else None, tenant), home)
-                with opener() as wh:
+                with _app_warehouse(resources) as wh:
                     lander.land(wh)
                 errors.pop(tenant, None)
             except Exception as exc:  # the thread outlives a bad pass; the next round starts from the saved state
