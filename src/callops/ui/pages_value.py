@@ -166,6 +166,7 @@ async def value_page(customer: str = "") -> None:
         return
     loc = ctx.locale
     frame(ctx, "value_nav")
+    await ui.context.client.connected(timeout=60)  # the first read of a large snapshot outlasts the 3 s build limit
     try:
         d = await session.history_call(ctx.tenant_id, page_data, ctx.tenant_id, customer.strip() or None)  # lake if set
     except CallopsError as exc:
