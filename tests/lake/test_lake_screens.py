@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
@@ -400,3 +404,76 @@ def test_value_screens_on_the_lake_equal_the_warehouse(world: World, tenant: str
     assert [g.replace(microsecond=0) for g in got] == [w.replace(microsecond=0) for w in want][-len(got):]
     assert max(got) < datetime(2026, 3, 21, tzinfo=UTC) < max(datetime.fromisoformat(e["ts"])
                                                              for e in on_wh["timeline"])  # fmt: skip
+
+
+def _tags_library(rules: dict[str, str]) -> str:
+    """A tag library YAML with one tag per ``id: condition``."""
+    lines = ["id: lake_probe", "version: 1", "owner: test", "tags:"]
+    for tag, when in rules.items():
+        lines += [f"  - id: {tag}", f"    when: {when}", "    owner: test", "    version: 1",
+                  f"    label: {{en: {tag}, zh-CN: {tag}}}"]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("tenant", ["t1", "t10"])
+def test_rules_preview_reads_the_lake(world: World, tenant: str) -> None:
+    """A tags preview (customers tagged as of today) from the lake tags only the lake's callers: ``since_april``
+    (a contact after 31 March local) tags nobody on the lake and the April callers on the warehouse; ``ever``
+    (any contact) tags the distinct callers of the lake's files. Counted from the files and the warehouse's rows."""
+    today = datetime.now(UTC).astimezone(ZoneInfo(ZONE)).date()
+    rules = {"since_april": f"days_since_contact <= {(today - date(2026, 3, 31)).days}",
+             "ever": f"days_since_contact <= {(today - date(2026, 2, 27)).days}"}
+    headers = {"Authorization": f"Bearer {world.tokens[tenant]}"}
+    got = {}
+    for where, lake in (("lake", world.lake), ("warehouse", None)):
+        use_lake(tenant, lake)
+        try:
+            r = world.client.post("/api/value/rules/tags/preview", json={"text": _tags_library(rules)},
+                                  headers=headers)  # fmt: skip
+        finally:
+            use_lake(tenant, world.lake)
+        assert r.status_code == 200, r.text
+        got[where] = r.json()["tagged"]
+    files = ds.dataset(str(Path(world.lake) / f"tenant={tenant}" / "table=contacts"), format="parquet")
+    lake_callers = set(files.to_table(columns=["customer_id"]).column("customer_id").to_pylist())
+    with world.client.app.state.resources.reading() as wh:
+        april = wh.backend.raw_sql(
+            "SELECT count(DISTINCT customer_id) FROM contacts WHERE tenant_id = ? AND offered_at >= ?",
+            parameters=[tenant, datetime(2026, 3, 31, 16, tzinfo=UTC)]).fetchone()[0]
+    assert got["lake"] == {"since_april": 0, "ever": len(lake_callers)}
+    assert got["warehouse"]["since_april"] == april > 100
+    assert got["warehouse"]["ever"] >= len(lake_callers)
+
+
+def test_value_cli_reads_the_lake(world: World, tenant: str = "t10") -> None:
+    """``callops value score --lake`` and ``customer show --lake`` give the lake's answers (the API's on the
+    lake), not the warehouse's: as of 6 April the warehouse's April contacts change the tags, and the customer's
+    timeline ends in March. The warehouse stays closed to the CLI (the test's server holds it)."""
+    env = {**os.environ, "CALLOPS_HOME": os.environ["CALLOPS_HOME"]}
+    env.pop("CALLOPS_DEBUG", None)
+
+    def cli(*args: str) -> Any:
+        done = subprocess.run([sys.executable, "-m", "callops.cli", *args, "--tenant", tenant, "--lake", world.lake,
+                               "--json"], capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    scored = cli("value", "score", "--as-of", "2026-04-06")
+    headers = {"Authorization": f"Bearer {world.tokens[tenant]}"}
+    api = {}
+    for lake in (world.lake, None):
+        use_lake(tenant, lake)
+        try:
+            r = world.client.post("/api/value/score", json={"as_of": "2026-04-06"}, headers=headers)
+        finally:
+            use_lake(tenant, world.lake)
+        assert r.status_code == 200, r.text
+        api[lake] = r.json()
+    assert scored["customers"] == 200 and scored["version"] + 1 == api[world.lake]["version"]
+    for key in ("classes", "tags", "as_of", "mean_score"):
+        _same(scored[key], api[world.lake][key], key)
+    assert scored["tags"] != api[None]["tags"]
+
+    shown = cli("customer", "show", "u7", "--as-of", "2026-04-06")
+    _same(shown, world.ask(tenant, "/api/customers/u7", {"as_of": "2026-04-06"}))
+    assert max(e["ts"] for e in shown["timeline"] if e["kind"] == "contact") < "2026-03-21"

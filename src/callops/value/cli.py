@@ -13,6 +13,7 @@ from rich.console import Console
 from callops.api.encode import clean
 from callops.cli import date_option
 from callops.errors import CallopsError
+from callops.lake.source import EngineOpt, LakeOpt, source
 
 value_app = typer.Typer(help="Customer value: scores, explanations, CLV, back-test, rule libraries.",
                         no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)  # fmt: skip
@@ -25,6 +26,7 @@ err = Console(stderr=True)
 TenantOpt = Annotated[str, typer.Option("--tenant", help="Tenant.")]
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Date (YYYY-MM-DD); default today (tenant zone).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print only JSON.")]
+LAKE_ENGINES = ("duckdb",)  # the customer features are DuckDB SQL: DuckDB over the lake, as the API's value routes
 
 
 
@@ -44,17 +46,18 @@ def score_cmd(
     as_of: AsOfOpt = None,
     model: Annotated[Path | None, typer.Option("--model", help="Value model YAML (default: the tenant's).")] = None,
     tags: Annotated[Path | None, typer.Option("--tags", help="Tag library YAML.")] = None,
+    lake: LakeOpt = None, engine: EngineOpt = None,
     as_json: AsJson = False,
 ) -> None:
-    """Score and tag every customer in one batch and keep a versioned snapshot."""
+    """Score and tag every customer in one batch and keep a versioned snapshot (from the warehouse, or with
+    --lake from the tenant's Parquet lake, as the API does for a tenant whose lake.yaml names one)."""
     from callops.value.decide import libraries
     from callops.value.model import load_model
     from callops.value.rules import load_tags
     from callops.value.snapshot import score_tenant
-    from callops.warehouse import Warehouse
 
     day = date_option(as_of, "--as-of")
-    with Warehouse() as wh:
+    with source(lake, engine, engines=LAKE_ENGINES) as wh:
         t = _tenant(wh, tenant)
         m, tg, _ = libraries(t.tenant_id)
         m = load_model(model) if model else m
@@ -138,13 +141,13 @@ def clv_cmd(
 def backtest_cmd(tenant: TenantOpt,
                  split: Annotated[str, typer.Option("--split", help="Score on data before this date.")],
                  end: Annotated[str | None, typer.Option("--end", help="End of the hold-out; default today.")] = None,
+                 lake: LakeOpt = None, engine: EngineOpt = None,
                  as_json: AsJson = False) -> None:  # fmt: skip
     """Score on data before --split, measure lift and churn AUC after it, against a plain ARPU ranking."""
     from callops.value.backtest import backtest
     from callops.value.decide import libraries
-    from callops.warehouse import Warehouse
 
-    with Warehouse() as wh:
+    with source(lake, engine, engines=LAKE_ENGINES) as wh:
         t = _tenant(wh, tenant)
         m, tg, _ = libraries(t.tenant_id)
         doc = backtest(wh, t, date_option(split, "--split"), date_option(end, "--end"), model=m, tags=tg)  # type: ignore[arg-type]
@@ -196,12 +199,12 @@ def validate_cmd(file: Annotated[Path, typer.Argument(help="A definition file.")
 
 @customer_app.command("show")
 def show_cmd(customer: Annotated[str, typer.Argument(help="Customer id.")], tenant: TenantOpt,
-             as_of: AsOfOpt = None, as_json: AsJson = False) -> None:  # fmt: skip
-    """A customer's profile features, tags, value and timeline as of a date."""
+             as_of: AsOfOpt = None, lake: LakeOpt = None, engine: EngineOpt = None,
+             as_json: AsJson = False) -> None:  # fmt: skip
+    """A customer's profile features, tags, value and timeline as of a date (from the warehouse, or the lake)."""
     from callops.value.decide import customer_profile
-    from callops.warehouse import Warehouse
 
-    with Warehouse() as wh:
+    with source(lake, engine, engines=LAKE_ENGINES) as wh:
         doc = customer_profile(wh, _tenant(wh, tenant), customer, date_option(as_of, "--as-of"))
     if as_json:
         _emit(doc)
