@@ -38,3 +38,25 @@ def test_systemd_member_unit_probes_its_own_port() -> None:
     doc = (REPO / "docs" / "deploy.md").read_text(encoding="utf-8")
     for name in ("callops-live-member@", "callops-live-member-healthz@", "live-member", "/readyz"):
         assert name in doc, name
+
+
+def test_the_members_home_has_one_server_that_can_reach_them() -> None:
+    """Their tenants' console, API and landing need a ``callops serve`` on the members' home, with the broker to
+    send person's actions to the owning member (follower.py); in compose and in the systemd environment files."""
+    services = yaml.safe_load((DEPLOY / "compose.yaml").read_text(encoding="utf-8"))["services"]
+    member_home = next(v.split(":")[0] for v in services["live-member"]["volumes"] if v.endswith(":/var/lib/callops"))
+    servers = [n for n, s in services.items() if s.get("command", [])[:2] == ["callops", "serve"]
+               and any(v.split(":")[0] == member_home for v in s["volumes"])]  # fmt: skip
+    assert len(servers) == 1, servers
+    env = services[servers[0]]["environment"]
+    assert env["CALLOPS_NATS_URL"].startswith("nats://nats:")
+    assert servers[0] in " ".join(re.findall(r"server ([\w-]+):8000", (DEPLOY / "nginx.conf").read_text()))
+
+    def env_file(name: str) -> dict[str, str]:
+        text = (DEPLOY / "systemd" / "env" / name).read_text(encoding="utf-8")
+        return dict(ln.split("=", 1) for ln in text.splitlines() if ln and not ln.startswith("#"))
+
+    members = env_file("live-cluster.env")
+    serving = [env_file(p.name) for p in (DEPLOY / "systemd" / "env").glob("api-*.env")]
+    theirs = [e for e in serving if e.get("CALLOPS_HOME") == members["CALLOPS_HOME"]]
+    assert len(theirs) == 1 and theirs[0].get("CALLOPS_NATS_URL") == members["CALLOPS_NATS_URL"]

@@ -1,8 +1,9 @@
 """Error answers: every failure is JSON ``{"detail": message}`` with a 4xx code, never a traceback.
 
-:class:`~callops.errors.NotFound` → 404, other :class:`~callops.errors.CallopsError` → 400, request
-validation → 422 (one readable line naming the field), anything unexpected → 500 with a generic
-message (logged with its traceback on the server, not shown to the caller).
+:class:`~callops.errors.NotFound` → 404, :class:`~callops.errors.Unavailable` → 503 (another process did not
+answer in time), other :class:`~callops.errors.CallopsError` → 400, request validation → 422 (one readable line
+naming the field), anything unexpected → 500 with a generic message (logged with its traceback on the server,
+not shown to the caller).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ibis.common.exceptions import IbisTypeError
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from callops.errors import CallopsError, NotFound
+from callops.errors import CallopsError, NotFound, Unavailable
 
 # Dates the API accepts: beyond them, a tenant's local midnight can fall outside what datetimes hold.
 FIRST_DATE, LAST_DATE = date(1900, 1, 1), date(2999, 12, 31)
@@ -81,7 +82,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(CallopsError)
     async def _callops(_req: Request, exc: CallopsError) -> JSONResponse:
-        status = 404 if isinstance(exc, NotFound) else 413 if isinstance(exc, TooLargeError) else 400
+        status = (404 if isinstance(exc, NotFound) else 413 if isinstance(exc, TooLargeError)
+                  else 503 if isinstance(exc, Unavailable) else 400)  # fmt: skip
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
     @app.exception_handler(duckdb.Error)

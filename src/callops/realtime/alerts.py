@@ -525,11 +525,18 @@ class AlertBook:
             raise CallopsError(f"no alert {alert_id!r}")
         return alert
 
-    def acknowledge(self, alert_id: str, by: str, at: float) -> AlertEvent:
-        """A person takes ownership of an open alert."""
+    def check_action(self, op: str, alert_id: str) -> Alert:
+        """The alert a person's ``op`` (``acknowledge`` or ``resolve``) applies to, or the error it would raise."""
         alert = self._get(alert_id)
         if not alert.active:
-            raise CallopsError(f"alert {alert_id} is {alert.status}; only open alerts can be acknowledged")
+            if op == "acknowledge":
+                raise CallopsError(f"alert {alert_id} is {alert.status}; only open alerts can be acknowledged")
+            raise CallopsError(f"alert {alert_id} is already {alert.status}")
+        return alert
+
+    def acknowledge(self, alert_id: str, by: str, at: float) -> AlertEvent:
+        """A person takes ownership of an open alert."""
+        alert = self.check_action("acknowledge", alert_id)
         alert.status, alert.acknowledged_by, alert.acknowledged_at = "acknowledged", by, at
         ev = AlertEvent("acknowledged", alert_id, alert.rule, alert.scope, alert.key, alert.level, alert.level,
                         None, None, at, by=by)  # fmt: skip
@@ -538,9 +545,7 @@ class AlertBook:
 
     def resolve(self, alert_id: str, by: str, at: float, note: str | None = None) -> AlertEvent:
         """A person closes an alert; it is raised again only if its measure gets worse than its worst level."""
-        alert = self._get(alert_id)
-        if not alert.active:
-            raise CallopsError(f"alert {alert_id} is already {alert.status}")
+        alert = self.check_action("resolve", alert_id)
         alert.status, alert.resolved_by, alert.resolved_at, alert.closed_at = "resolved", by, at, at
         ev = AlertEvent("resolved", alert_id, alert.rule, alert.scope, alert.key, alert.level, alert.level,
                         None, None, at, by=by, note=note)  # fmt: skip

@@ -341,6 +341,11 @@ def serve(
         from callops.realtime.nats_source import check_stream
 
         check_stream(nats_url, stream or "")  # fail now, with one line, if the broker or stream is missing
+    from callops.realtime.follower import member_runs
+
+    if member_runs(tenant):
+        raise CallopsError(f"tenant {tenant!r}'s live room is run by cluster members (cluster.json in its live "
+                           "folder): run `callops live cluster run`, or give the tenant a home of its own")  # fmt: skip
     console = Console(soft_wrap=True)
     t0 = time.perf_counter()
     hub = hub_for(tenant, timezone)

@@ -536,8 +536,7 @@ class TenantWorker:
                     continue
                 if not msgs or self.should_stop():
                     break  # left unacknowledged and unlogged: the next owner starts before them
-                pairs = [(f"nats seq {m.metadata.sequence.stream}", m.data) for m in msgs]
-                hub.submit_batch(pairs)  # processed, logged and fsync-ed when it returns
+                self._take(hub, msgs)  # processed, logged and fsync-ed when it returns
                 last = msgs[-1].metadata.sequence.stream
                 write_position(tenant, {**mark, "seq": last}, cfg.home)
                 await msgs[-1].ack()  # AckPolicy.ALL: the whole batch
@@ -546,6 +545,33 @@ class TenantWorker:
             self.serving = False
             with contextlib.suppress(Exception):
                 await nc.close()
+
+
+    def _take(self, hub: Any, msgs: list[Any]) -> None:
+        """Events in batches, and between them, in stream order, the person's actions a follower forwarded
+        (``{"op": ...}``, see :mod:`callops.realtime.follower`); a refused action is reported, not retried."""
+        from callops.realtime.eventlog import ACTION_PREFIX
+
+        prefix = ACTION_PREFIX.encode()
+        pairs: list[tuple[str, bytes]] = []
+        for m in msgs:
+            where = f"nats seq {m.metadata.sequence.stream}"
+            if not m.data.lstrip().startswith(prefix):
+                pairs.append((where, m.data))
+                continue
+            if pairs:
+                hub.submit_batch(pairs)
+                pairs = []
+            try:
+                action = json.loads(m.data)
+                applied = hub.apply_forwarded(action)
+                self.member.report({"event": "action", "tenant": self.tenant, "op": action["op"],
+                                    "ref": action["ref"], "applied": applied})  # fmt: skip
+            except (ValueError, KeyError, CallopsError) as exc:
+                self.member.report({"event": "action_refused", "tenant": self.tenant, "where": where,
+                                    "error": str(exc)[:300]})  # fmt: skip
+        if pairs:
+            hub.submit_batch(pairs)
 
 
 class Member:

@@ -77,6 +77,8 @@ RulesSource = Callable[[], "tuple[str, str, list[Route], Store | None] | None"]
 ScheduleSource = Callable[[int], "list[dict[str, Any]]"]
 SNAPSHOT_FILE = "snapshot.pkl"
 SNAPSHOT_FORMAT = 3  # 2: the diverted counter (issue 16); 3: diversions per reason (issue 11); older: log replayed
+PERSON_OPS = ("acknowledge", "resolve", "approve", "reject")  # the actions a follower forwards to the owner
+MAX_REFS = 10_000  # forwarded actions remembered (a redelivered batch is at most one batch old)
 SNAPSHOT_EVERY = 200_000  # logged lines between snapshots: a restart replays at most about this many
 # the measures a wallboard tile shows, in order
 TILE_MEASURES = ("waiting", "longest_wait_s", "service_level_30m", "answer_rate_30m", "offered_30m",
@@ -104,6 +106,8 @@ def alert_dict(alert: Alert) -> dict[str, Any]:
 
 class LiveHub:
     """One tenant's live engine, safe to share between threads."""
+
+    follower = False  # a read replica of another process's hub (:class:`~callops.realtime.follower.FollowerHub`)
 
     def __init__(
         self,
@@ -147,20 +151,28 @@ class LiveHub:
         self.schedule_poll_s = 5.0
         self._schedule_polled = -float("inf")
         if log:
-            self._writer = WriterLock(self.tenant, home)
-            try:
-                start = self._load_snapshot()
-                for fn in list(_ON_NEW_ENGINE):  # before the replay: logged actions on their alerts must find them
-                    fn(self.engine, self.tenant)
-                self.log, self.rebuilt = rebuild(self.tenant, self.engine, home, on_action=self._apply, fsync=fsync,
-                                                 start=start)  # fmt: skip
-            except BaseException:
-                self._writer.release()
-                raise
-            self.version = 1 if self.rebuilt.events or start else 0
+            self._open_log(fsync)
         self.engine.bus.subscribe("*", self._fan_out)
         # the playbook sizes on the rest-of-day re-forecast where today has a forecast (issue 18, wfm.intraday)
         self.planner.planner.reforecast = LiveReforecast(self.tenant, config.timezone)
+
+    def _open_log(self, fsync: bool) -> None:
+        """Take the tenant's log (its writer lock), rebuild from the snapshot and the log, and log from now on."""
+        self._writer = WriterLock(self.tenant, self.home)
+        try:
+            start = self._load_snapshot()
+            self._engine_hooks()
+            self.log, self.rebuilt = rebuild(self.tenant, self.engine, self.home, on_action=self._apply, fsync=fsync,
+                                             start=start)  # fmt: skip
+        except BaseException:
+            self._writer.release()
+            raise
+        self.version = 1 if self.rebuilt.events or start else 0
+
+    def _engine_hooks(self) -> None:
+        """Run the :func:`on_new_engine` hooks: before a replay, so logged actions on their alerts find them."""
+        for fn in list(_ON_NEW_ENGINE):
+            fn(self.engine, self.tenant)
 
     # ------------------------------------------------------------------------------------------------ listeners
     def _fan_out(self, topic: str, message: dict[str, Any]) -> None:
@@ -243,6 +255,27 @@ class LiveHub:
             self._replace_schedule(action)
         else:
             raise CallopsError(f"unknown action {op!r}")
+        if isinstance(action.get("ref"), str):  # forwarded by a follower: remembered so a repeat is not applied
+            refs = forwarded_refs(self.engine)
+            refs[action["ref"]] = None
+            while len(refs) > MAX_REFS:
+                del refs[next(iter(refs))]
+
+    def apply_forwarded(self, action: dict[str, Any]) -> bool:
+        """A person's action another process sent through the tenant's stream (a :class:`~callops.realtime.follower.
+        FollowerHub`: the home's ``callops serve`` showing a tenant a cluster member runs): applied and logged as if
+        made here, once per ``ref`` (a batch delivered again after a takeover repeats none). False: applied before.
+        A refused action (an alert resolved meanwhile) raises :class:`CallopsError`, nothing logged."""
+        if action.get("op") not in PERSON_OPS or not isinstance(action.get("ref"), str):
+            raise CallopsError(f"not a forwarded person's action: {str(action)[:200]}")
+        if action.get("tenant") != self.tenant:
+            raise CallopsError(f"action for tenant {action.get('tenant')!r} sent to {self.tenant!r}'s live room")
+        with self.lock:
+            if action["ref"] in forwarded_refs(self.engine):
+                return False
+            self._act(action)
+            self._fan_out("state", {"version": self.version, "now": self.engine.state.now})
+            return True
 
     def _act(self, action: dict[str, Any]) -> None:
         """Apply an action and, when it worked, log it (durably) so a rebuild repeats it."""
@@ -620,6 +653,15 @@ _ON_NEW_HUB: list[Callable[[LiveHub], None]] = []
 _ON_NEW_ENGINE: list[Callable[[Any, str], None]] = []
 
 
+def forwarded_refs(engine: Any) -> dict[str, None]:
+    """The ``ref`` of each forwarded action the engine has applied, oldest first (kept on the engine, so a snapshot
+    keeps them with the state they changed)."""
+    refs = getattr(engine, "forwarded_refs", None)
+    if refs is None:
+        refs = engine.forwarded_refs = {}
+    return refs
+
+
 def on_new_engine(fn: Callable[[Any, str], None]) -> Callable[[], None]:
     """Call ``fn(engine, tenant)`` for every durable hub's engine from now on, before the hub replays its log
     (what :func:`on_new_hub` cannot do: it runs on the finished hub); returns the function that stops."""
@@ -635,16 +677,21 @@ def on_new_hub(fn: Callable[[LiveHub], None]) -> Callable[[], None]:
 
 def build_hub(
     tenant: str, timezone: str | None = None, folder: Path | None = None, *, log: bool = False,
-    home: Path | None = None,
+    home: Path | None = None, follow: bool = False,
 ) -> LiveHub:  # fmt: skip
     """A hub for ``tenant`` from its live folder (live.yaml, agents.csv, schedules.csv), else defaults.
 
-    ``log=True`` rebuilds it from the tenant's event log under ``home`` and keeps logging (see the module doc)."""
+    ``log=True`` rebuilds it from the tenant's event log under ``home`` and keeps logging (see the module doc);
+    ``follow=True`` makes a read replica of the hub a cluster member runs (:mod:`callops.realtime.follower`)."""
     folder = folder or live_dir(tenant, home)
     cfg_path = folder / "live.yaml"
     config = load_config(cfg_path if cfg_path.exists() else None, tenant, timezone)
     roster = load_roster(folder / "agents.csv") if (folder / "agents.csv").exists() else None
     schedule = load_schedule(folder / "schedules.csv") if (folder / "schedules.csv").exists() else None
+    if follow:
+        from callops.realtime.follower import FollowerHub
+
+        return FollowerHub(config, roster=roster, schedule=schedule, home=home)
     return LiveHub(config, roster=roster, schedule=schedule, log=log, home=home)
 
 
@@ -652,13 +699,22 @@ def hub_for(tenant: str, timezone: str | None = None, *, log: bool = True) -> Li
     """The process-wide hub of ``tenant`` (built on first use, per ``$CALLOPS_HOME``).
 
     ``log`` (default on) makes it durable: rebuilt from the tenant's event log when first built, and every
-    accepted event logged. It only matters for the call that builds the hub."""
+    accepted event logged. It only matters for the call that builds the hub. A tenant a cluster member runs
+    (``cluster.json`` beside its log) gets a read replica of the member's hub instead
+    (:class:`~callops.realtime.follower.FollowerHub`): the member holds the tenant's log."""
+    from callops.realtime.follower import member_runs
+
     key = (str(callops_home()), tenant)
     with _HUBS_LOCK:
         hub = _HUBS.get(key)
+        if hub is not None and getattr(hub, "stale", False):  # a replica whose log was replaced: read it afresh
+            hub.close()
+            hub = None
         if hub is None:
-            hub = _HUBS[key] = build_hub(tenant, timezone, log=log)
-            if log:
+            follow = log and member_runs(tenant)
+            # a replica is built as the member builds its hub (live.yaml's zone, not the caller's) or it would differ
+            hub = _HUBS[key] = build_hub(tenant, None if follow else timezone, log=log, follow=follow)
+            if log and not follow:
                 for fn in list(_ON_NEW_HUB):
                     fn(hub)
         return hub

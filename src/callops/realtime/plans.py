@@ -602,7 +602,7 @@ class PlanEngine:
 
     def approve(self, activation_id: str, step_kind: str, by: str) -> list[dict[str, Any]]:
         """A dispatcher approves a waiting step: its commands go out; returns them."""
-        act, s = self._waiting_step(activation_id, step_kind)
+        act, s = self.waiting_step(activation_id, step_kind)
         s.status = "approved"
         before = len(self.bus.commands)
         self._send(act, s, self.state.now)
@@ -611,14 +611,14 @@ class PlanEngine:
 
     def reject(self, activation_id: str, step_kind: str, by: str) -> None:
         """A dispatcher turns down a waiting step: nothing is sent, the decision is kept in the history."""
-        act, s = self._waiting_step(activation_id, step_kind)
+        act, s = self.waiting_step(activation_id, step_kind)
         s.status = "rejected"
         entry = {"event": "rejected", "activation_id": activation_id, "step": step_kind, "by": by,
                  "at": self.state.now}  # fmt: skip
         act.history.append(entry)
         self.bus.publish("plans", entry)
 
-    def _waiting_step(self, activation_id: str, step_kind: str) -> tuple[Activation, StepPlan]:
+    def waiting_step(self, activation_id: str, step_kind: str) -> tuple[Activation, StepPlan]:
         """The active activation and its step ``step_kind`` waiting for a decision, or a CallopsError."""
         act = self.activations.get(activation_id)
         if act is None or not act.active:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nicegui import ui
+from nicegui import run, ui
 
 from callops.errors import CallopsError
 from callops.realtime.hub import hub_for
@@ -41,14 +41,15 @@ def alerts_page() -> None:
     hub = hub_for(ctx.tenant_id, ctx.timezone)
     can_act, can_decide = ctx.can(Permission.alerts_act), ctx.can(Permission.plans_decide)
 
+    # in a worker thread: on a cluster member's tenant the hub waits for the member to confirm (follower.py)
     @checked(ctx, Permission.alerts_act)
-    def act(kind: str, alert_id: str, note: str | None = None) -> None:
+    async def act(kind: str, alert_id: str, note: str | None = None) -> None:
         try:
             before = hub.alert(alert_id)
-            after = (
-                hub.acknowledge(alert_id, ctx.user_name)
+            after = await (
+                run.io_bound(hub.acknowledge, alert_id, ctx.user_name)
                 if kind == "ack"
-                else hub.resolve(alert_id, ctx.user_name, note)
+                else run.io_bound(hub.resolve, alert_id, ctx.user_name, note)
             )
         except CallopsError as exc:
             ui.notify(str(exc), type="negative")
@@ -65,9 +66,9 @@ def alerts_page() -> None:
         render.refresh()
 
     @checked(ctx, Permission.plans_decide)
-    def decide(activation_id: str, step: str, approve: bool) -> None:
+    async def decide(activation_id: str, step: str, approve: bool) -> None:
         try:
-            hub.decide(activation_id, step, approve, ctx.user_name)
+            await run.io_bound(hub.decide, activation_id, step, approve, ctx.user_name)
         except CallopsError as exc:
             ui.notify(str(exc), type="negative")
             return

@@ -40,6 +40,8 @@ def tenant_hub(request: Request, who: Principal, st: Any) -> LiveHub:
             zone = get_tenant(s, who.tenant_id).timezone
         zones[who.tenant_id] = zone
     hub = hub_for(who.tenant_id, zone)
+    if hub.follower:  # a cluster member's tenant: the member follows the saved rules and schedule changes
+        return hub
     if hub.rules_source is None:  # the tenant's saved live rules, followed from now on (issue 16)
         from callops.rules.live import attach_saved_rules
 
