@@ -27,8 +27,10 @@ import contextlib
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -68,7 +70,7 @@ def contact_metrics() -> list[str]:
 
 
 def child(lake: str, engine: str, grains: list[str], sets: list[str], repeat: int,
-          spark_master: str | None = None, duckdb_memory: str | None = None) -> None:
+          spark_master: str | None = None, duckdb_memory: str | None = None, spill: str | None = None) -> None:
     """Open the lake on ``engine`` and print one JSON line per timed step (flushed, so a timeout keeps them)."""
     import numpy as np
     import psutil
@@ -93,12 +95,7 @@ def child(lake: str, engine: str, grains: list[str], sets: list[str], repeat: in
     with open_lake(lake, engine, spark_master if engine == "spark" else None) as wh:
         emit({"step": "open", "seconds": time.perf_counter() - t0, "metrics_full": len(full)})
         if engine == "duckdb" and duckdb_memory:  # cap DuckDB and let it spill to disk beyond the cap
-            import atexit
-            import shutil
-            import tempfile
-
-            spill = tempfile.mkdtemp(prefix="lake-scale-spill-")
-            atexit.register(shutil.rmtree, spill, True)
+            assert spill, "the parent gives the spill folder (it measures it)"
             wh.backend.raw_sql(f"SET memory_limit = '{duckdb_memory}'")
             wh.backend.raw_sql(f"SET temp_directory = '{spill}'")
             wh.backend.raw_sql("SET preserve_insertion_order = false")
@@ -155,18 +152,22 @@ def run_child(label: str, lake: str, engine: str, args: argparse.Namespace) -> d
            "--grains", args.grains, "--sets", args.sets, "--repeat", str(args.repeat),
            *(["--spark-master", args.spark_master] if args.spark_master else []),
            *(["--duckdb-memory", args.duckdb_memory] if args.duckdb_memory else [])]
+    spill = Path(tempfile.mkdtemp(prefix="lake-scale-spill-"))  # DuckDB's temp_directory: its size is sampled
+    cmd += ["--spill-dir", str(spill)]
     env = {**os.environ, "PYSPARK_SUBMIT_ARGS": f"--driver-memory {args.spark_memory} pyspark-shell"}
     load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     me = psutil.Process(proc.pid)
-    peak, timed_out, loads = 0, False, []
+    peak, peak_spill, timed_out, loads = 0, 0, False, []
     while proc.poll() is None:
         try:
             tree = [me, *me.children(recursive=True)]
             peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
         except psutil.Error:
             pass
+        with contextlib.suppress(OSError):  # files come and go while DuckDB spills
+            peak_spill = max(peak_spill, sum(f.stat().st_size for f in spill.rglob("*") if f.is_file()))
         loads.append(os.getloadavg()[0])
         if time.perf_counter() - t0 > args.timeout:
             timed_out = True
@@ -176,10 +177,12 @@ def run_child(label: str, lake: str, engine: str, args: argparse.Namespace) -> d
             break
         time.sleep(0.2)
     out = proc.communicate()[0]
+    shutil.rmtree(spill, ignore_errors=True)
     steps = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     return {"label": label, "lake": lake, "engine": engine, "wall_s": time.perf_counter() - t0,
-            "peak_rss_mib": peak / 2**20, "timed_out": timed_out, "returncode": proc.returncode,
-            "load_before": load_before, "load_mean": sum(loads) / max(len(loads), 1), "steps": steps}
+            "peak_rss_mib": peak / 2**20, "peak_spill_mib": peak_spill / 2**20, "timed_out": timed_out,
+            "returncode": proc.returncode, "load_before": load_before, "load_mean": sum(loads) / max(len(loads), 1),
+            "steps": steps}
 
 
 def rows_of(label: str) -> float:
@@ -206,13 +209,15 @@ def report(results: list[dict]) -> None:
             eq = "" if "equal_to_hand" not in s else (" =hand" if s["equal_to_hand"] else " DIFFERS")
             print(f"{r['label']:>6} {r['engine']:7} {s['grain']:6} {s['step']:5} {s['seconds']:9.2f} {ratio:7.2f} "
                   f"{r['peak_rss_mib']:8,.0f}M {r['load_mean']:5.1f} cpu {s.get('cpu_s', math.nan):7.1f} s{eq}")
+        if r.get("peak_spill_mib"):
+            print(f"{r['label']:>6} {r['engine']:7} spilled to disk: at most {r['peak_spill_mib']:,.0f} MiB at once")
         if r["timed_out"]:
             print(f"{r['label']:>6} {r['engine']:7} stopped at the timeout after {r['wall_s']:.0f} s")
     labels = sorted({r["label"] for r in results}, key=rows_of)
     if len(labels) >= 2:
         lo, hi = labels[0], labels[-1]
         k = math.log10(rows_of(hi) / rows_of(lo))
-        print(f"\ngrowth {lo} -> {hi}: time ratio, and per 10x rows (1.0 per 10x would be... 10x = linear)")
+        print(f"\ngrowth {lo} -> {hi}: time ratio, and per 10x rows (10x per 10x rows, exponent 1.00 = linear)")
         for (engine, grain, step, label), t in sorted(table.items()):
             if label == lo and (engine, grain, step, hi) in table:
                 ratio = table[(engine, grain, step, hi)] / t
@@ -234,11 +239,12 @@ def main() -> None:
     ap.add_argument("--duckdb-memory", help="DuckDB memory_limit, e.g. 12GB: beyond it DuckDB spills to a temp folder")
     ap.add_argument("--out", type=Path, help="also write the raw results as JSON")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--spill-dir", help=argparse.SUPPRESS)
     ap.add_argument("--engine", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         child(args.lake[0].split("=", 1)[1], args.engine, args.grains.split(","), args.sets.split(","), args.repeat,
-              args.spark_master, args.duckdb_memory)
+              args.spark_master, args.duckdb_memory, args.spill_dir)
         return
     results = []
     for spec in args.lake:
