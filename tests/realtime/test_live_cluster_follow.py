@@ -15,8 +15,6 @@ import json
 import os
 import signal
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,18 +22,16 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from nats_env import URL, require_nats
-from test_live_cluster import day, member, setup_home, tenant_lines, wait_for  # noqa: F401  (day: a fixture)
+from test_live_cluster import day, hooks, member, setup_home, stream, tenant_lines, wait_for  # noqa: F401  (fixtures)
 
 from callops import tenancy
 from callops.api.app import create_app
 from callops.api.encode import clean
-from callops.realtime import hub as hub_module
-from callops.realtime.cluster import bucket_for, publish_partitioned, read_position, tenant_subject
+from callops.realtime.cluster import publish_partitioned, read_position, tenant_subject
 from callops.realtime.config import load_config, load_roster, load_schedule
 from callops.realtime.eventlog import log_files
 from callops.realtime.events import parse_event
 from callops.realtime.hub import LiveHub, build_hub, reset_hubs
-from callops.realtime.nats_source import delete_stream
 from callops.store import tenants
 from callops.store.db import Store
 from callops.store.roles import Role
@@ -47,37 +43,6 @@ TENANTS = ["t1", "t10"]
 @pytest.fixture(scope="module", autouse=True)
 def nats_server() -> None:
     require_nats()
-
-
-@pytest.fixture
-def stream() -> Iterator[str]:
-    import asyncio
-
-    from callops.realtime.nats_source import connect
-
-    name = f"test-follow-{uuid.uuid4().hex[:10]}"
-    yield name
-    delete_stream(URL, name)
-
-    async def drop() -> None:
-        nc = await connect(URL)
-        try:
-            await nc.jetstream().delete_key_value(bucket_for(name))
-        except Exception:
-            pass
-        finally:
-            await nc.close()
-
-    asyncio.run(drop())
-
-
-@pytest.fixture
-def hooks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The follower and the reference get what a member's hub gets (the adherence watch), no more."""
-    from callops.people import adherence
-
-    monkeypatch.setattr(hub_module, "_ON_NEW_HUB", [])
-    monkeypatch.setattr(hub_module, "_ON_NEW_ENGINE", [adherence._on_engine])
 
 
 def reference(home: Path, tenant: str) -> LiveHub:
@@ -107,13 +72,13 @@ def ref_view(hub: LiveHub) -> dict[str, Any]:
             "alerts": as_json(hub.alerts(active_only=False))}  # fmt: skip
 
 
-def logged(home: Path, tenant: str, stream: str, seq: int) -> bool:
+def logged(home: Path, tenant: str, on: str, seq: int) -> bool:
     """The owner logged ``tenant``'s stream messages up to ``seq``."""
     p = read_position(tenant, home)
-    return bool(p and p.get("stream") == stream and p["seq"] >= seq)
+    return bool(p and p.get("stream") == on and p["seq"] >= seq)
 
 
-def last_seq(stream: str, tenant: str) -> int:
+def last_seq(on: str, tenant: str) -> int:
     import asyncio
 
     from callops.realtime.nats_source import connect
@@ -121,7 +86,7 @@ def last_seq(stream: str, tenant: str) -> int:
     async def go() -> int:
         nc = await connect(URL)
         try:
-            return (await nc.jetstream().get_last_msg(stream, tenant_subject(stream, tenant))).seq
+            return (await nc.jetstream().get_last_msg(on, tenant_subject(on, tenant))).seq
         finally:
             await nc.close()
 
