@@ -147,3 +147,6 @@ def test_cli_on_an_s3_lake(world: tuple[Warehouse, Path], s3: str) -> None:  # n
     on_wh, on_lake = cli(*q), cli(*q, "--engine", "duckdb", "--lake", url)
     assert on_wh.returncode == on_lake.returncode == 0, on_lake.stderr
     assert json.loads(on_wh.stdout) == json.loads(on_lake.stdout) != []
+    spark = cli(*q, "--engine", "spark", "--lake", url)  # Spark reads shared paths only: said before it starts
+    assert spark.returncode != 0 and "reads a lake on a path every node mounts, not s3://" in spark.stderr
+    assert "Traceback" not in spark.stderr, spark.stderr

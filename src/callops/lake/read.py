@@ -75,6 +75,9 @@ def open_lake(url: str, engine: str = "duckdb", spark_master: str | None = None)
     if engine not in ENGINES:
         raise CallopsError(f"unknown engine {engine!r}; expected one of: {', '.join(ENGINES)}")
     lake = Lake.open(url)
+    if engine == "spark" and not isinstance(lake.fs, pafs.LocalFileSystem):  # Spark gets the files' paths
+        raise CallopsError(f"the spark engine reads a lake on a path every node mounts, not {lake.fs.type_name}:// "
+                           "(run this lake on --engine duckdb)")  # fmt: skip
     data = _datasets(lake)
     if engine == "duckdb":
         with _duckdb(data) as wh:
