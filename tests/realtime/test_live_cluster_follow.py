@@ -200,9 +200,9 @@ def test_log_tail_reads_complete_lines_across_days(tmp_path: Path) -> None:
     folder = tmp_path / "live" / "t1"
     folder.mkdir(parents=True)
     day1 = folder / "events-20260301.jsonl"
-    day1.write_text('{"a":1}\n{"b":')
+    day1.write_text('{"a":"x\u2028y"}\n{"b":', encoding="utf-8")  # a line separator inside a JSON string
     tail = LogTail("t1", tmp_path, None)
-    assert [ln for _, ln in tail.read()] == ['{"a":1}']
+    assert [ln for _, ln in tail.read()] == ['{"a":"x\u2028y"}']
     assert tail.read() == []  # the line being written waits
     with day1.open("a") as f:
         f.write('2}\n{"torn"')
@@ -211,7 +211,7 @@ def test_log_tail_reads_complete_lines_across_days(tmp_path: Path) -> None:
     # the owner moved on: the earlier day is read to its end (its torn line is left to the parser), then the next
     assert [ln for _, ln in tail.read()] == ['{"torn"', '{"c":3}']
     assert not tail.replaced()
-    later = LogTail("t1", tmp_path, {"file": day1.name, "offset": len('{"a":1}\n')})
+    later = LogTail("t1", tmp_path, {"file": day1.name, "offset": len('{"a":"x\u2028y"}\n'.encode())})
     assert [ln for _, ln in later.read()] == ['{"b":2}', '{"torn"', '{"c":3}']
     (folder / "events-20260302.jsonl").write_text("")
     assert tail.replaced()

@@ -89,12 +89,13 @@ class LogTail:
                 data = f.read()
             if i == len(files) - 1:
                 data = data[: data.rfind(b"\n") + 1]
-            line_no = self.offset
+            at = self.offset
             self.offset += len(data)
-            for raw in data.decode("utf-8", errors="replace").splitlines():
-                if raw.strip():
-                    out.append((f"{path.name} byte {line_no}", raw.strip()))
-                line_no += len(raw.encode()) + 1
+            for raw in data.split(b"\n"):  # newlines only, as a rebuild reads: JSON text may hold U+2028 and the like
+                text = raw.decode("utf-8", errors="replace").strip()
+                if text:
+                    out.append((f"{path.name} byte {at}", text))
+                at += len(raw) + 1
         return out
 
 
