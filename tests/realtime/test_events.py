@@ -59,6 +59,10 @@ def test_not_json_and_not_object() -> None:
 def test_batches_as_array_or_lines() -> None:
     assert len(decode_batch(json.dumps([GOOD, GOOD]))) == 2
     assert len(decode_batch(json.dumps(GOOD) + "\n\n" + json.dumps(GOOD) + "\n")) == 2
+    odd = json.dumps({**GOOD, "agent_id": "a\u2028b"}, ensure_ascii=False)  # a line separator inside a string
+    assert decode_batch(odd + "\r\n" + odd) == [odd + "\r", odd]  # JSON lines end at newlines only
+    with pytest.raises(EventError, match="agent_id"):  # judged as the event it is, not as broken JSON
+        parse_event(decode_batch(odd)[0])
     with pytest.raises(EventError):
         decode_batch("[{")
 

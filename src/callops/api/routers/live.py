@@ -80,7 +80,7 @@ def parse_batch(body: bytes) -> list[Any]:
         except json.JSONDecodeError as exc:
             raise CallopsError(f"body is not a valid JSON array: {exc.msg} at line {exc.lineno}") from None
     else:
-        items = [line for line in (ln.strip() for ln in text.splitlines()) if line]
+        items = [line for line in (ln.strip() for ln in text.split("\n")) if line]  # JSON may hold U+2028
     if len(items) > MAX_BATCH:
         raise CallopsError(f"batch of {len(items)} events; send at most {MAX_BATCH} per request")
     return items
