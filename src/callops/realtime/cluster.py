@@ -546,7 +546,6 @@ class TenantWorker:
             with contextlib.suppress(Exception):
                 await nc.close()
 
-
     def _take(self, hub: Any, msgs: list[Any]) -> None:
         """Events in batches, and between them, in stream order, the person's actions a follower forwarded
         (``{"op": ...}``, see :mod:`callops.realtime.follower`); a refused action is reported, not retried."""
