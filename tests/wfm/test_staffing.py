@@ -56,7 +56,12 @@ def exact_erlang_c_sl(calls: Fraction, aht: Fraction, c: int, t: Fraction) -> mp
     for k in range(1, c + 1):
         b = a * b / (k + a * b)
     pw = c * b / (c - a + a * b)
-    return 1 - mpmath.mpf(pw.numerator) / pw.denominator * mpmath.exp(-mpmath.mpf(c - a) * t / aht)
+    return 1 - _mpf(pw) * mpmath.exp(-_mpf((c - a) * t / aht))
+
+
+def _mpf(q: Fraction) -> mpmath.mpf:
+    """A fraction as an mpf (mpmath before 1.4 does not take a Fraction)."""
+    return mpmath.mpf(q.numerator) / q.denominator
 
 
 def exact_erlang_a_abandon(calls: float, aht: float, c: int, patience: float) -> mpmath.mpf:
