@@ -356,7 +356,10 @@ def test_date_picker_and_empty_table_follow_the_chosen_language(server: tuple[st
         assert not re.search(r"\b(Mon|Tue|January|February|March|April|May|June|July|August|September|October|"
                              r"November|December)\b", text), text  # fmt: skip
         picker.locator(".q-date__calendar-item--in button").first.click()  # picking a day fills the input
-        assert re.fullmatch(r"\d{4}-\d\d-01", page.input_value('[data-test="start"]'))
+        # the value comes back from the server over the websocket: wait for it (an immediate read raced it)
+        from playwright.sync_api import expect
+
+        expect(page.locator('[data-test="start"]')).to_have_value(re.compile(r"\d{4}-\d\d-01"), timeout=10_000)
     finally:
         page.click('[data-test="language"]')
         page.click(".q-menu >> text=English")
