@@ -1,4 +1,4 @@
-"""Error answers: every failure is JSON ``{"detail": message}`` with a 4xx code, never a traceback.
+"""Error answers: every failure is JSON ``{"detail": message}`` with a 4xx code (or 503: try again), never a traceback.
 
 :class:`~callops.errors.NotFound` → 404, :class:`~callops.errors.Unavailable` → 503 (another process did not
 answer in time), other :class:`~callops.errors.CallopsError` → 400, request validation → 422 (one readable line
