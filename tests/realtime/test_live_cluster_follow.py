@@ -15,6 +15,7 @@ import json
 import os
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from callops.realtime.cluster import publish_partitioned, read_position, tenant_
 from callops.realtime.config import load_config, load_roster, load_schedule
 from callops.realtime.eventlog import log_files
 from callops.realtime.events import parse_event
-from callops.realtime.hub import LiveHub, build_hub, reset_hubs
+from callops.realtime.hub import LiveHub, build_hub, forwarded_refs, hub_for, reset_hubs
 from callops.store import tenants
 from callops.store.db import Store
 from callops.store.roles import Role
@@ -135,7 +136,7 @@ def test_the_app_follows_and_acts_on_a_members_tenants(day, stream: str, tmp_pat
 
             # person's actions go through the owner, and come back through its log
             open_alerts = [a for a in refs["t1"].alerts() if a["status"] == "open"]
-            assert len(open_alerts) >= 2, "the first half should leave open alerts"
+            assert len(open_alerts) >= 3, "the first half should leave open alerts"
             first, second = open_alerts[0]["alert_id"], open_alerts[1]["alert_id"]
             acked = client.post(f"/api/live/alerts/{first}/acknowledge", headers=h1)
             assert acked.status_code == 200, acked.text
@@ -153,6 +154,28 @@ def test_the_app_follows_and_acts_on_a_members_tenants(day, stream: str, tmp_pat
             assert [(a["op"], a["alert_id"], a["by"]) for a in actions] == [
                 ("acknowledge", first, "t1-admin"), ("resolve", first, "t1-admin")]
             assert len({a["ref"] for a in actions}) == 2
+            # an action the owner refuses (here sent past the replica's check, as a race would) comes back with
+            # the owner's reason, which the replica's answer would carry
+            publish_partitioned(URL, stream, [json.dumps({"op": "resolve", "alert_id": first, "by": "x",
+                                                          "tenant": "t1", "ref": "raced-1"})])  # fmt: skip
+            wait_for(lambda: forwarded_refs(hub_for("t1").engine).get("raced-1") is not None, 10, "the refusal")
+            assert "already resolved" in forwarded_refs(hub_for("t1").engine)["raced-1"]
+            # the race itself: another person's resolve reaches the owner first (the owner is paused, so the
+            # replica still shows the alert open and lets ours through); ours is refused, and the answer says why
+            third = open_alerts[2]["alert_id"]
+            os.kill(procs[0].pid, signal.SIGSTOP)
+            try:
+                publish_partitioned(URL, stream, [json.dumps({"op": "resolve", "alert_id": third, "by": "other",
+                                                              "tenant": "t1", "ref": "other-1"})])  # fmt: skip
+                with ThreadPoolExecutor(1) as pool:
+                    pending = pool.submit(client.post, f"/api/live/alerts/{third}/resolve", headers=h1)
+                    time.sleep(0.5)  # well under the lease: the owner keeps the tenant
+                    os.kill(procs[0].pid, signal.SIGCONT)
+                    raced = pending.result(timeout=30)
+            finally:
+                os.kill(procs[0].pid, signal.SIGCONT)
+            assert raced.status_code == 400 and "already resolved" in raced.json()["detail"], raced.text
+            refs["t1"].resolve(third, "other")
 
             # the owner is killed; with no owner an action is not confirmed (503) but stays in the stream
             procs[0].send_signal(signal.SIGKILL)
@@ -236,16 +259,23 @@ def test_a_forwarded_action_is_applied_once(day, tmp_path: Path, hooks) -> None:
             hub.apply_forwarded({**action, "tenant": "t10", "ref": "r-2"})
         with pytest.raises(CallopsError, match="not a forwarded"):
             hub.apply_forwarded({"op": "rules", "yaml": "", "token": "x", "tenant": "t1", "ref": "r-3"})
-        with pytest.raises(CallopsError, match="already resolved"):
-            hub.apply_forwarded({**action, "op": "resolve", "ref": "r-4"}) if hub.resolve(alert, "lead") else None
+        hub.resolve(alert, "lead")  # here, after the follower's check: the forwarded resolve is refused ...
+        late = {**action, "op": "resolve", "ref": "r-4"}
+        with pytest.raises(CallopsError, match="already resolved") as caught:
+            hub.apply_forwarded(dict(late))
+        assert hub.refuse_forwarded(late, str(caught.value)) is True  # ... and logged so, with the reason
+        assert hub.refuse_forwarded(late, "again") is False
+        assert forwarded_refs(hub.engine) == {"r-1": None, "r-4": str(caught.value)}
     finally:
         hub.close()
     again = build_hub("t1", log=True, home=home)
     try:
-        assert again.apply_forwarded(dict(action)) is False  # the rebuilt hub knows the ref from its log
-        assert again.alert(alert)["acknowledged_by"] == "lead"
+        assert again.apply_forwarded(dict(action)) is False  # the rebuilt hub knows the refs from its log
+        assert forwarded_refs(again.engine) == {"r-1": None, "r-4": str(caught.value)}
+        assert again.alert(alert)["acknowledged_by"] == "lead" and again.alert(alert)["status"] == "resolved"
     finally:
         again.close()
     logged_actions = [json.loads(ln) for f in log_files("t1", home) for ln in f.read_text().splitlines()
                       if ln.startswith('{"op"')]  # fmt: skip
-    assert [(a["op"], a.get("ref")) for a in logged_actions] == [("acknowledge", "r-1"), ("resolve", None)]
+    assert [(a["op"], a.get("ref")) for a in logged_actions] == [("acknowledge", "r-1"), ("resolve", None),
+                                                                 ("refused", "r-4")]

@@ -118,6 +118,10 @@ def test_members_tenant_wallboard_follows_and_alert_is_acknowledged_by_the_membe
         pool.submit(publish_partitioned, URL, stream, lines[FIRST:FIRST + 1500]).result(timeout=60)
     _wait(lambda: page.inner_text('[data-test="live-status"]').split(" · ")[0] != status, 30,
           "the wallboard to show the newer events")  # fmt: skip
+    # then let the member log them all and the replica read them: a page redrawn by new alerts while the button
+    # is clicked drops the click (the element is replaced)
+    _wait(lambda: _published_up_to(env.home, FIRST + 1500), 60, "the member to log the rest")
+    _wait(lambda: hub_for(TENANT).catch_up() == 0, 30, "the replica to read the member's log to its end")
 
     page.goto(f"{base}/alerts")
     card = page.locator('[data-alert][data-status="open"]').first

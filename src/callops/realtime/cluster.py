@@ -563,7 +563,11 @@ class TenantWorker:
                 pairs = []
             try:
                 action = json.loads(m.data)
-                applied = hub.apply_forwarded(action)
+                try:
+                    applied = hub.apply_forwarded(action)
+                except CallopsError as exc:  # refused: logged, so the follower answers with the reason
+                    hub.refuse_forwarded(action, str(exc))
+                    raise
                 self.member.report({"event": "action", "tenant": self.tenant, "op": action["op"],
                                     "ref": action["ref"], "applied": applied})  # fmt: skip
             except (ValueError, KeyError, CallopsError) as exc:

@@ -19,6 +19,8 @@ hub, and the console's wallboard, alerts and plans pages of such a tenant used t
   replica has read that action back from the log, so the answer shows the alert as acknowledged. No owner
   within ``confirm_s`` (10 s) is a 503 (:class:`Unavailable`): the action stays in the stream and is applied when
   a member takes the tenant. A ``ref`` is applied once, even when a batch is delivered again after a takeover.
+  An action the owner refuses (an alert another person resolved between the check and the owner) is logged as
+  refused with the owner's message, which the follower answers with (400).
 * **Events and rule or schedule changes** are not taken here: producers publish on the tenant's subject (``callops
   live cluster publish``), and the owner follows the saved rules and schedule changes itself.
 
@@ -275,7 +277,10 @@ class FollowerHub(LiveHub):
         while True:
             with self.lock:
                 self.catch_up()
-                if ref in forwarded_refs(self.engine):
+                refs = forwarded_refs(self.engine)
+                if ref in refs:
+                    if refs[ref] is not None:  # the owner refused it (the state changed since our check)
+                        raise CallopsError(refs[ref])
                     return
             if time.monotonic() >= deadline:
                 raise Unavailable(f"{action['op']} sent to tenant {self.tenant!r}'s live room (stream "

@@ -253,11 +253,11 @@ class LiveHub:
             self.rules_fingerprint = action["token"]
         elif op == "schedule":
             self._replace_schedule(action)
-        else:
+        elif op != "refused":  # a forwarded action the owner refused: nothing changes, its ref and reason are kept
             raise CallopsError(f"unknown action {op!r}")
         if isinstance(action.get("ref"), str):  # forwarded by a follower: remembered so a repeat is not applied
             refs = forwarded_refs(self.engine)
-            refs[action["ref"]] = None
+            refs[action["ref"]] = str(action.get("error") or "refused") if op == "refused" else None
             while len(refs) > MAX_REFS:
                 del refs[next(iter(refs))]
 
@@ -275,6 +275,17 @@ class LiveHub:
                 return False
             self._act(action)
             self._fan_out("state", {"version": self.version, "now": self.engine.state.now})
+            return True
+
+    def refuse_forwarded(self, action: dict[str, Any], error: str) -> bool:
+        """Log that a forwarded action was refused (``error``: the engine's message, e.g. an alert resolved
+        meanwhile), so the follower that sent it answers with that message instead of waiting; once per ``ref``."""
+        if action.get("op") not in PERSON_OPS or not isinstance(action.get("ref"), str):
+            raise CallopsError(f"not a forwarded person's action: {str(action)[:200]}")
+        with self.lock:
+            if action["ref"] in forwarded_refs(self.engine):
+                return False
+            self._act({"op": "refused", "ref": action["ref"], "of": action["op"], "error": error[:300]})
             return True
 
     def _act(self, action: dict[str, Any]) -> None:
@@ -653,9 +664,9 @@ _ON_NEW_HUB: list[Callable[[LiveHub], None]] = []
 _ON_NEW_ENGINE: list[Callable[[Any, str], None]] = []
 
 
-def forwarded_refs(engine: Any) -> dict[str, None]:
-    """The ``ref`` of each forwarded action the engine has applied, oldest first (kept on the engine, so a snapshot
-    keeps them with the state they changed)."""
+def forwarded_refs(engine: Any) -> dict[str, str | None]:
+    """The ``ref`` of each forwarded action the engine has taken, oldest first, with None when it was applied or the
+    owner's reason when it was refused (kept on the engine, so a snapshot keeps them with the state)."""
     refs = getattr(engine, "forwarded_refs", None)
     if refs is None:
         refs = engine.forwarded_refs = {}
