@@ -265,6 +265,8 @@ def test_a_forwarded_action_is_applied_once(day, tmp_path: Path, hooks) -> None:
             hub.apply_forwarded(dict(late))
         assert hub.refuse_forwarded(late, str(caught.value)) is True  # ... and logged so, with the reason
         assert hub.refuse_forwarded(late, "again") is False
+        with pytest.raises(CallopsError, match="tenant 't10'"):
+            hub.refuse_forwarded({**late, "tenant": "t10", "ref": "r-5"}, "not ours")
         assert forwarded_refs(hub.engine) == {"r-1": None, "r-4": str(caught.value)}
     finally:
         hub.close()

@@ -282,6 +282,8 @@ class LiveHub:
         meanwhile), so the follower that sent it answers with that message instead of waiting; once per ``ref``."""
         if action.get("op") not in PERSON_OPS or not isinstance(action.get("ref"), str):
             raise CallopsError(f"not a forwarded person's action: {str(action)[:200]}")
+        if action.get("tenant") != self.tenant:  # nothing of another tenant's goes into this tenant's log
+            raise CallopsError(f"action for tenant {action.get('tenant')!r} sent to {self.tenant!r}'s live room")
         with self.lock:
             if action["ref"] in forwarded_refs(self.engine):
                 return False
