@@ -23,7 +23,7 @@ from test_console import PHONE, SHOTS, _sign_in
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "realtime"))  # the live tests' NATS helper
 from nats_env import URL, require_nats
-from test_live_cluster import _drop_kv
+from test_live_cluster import _drop_kv, wait_for
 
 pytestmark = [pytest.mark.xdist_group("ui"), pytest.mark.console]
 
@@ -36,17 +36,6 @@ def _published_up_to(home: Path, seq: int) -> bool:
 
     p = read_position(TENANT, home)
     return bool(p and p["seq"] >= seq)
-
-
-def _wait(pred, timeout: float, what: str) -> None:
-    import time
-
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if pred():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +66,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Env
                                   stderr=subprocess.STDOUT)  # fmt: skip
         srv = None
         try:
-            _wait(lambda: _published_up_to(home, FIRST), 90, "the member to log the first events")
+            wait_for(lambda: _published_up_to(home, FIRST), 90, "the member to log the first events")
             port = free_port()
             srv = serve(port)
             yield f"http://127.0.0.1:{port}", env, stream, lines
@@ -116,12 +105,12 @@ def test_members_tenant_wallboard_follows_and_alert_is_acknowledged_by_the_membe
     # published from another thread: Playwright's sync API keeps an event loop running in this one
     with ThreadPoolExecutor(1) as pool:
         pool.submit(publish_partitioned, URL, stream, lines[FIRST:FIRST + 1500]).result(timeout=60)
-    _wait(lambda: page.inner_text('[data-test="live-status"]').split(" · ")[0] != status, 30,
+    wait_for(lambda: page.inner_text('[data-test="live-status"]').split(" · ")[0] != status, 30,
           "the wallboard to show the newer events")  # fmt: skip
     # then let the member log them all and the replica read them: a page redrawn by new alerts while the button
     # is clicked drops the click (the element is replaced)
-    _wait(lambda: _published_up_to(env.home, FIRST + 1500), 60, "the member to log the rest")
-    _wait(lambda: hub_for(TENANT).catch_up() == 0, 30, "the replica to read the member's log to its end")
+    wait_for(lambda: _published_up_to(env.home, FIRST + 1500), 60, "the member to log the rest")
+    wait_for(lambda: hub_for(TENANT).catch_up() == 0, 30, "the replica to read the member's log to its end")
 
     page.goto(f"{base}/alerts")
     card = page.locator('[data-alert][data-status="open"]').first
