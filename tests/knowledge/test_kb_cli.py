@@ -1,5 +1,6 @@
 """`callops kb`: import with rejects, search --json (exactly one JSON document on stdout), evaluate, export,
-synonyms errors naming the line, bad input as one line and exit 2."""
+train (the re-ranker, on test_rerank's learning set), synonyms errors naming the line, bad input as one line and
+exit 2."""
 
 from __future__ import annotations
 
@@ -47,8 +48,9 @@ def test_import_search_evaluate_export(env: dict[str, str], tmp_path: Path) -> N
                  '{"query": "停机", "expected": ["suspend"]}\n', encoding="utf-8")
     r = _run(env, "evaluate", str(q), "--tenant", "t1", "--json")
     ev = json.loads(r.stdout)
-    assert set(ev) == {"queries", "recall_at_1", "recall_at_3", "recall_at_5", "mrr_at_10", "queries_per_s"}
-    assert ev["queries"] == 2 and ev["recall_at_1"] == 1.0
+    assert set(ev) == {"queries", "recall_at_1", "recall_at_3", "recall_at_5", "mrr_at_10", "queries_per_s",
+                       "reranked"}
+    assert ev["queries"] == 2 and ev["recall_at_1"] == 1.0 and ev["reranked"] is False
     r = _run(env, "export", "--tenant", "t1")
     assert [json.loads(line)["id"] for line in r.stdout.splitlines()] == ["bill", "suspend"]
 
@@ -64,3 +66,35 @@ def test_bad_input_is_one_line_and_exit_2(env: dict[str, str], tmp_path: Path) -
     assert r.returncode == 2 and f"{syn}:3:" in r.stderr
     r = _run(env, "import", str(tmp_path / "missing.jsonl"), "--tenant", "t1")
     assert r.returncode == 2 and "no such file" in r.stderr
+
+
+def test_train_show_evaluate_clear(env: dict[str, str], tmp_path: Path) -> None:
+    """kb train learns the tenant's re-ranker; kb evaluate uses it unless --index-only; --clear removes it."""
+    from test_rerank import SEEN, UNSEEN, articles, questions
+
+    def jsonl(path: Path, rows: list[dict]) -> str:
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+        return str(path)
+
+    arts = jsonl(tmp_path / "a.jsonl", articles())
+    train = jsonl(tmp_path / "train.jsonl", [{"query": q.query, "expected": sorted(q.expected)} for q in questions(SEEN)])
+    test = jsonl(tmp_path / "test.jsonl", [{"query": q.query, "expected": sorted(q.expected)[0]}
+                                           for q in questions(UNSEEN)])
+    assert _run(env, "import", arts, "--tenant", "t1").returncode == 0
+    assert json.loads(_run(env, "evaluate", test, "--tenant", "t1", "--json").stdout)["recall_at_1"] == 0.0
+    r = _run(env, "train", train, "--tenant", "t1", "--json")
+    report = json.loads(r.stdout)
+    assert r.returncode == 0 and report["active"] and report["queries"] == 60 and report["stored"]
+    ev = json.loads(_run(env, "evaluate", test, "--tenant", "t1", "--json").stdout)
+    assert (ev["recall_at_1"], ev["reranked"]) == (1.0, True)
+    ev = json.loads(_run(env, "evaluate", test, "--tenant", "t1", "--json", "--index-only").stdout)
+    assert (ev["recall_at_1"], ev["reranked"]) == (0.0, False)
+    shown = json.loads(_run(env, "train", "--show", "--tenant", "t1", "--json").stdout)["reranker"]
+    assert shown["queries"] == 60 and shown["active"] and shown["actor"].startswith("cli:")
+    assert json.loads(_run(env, "train", "--clear", "--tenant", "t1", "--json").stdout) == {"cleared": True}
+    assert json.loads(_run(env, "evaluate", test, "--tenant", "t1", "--json").stdout)["reranked"] is False
+    for args, message in ((["train", "--tenant", "t1"], "give a FILE"),
+                          (["train", test, "--tenant", "t1"], "at least 50"),
+                          (["train", "--clear", "--show", "--tenant", "t1"], "take no other option")):
+        r = _run(env, *args)
+        assert r.returncode == 2 and message in r.stderr and r.stderr.count("\n") == 1 and r.stdout == "", r.stderr

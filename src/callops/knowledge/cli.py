@@ -103,23 +103,77 @@ def kb_evaluate(
     file: Annotated[Path, typer.Argument(help="JSON lines {query, expected} (an id or a list of ids).")],
     tenant: TenantOpt,
     audience: Annotated[str | None, typer.Option(help="Search as this audience.")] = None,
+    rerank: Annotated[bool, typer.Option("--rerank/--index-only",
+                                         help="Use the tenant's trained re-ranker when it has one (default).")] = True,
     as_json: JsonOpt = False,
 ) -> None:
     """Recall@1/3/5, MRR@10 and queries per second of the tenant's published articles on labelled queries."""
-    from callops.knowledge import evaluate, service
+    from callops.knowledge import evaluate, service, training
 
     items = evaluate.read_file(file)
     with _store_for(tenant) as store:
         index = service.tenant_index(store, tenant)
+        reranker = training.active_reranker(store, tenant) if rerank else None
         with store.session() as s:
             today = service.tenant_today(s, tenant)
     keep = index.mask(audience=audience, today=today)
-    res = evaluate.evaluate(lambda q: [h.key for h in index.search(q, k=10, keep=keep, highlights=False)], items)
+    res = evaluate.evaluate(lambda q: [h.key for h in index.search(q, k=10, keep=keep, highlights=False,
+                                                                   reranker=reranker)], items)
+    res["reranked"] = reranker is not None
     if as_json:
         print(json.dumps(res))
         return
     for k, v in res.items():
         out.print(f"{k:14} {v}")
+
+
+@kb_app.command("train")
+def kb_train(
+    tenant: TenantOpt,
+    file: Annotated[Path | None, typer.Argument(help="JSON lines {query, expected}, as kb evaluate reads.")] = None,
+    from_events: Annotated[bool, typer.Option(
+        "--from-events", help="Also learn from the agents' events: questions on a contact where an article was "
+                              "used, linked or sent.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report the held-out check; store nothing.")] = False,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove the tenant's re-ranker and stop.")] = False,
+    show: Annotated[bool, typer.Option("--show", help="Print the stored re-ranker's report and stop.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Learn the tenant's re-ranker from labelled questions; it orders the top 30 of every search when the
+    held-out fifth shows it does not lower MRR@10 (docs/knowledge.md)."""
+    from callops.errors import CallopsError
+    from callops.knowledge import evaluate, training
+    from callops.store.cli import cli_actor
+
+    if clear or show:
+        if file is not None or from_events or dry_run or (clear and show):
+            raise CallopsError("--clear and --show take no other option")
+        with _store_for(tenant) as store:
+            doc = {"cleared": training.clear(store, tenant)} if clear else {"reranker": training.status(store, tenant)}
+        if as_json:
+            print(json.dumps(doc, ensure_ascii=False))
+        else:
+            out.print(doc)
+        return
+    if file is None and not from_events:
+        raise CallopsError("give a FILE of labelled questions, --from-events, or both")
+    items = evaluate.read_file(file) if file is not None else []
+    with _store_for(tenant) as store, err.status("training the re-ranker …"):
+        report = training.train(store, tenant, items, use_events=from_events, actor=cli_actor(), dry_run=dry_run)
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False))
+        return
+    table = Table("held-out", "R@1", "R@3", "R@5", "MRR@10", title=f"{report['holdout_queries']} held-out questions")
+    for name in ("holdout_index_only", "holdout_reranked"):
+        m = report[name]
+        if m:
+            table.add_row(name.removeprefix("holdout_").replace("_", " "),
+                          *(f"{m[k]:.3f}" for k in ("recall_at_1", "recall_at_3", "recall_at_5", "mrr_at_10")))
+    out.print(table)
+    state = "active" if report["active"] else "stored inactive (worse than the index alone on the held-out fifth)"
+    out.print(f"{report['queries']} questions ({report['from_file']} from the file, {report['from_events']} from "
+              f"events, {report['unknown_articles']} naming no published article); "
+              f"{'not stored (dry run)' if dry_run else state}")
 
 
 @kb_app.command("synonyms")

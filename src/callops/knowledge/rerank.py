@@ -31,7 +31,6 @@ from callops.knowledge.search import Doc, Index, clean_query
 
 K = 30  # candidates re-ordered (the index's top K)
 C = 0.01  # inverse L2 strength (chosen on ATEC dev among 0.003–1.0)
-MIN_QUERIES = 20  # fewer labelled questions than this cannot teach anything
 FORMAT = 1
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _WORD = re.compile(r"\w+")
@@ -89,12 +88,17 @@ def features(query: str, doc: Doc, score: float, top: float, rank: int) -> dict[
     return f
 
 
+def rows_for(index: Index, query: str, cand: Sequence[int], scores: Sequence[float]) -> list[dict[str, float]]:
+    """Feature rows of the candidates ``cand`` (positions in ``index``, best first) with their index scores."""
+    top = scores[0] if len(scores) else 0.0
+    return [features(query, index.docs[i], s, top, r) for r, (i, s) in enumerate(zip(cand, scores, strict=True))]
+
+
 def candidate_rows(index: Index, query: str, keep: np.ndarray | None = None
                    ) -> tuple[list[int], list[dict[str, float]]]:
     """The query's candidates and their feature rows."""
     cand, sc = candidates(index, query, keep)
-    top = sc[0] if sc else 0.0
-    return cand, [features(query, index.docs[i], s, top, r) for r, (i, s) in enumerate(zip(cand, sc, strict=True))]
+    return cand, rows_for(index, query, cand, sc)
 
 
 @dataclass
@@ -104,24 +108,23 @@ class Reranker:
     weights: dict[str, float]
     intercept: float
     trained: dict[str, Any] = field(default_factory=dict)
+    k: int = K
 
     def decision(self, rows: Sequence[dict[str, float]]) -> np.ndarray:
         """The model's decision value of each row (higher: more likely the answer)."""
         w = self.weights
         return np.array([self.intercept + sum(w.get(name, 0.0) * v for name, v in r.items()) for r in rows])
 
-    def order(self, index: Index, query: str, keep: np.ndarray | None = None) -> tuple[list[int], list[float]]:
-        """The index's top ``K`` for ``query`` re-ordered by the model: positions and their lexical scores."""
-        cand, rows = candidate_rows(index, query, keep)
-        if not cand:
-            return [], []
-        lexical = [r["score"] for r in rows]
-        order = np.argsort(-self.decision(rows), kind="stable")
-        return [cand[o] for o in order], [lexical[o] for o in order]
+    def reorder(self, index: Index, query: str, cand: Sequence[int], scores: Sequence[float]) -> list[int]:
+        """``cand`` (the index's best first, with their scores) in the model's order (ties keep the index's)."""
+        if not len(cand):
+            return []
+        order = np.argsort(-self.decision(rows_for(index, query, cand, scores)), kind="stable")
+        return [int(cand[o]) for o in order]
 
     def to_json(self) -> dict[str, Any]:
         """The stored form (plain numbers: loading it runs no code)."""
-        return {"format": FORMAT, "k": K, "intercept": self.intercept, "weights": self.weights,
+        return {"format": FORMAT, "k": self.k, "intercept": self.intercept, "weights": self.weights,
                 "trained": self.trained}
 
     @classmethod
@@ -130,7 +133,7 @@ class Reranker:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise CallopsError("stored re-ranker has an unknown format; train it again (callops kb train)")
         return cls({str(k): float(v) for k, v in data["weights"].items()}, float(data["intercept"]),
-                   dict(data.get("trained") or {}))
+                   dict(data.get("trained") or {}), int(data.get("k", K)))
 
 
 def training_rows(index: Index, items: Sequence[Labelled], keep: np.ndarray | None = None
@@ -150,8 +153,6 @@ def training_rows(index: Index, items: Sequence[Labelled], keep: np.ndarray | No
 
 def fit(index: Index, items: Sequence[Labelled], *, keep: np.ndarray | None = None, c: float = C) -> Reranker:
     """Fit the re-ranker on labelled questions searched in ``index`` (max-abs scaling, L2 logistic regression)."""
-    if len(items) < MIN_QUERIES:
-        raise CallopsError(f"{len(items)} labelled questions: at least {MIN_QUERIES} are needed to train")
     rows, labels, covered = training_rows(index, items, keep)
     if sum(labels) == 0 or sum(labels) == len(labels):
         raise CallopsError(f"none of the {len(items)} questions has its answer among the top {K} candidates "

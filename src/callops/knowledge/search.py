@@ -22,12 +22,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 import bm25s
 import numpy as np
 
 from callops.errors import CallopsError
 from callops.knowledge import tokenize
+
+if TYPE_CHECKING:
+    from callops.knowledge.rerank import Reranker
 
 MAX_QUERY_CHARS = 2000
 MAX_QUERY_TOKENS = 256
@@ -369,8 +373,12 @@ class Index:
         return keep
 
     def search(self, query: str, *, k: int = 10, keep: np.ndarray | None = None, today: date | None = None,
-               highlights: bool = True) -> list[Hit]:
-        """The top ``k`` articles for ``query`` among those ``keep`` allows (default: every article)."""
+               highlights: bool = True, reranker: Reranker | None = None) -> list[Hit]:
+        """The top ``k`` articles for ``query`` among those ``keep`` allows (default: every article).
+
+        With a ``reranker`` (a :class:`callops.knowledge.rerank.Reranker`), the index's first ``reranker.k``
+        are put in its order; the hits keep their lexical scores.
+        """
         query = clean_query(query)
         scores = self.scores(query)
         if keep is not None:
@@ -379,8 +387,13 @@ class Index:
         if not len(candidates):
             return []
         k = max(1, min(int(k), 100))
-        top = candidates[np.argpartition(-scores[candidates], k - 1)[:k]] if len(candidates) > k else candidates
+        n = max(k, reranker.k) if reranker is not None else k
+        top = candidates[np.argpartition(-scores[candidates], n - 1)[:n]] if len(candidates) > n else candidates
         top = top[np.lexsort((top, -scores[top]))]
+        if reranker is not None:
+            head = top[: reranker.k]
+            top = np.array(reranker.reorder(self, query, head, scores[head].tolist()) + top[reranker.k:].tolist())
+        top = top[:k]
         day = (today or date.today()).toordinal()
         hits = []
         for i in top:

@@ -84,13 +84,18 @@ class SearchResult:
 def search(store: Store, tenant: str, query: str, *, audience: str | None = None, states: list[str] | None = None,
            tags: list[str] | None = None, language: str | None = None, k: int = 10, author_view: bool = False,
            actor: str | None = None, contact_id: str | None = None, queue: str | None = None,
-           record: bool = True) -> SearchResult:
+           record: bool = True, rerank: bool = True) -> SearchResult:
     """Search the tenant's knowledge base.
+
+    The tenant's learned re-ranker (``callops kb train``), when it has an active one, orders the first 30 hits
+    unless ``rerank`` is off.
 
     Customer-facing searches (``audience="customer"``) and every non-author view leave expired articles out;
     authors (``author_view``) see them, flagged ``expired``, and may ask for any state. Non-authors see only
     published articles. The search is recorded (``searched`` event with the hit count) unless ``record`` is off.
     """
+    from callops.knowledge import training  # it builds on this module
+
     query = clean_query(query)
     if audience is not None and audience not in {a.value for a in Audience}:
         raise CallopsError(f"unknown audience {audience!r}; use one of {', '.join(Audience)}")
@@ -106,7 +111,8 @@ def search(store: Store, tenant: str, query: str, *, audience: str | None = None
     include_expired = author_view and audience != Audience.customer.value
     keep = index.mask(audience=audience, states=states or ["published"], tags=tags or [], language=language,
                       include_expired=include_expired, today=today)
-    hits = index.search(query, k=k, keep=keep, today=today)
+    reranker = training.active_reranker(store, tenant) if rerank else None
+    hits = index.search(query, k=k, keep=keep, today=today, reranker=reranker)
     if record:
         with store.session() as s:
             s.add(KbEvent(tenant_id=tenant_key(tenant), kind=EventKind.searched.value, query=query[:500],

@@ -1,8 +1,9 @@
-"""Store tables of the knowledge base (issue 15): articles, their versions, usage events, tasks, synonyms.
+"""Store tables of the knowledge base (issue 15): articles, their versions, usage events, tasks, synonyms,
+the learned re-ranker.
 
 The head row (``kb_articles``) carries the current content so search can index it without joins; every
 change of content writes a new ``kb_article_versions`` row as well, so history is never lost.
-Created by migration 0006 (written by hand; ``tests/store/test_migrations.py`` checks the two agree).
+Created by migrations 0006 and 0014 (written by hand; ``tests/store/test_migrations.py`` checks the two agree).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from callops.store.models import Base, Id, JSONType, TenantOwned, _in, utcnow
@@ -153,3 +154,20 @@ class KbSynonyms(TenantOwned, Base):
     yaml_text: Mapped[str] = mapped_column(Text)
     groups: Mapped[dict[str, Any]]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KbReranker(TenantOwned, Base):
+    """A tenant's re-ranker learned from its labelled questions (plain weights, see ``callops.knowledge.rerank``).
+
+    ``active`` is off when the held-out check at training found it worse than the index alone (kept for the
+    record; searches then ignore it). ``report`` holds what ``callops kb train`` printed.
+    """
+
+    __tablename__ = "kb_rerankers"
+    __table_args__ = (UniqueConstraint("tenant_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    model: Mapped[dict[str, Any]]
+    report: Mapped[dict[str, Any]]
+    active: Mapped[bool] = mapped_column(Boolean)
+    trained_at: Mapped[datetime] = mapped_column(default=utcnow)
