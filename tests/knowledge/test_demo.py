@@ -50,3 +50,33 @@ def test_demo_articles_are_bilingual_and_valid() -> None:
         art = parse_article(rec)
         assert any(has_han(p) for p in art.phrasings) and any(not has_han(p) for p in art.phrasings)
         assert "**English.**" in art.body
+
+
+def test_demo_trains_the_re_ranker_from_the_simulated_links(demo_home: Path) -> None:
+    """Two simulated days give the knowledge step contacts; the questions of the linked ones train the re-ranker.
+
+    The count is checked by plain SQL over the events table: distinct questions asked on a contact that has a
+    used / linked / sent event.
+    """
+    import sqlalchemy as sa
+
+    from callops.demo import ensure_demo_tenant, generate_hotline
+    from callops.knowledge import training
+    from callops.store.db import Store
+    from callops.warehouse import Warehouse
+
+    out = io.StringIO()
+    with Warehouse() as wh:
+        ensure_demo_tenant(wh)
+        generate_hotline(wh, Console(file=io.StringIO()), days=2)
+        res = demo.run(wh, Console(file=out, width=200))
+    learned = res["reranker"]
+    with Store() as store:
+        with store.session() as s:
+            expected = s.execute(sa.text(
+                "SELECT COUNT(DISTINCT q.query) FROM kb_events q WHERE q.tenant_id = 'demo' AND q.kind IN "
+                "('searched', 'suggested') AND q.query <> '' AND q.contact_id IN (SELECT a.contact_id "
+                "FROM kb_events a WHERE a.tenant_id = 'demo' AND a.kind IN ('used', 'linked', 'sent'))")).scalar_one()
+        assert learned["from_events"] == learned["queries"] == expected >= 50
+        assert learned["stored"] and (training.active_reranker(store, "demo") is not None) == learned["active"]
+    assert f"re-ranker learned from {expected} questions the agents linked" in out.getvalue()

@@ -77,7 +77,8 @@ def test_train_show_evaluate_clear(env: dict[str, str], tmp_path: Path) -> None:
         return str(path)
 
     arts = jsonl(tmp_path / "a.jsonl", articles())
-    train = jsonl(tmp_path / "train.jsonl", [{"query": q.query, "expected": sorted(q.expected)} for q in questions(SEEN)])
+    train = jsonl(tmp_path / "train.jsonl", [{"query": q.query, "expected": sorted(q.expected)}
+                                             for q in questions(SEEN)])
     test = jsonl(tmp_path / "test.jsonl", [{"query": q.query, "expected": sorted(q.expected)[0]}
                                            for q in questions(UNSEEN)])
     assert _run(env, "import", arts, "--tenant", "t1").returncode == 0
