@@ -120,3 +120,48 @@ def test_usage_since_out_of_range_is_400(client, auth, since: str) -> None:
     assert r.status_code == 400 and "expected a date between 1900-01-01 and 2999-12-31" in r.json()["detail"]
     assert client.get("/api/kb/usage", params={"since": "2026-01-01T00:00:00+08:00"},
                       headers=auth("t1", "analyst")).status_code == 200  # fmt: skip
+
+
+def test_reranker_routes(client, auth) -> None:
+    """A reviewer trains t1's re-ranker from a body of labelled questions; t1's search order changes, t10's not.
+
+    The learning set is test_rerank's: BM25 puts each service's paused notice first; the guide is the answer.
+    """
+    from test_rerank import SEEN, articles, questions
+
+    lines = "\n".join(json.dumps(a, ensure_ascii=False) for a in articles()).encode()
+    for t in ("t1", "t10"):
+        assert client.post("/api/kb/import", content=lines, headers=auth(t, "admin")).json()["created"] == 40
+    body = "\n".join(json.dumps({"query": q.query, "expected": sorted(q.expected)}, ensure_ascii=False)
+                     for q in questions(SEEN)).encode()
+    assert client.post("/api/kb/reranker", content=body, headers=auth("t1", "team_lead")).status_code == 403
+    assert client.get("/api/kb/reranker", headers=auth("t1", "analyst")).status_code == 403
+    r = client.post("/api/kb/reranker", content=body, headers=auth("t1", "director"))
+    assert r.status_code == 200 and r.json()["active"] and r.json()["queries"] == 60, r.text
+    shown = client.get("/api/kb/reranker", headers=auth("t1", "team_lead")).json()["reranker"]
+    assert shown["tenant"] == "t1" and shown["actor"] == "director-t1" and shown["active"]
+    assert client.get("/api/kb/reranker", headers=auth("t10", "team_lead")).json() == {"reranker": None}
+
+    def first(tenant: str) -> str:
+        r = client.get("/api/kb/search", params={"q": "网盘怎么办理业务"}, headers=auth(tenant, "analyst"))
+        return r.json()["hits"][0]["id"]
+
+    assert (first("t1"), first("t10")) == ("guide-19", "paused-19")
+    assert client.delete("/api/kb/reranker", headers=auth("t10", "director")).json() == {"cleared": False}
+    assert first("t1") == "guide-19"
+    assert client.delete("/api/kb/reranker", headers=auth("t1", "director")).json() == {"cleared": True}
+    assert first("t1") == "paused-19"
+
+
+@pytest.mark.parametrize(("body", "params", "needle"), [
+    (b"", {}, "from_events=true"),
+    (b'{"query": "a"}\n{"query": 1}', {}, "body:1: 'expected'"),
+    (b'{"query": "ok", "expected": "x"}\nnot json', {}, "body:2: not JSON"),
+    (json.dumps({"query": "y" * 3000, "expected": "x"}).encode(), {}, "body:1: query is 3000 characters long"),
+    ('{"query": "完\u2028整", "expected": "x"}'.encode(), {}, "at least 50"),  # a raw U+2028 is no line break
+    (b"", {"from_events": "true"}, "at least 50"),
+    (b"", {"from_events": "maybe"}, "from_events"),
+])
+def test_reranker_bad_requests_are_400(client, auth, body: bytes, params: dict, needle: str) -> None:
+    r = client.post("/api/kb/reranker", content=body, params=params, headers=auth("t1", "director"))
+    assert r.status_code in (400, 422) and needle in r.text, r.text

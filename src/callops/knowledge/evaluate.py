@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from callops.errors import CallopsError
+from callops.knowledge.search import clean_query
 
 KS = (1, 3, 5)
 
@@ -30,24 +31,36 @@ def read_file(path: Path) -> list[Labelled]:
     """Read an evaluation file; a bad line is an error naming the file and line."""
     if not path.exists():
         raise CallopsError(f"{path}: no such file")
-    items: list[Labelled] = []
     with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise CallopsError(f"{path}:{n}: not JSON ({exc.msg})") from None
-            if not isinstance(rec, dict) or not isinstance(rec.get("query"), str) or not rec["query"].strip():
-                raise CallopsError(f"{path}:{n}: needs a non-empty 'query' string")
-            exp = rec.get("expected")
-            exp_list = [exp] if isinstance(exp, str) else exp
-            if not isinstance(exp_list, list) or not exp_list or not all(isinstance(e, str) for e in exp_list):
-                raise CallopsError(f"{path}:{n}: 'expected' must be an article id or a list of them")
-            items.append(Labelled(rec["query"], frozenset(exp_list)))
+        return parse_lines(fh, str(path))
+
+
+def parse_lines(lines: Iterable[str], source: str) -> list[Labelled]:
+    """Labelled queries from JSON lines (``{query, expected}``); a bad line is an error naming ``source`` and line.
+
+    Split the text on newlines only (``str.split("\\n")``): ``splitlines`` would also cut at U+2028 inside a query.
+    """
+    items: list[Labelled] = []
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CallopsError(f"{source}:{n}: not JSON ({exc.msg})") from None
+        if not isinstance(rec, dict) or not isinstance(rec.get("query"), str) or not rec["query"].strip():
+            raise CallopsError(f"{source}:{n}: needs a non-empty 'query' string")
+        try:
+            clean_query(rec["query"])
+        except CallopsError as exc:
+            raise CallopsError(f"{source}:{n}: {exc}") from None
+        exp = rec.get("expected")
+        exp_list = [exp] if isinstance(exp, str) else exp
+        if not isinstance(exp_list, list) or not exp_list or not all(isinstance(e, str) for e in exp_list):
+            raise CallopsError(f"{source}:{n}: 'expected' must be an article id or a list of them")
+        items.append(Labelled(rec["query"], frozenset(exp_list)))
     if not items:
-        raise CallopsError(f"{path}: no queries")
+        raise CallopsError(f"{source}: no queries")
     return items
 
 

@@ -2,7 +2,8 @@
 
 Permissions: ``kb:read`` searches, reads published articles, asks for suggestions and records usage;
 ``kb:author`` writes drafts, submits, imports, exports and sees every state (expired articles flagged);
-``kb:review`` publishes, archives and sets synonyms.
+``kb:review`` publishes, archives, sets synonyms and trains the tenant's re-ranker (it changes what every
+agent's search puts first, as synonyms do).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from callops.api.deps import StoreDep, WarehouseDep, require
 from callops.api.encode import clean
 from callops.api.errors import check_dates
 from callops.errors import CallopsError
-from callops.knowledge import articles, assist, hot, service
+from callops.knowledge import articles, assist, evaluate, hot, service, training
 from callops.store.roles import Permission, allows
 from callops.store.users import Principal
 
@@ -184,6 +185,39 @@ async def put_synonyms(request: Request, who: Reviewer, st: StoreDep) -> dict[st
         raise CallopsError("the synonym file is larger than 1 MB")
     with st.session() as s:
         return {"groups": service.set_synonyms(s, who.tenant_id, text, "body")}
+
+
+RERANK_BODY = {"requestBody": {"required": False, "description": "JSON lines {query, expected}, as kb evaluate "
+                                                                 "reads (may be empty with from_events).",
+                               "content": {"application/x-ndjson": {"schema": {"type": "string"}},
+                                           "text/plain": {"schema": {"type": "string"}}}}}
+
+
+@router.get("/reranker", summary="The tenant's learned re-ranker: its training report")
+def get_reranker(who: Author, st: StoreDep) -> dict[str, Any]:
+    """The stored re-ranker's report (held-out figures, questions, whether searches use it), or null."""
+    return {"reranker": clean(training.status(st, who.tenant_id))}
+
+
+@router.post("/reranker", summary="Train the tenant's re-ranker (reviewer)", openapi_extra=RERANK_BODY)
+async def train_reranker(request: Request, who: Reviewer, st: StoreDep, from_events: bool = False,
+                         dry_run: bool = False) -> dict[str, Any]:
+    """Learn from the labelled questions in the body and/or the agents' events (``callops kb train``)."""
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise CallopsError(f"the body is larger than {MAX_BODY} bytes; split the file")
+    text = raw.decode("utf-8-sig", errors="replace")
+    items = evaluate.parse_lines(text.split("\n"), "body") if text.strip() else []
+    if not items and not from_events:
+        raise CallopsError("send labelled questions (JSON lines) in the body, from_events=true, or both")
+    return await run_in_threadpool(training.train, st, who.tenant_id, items, use_events=from_events,
+                                   actor=who.user_name, dry_run=dry_run)
+
+
+@router.delete("/reranker", summary="Remove the tenant's re-ranker (reviewer)")
+def delete_reranker(who: Reviewer, st: StoreDep) -> dict[str, Any]:
+    """Searches go back to the index's own order."""
+    return {"cleared": training.clear(st, who.tenant_id)}
 
 
 class SuggestIn(BaseModel):
