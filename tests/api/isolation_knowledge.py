@@ -224,3 +224,45 @@ def _kb_events(w: World) -> None:
         acme(w, "POST", "/api/kb/events", Role.analyst, expect=404, sent=PUBLISHED,
              json={"kind": kind, "article": PUBLISHED, "contact_id": "ACME-ISO-KB"})
     assert beta(w, "GET", "/api/kb/usage").json() == before
+
+
+def seed_reranker(w: World) -> None:
+    """beta's stored re-ranker (plain weights; its report names beta), once per world."""
+    from callops.knowledge import rerank, training
+    from callops.store.models_knowledge import KbReranker
+
+    seed_kb(w)
+    store = w.client.app.state.resources.store
+    if training.status(store, "beta") is None:
+        model = rerank.Reranker({"d:漫": -1.0, "score": 1.0}, 0.0, {"tenant": "beta"})
+        with store.session() as s:
+            s.add(KbReranker(tenant_id="beta", model=model.to_json(), active=True,
+                             report={"tenant": "beta", "queries": 60, "actor": "beta-kb-reviewer"}))
+
+
+@case("GET", "/api/kb/reranker")
+def _kb_reranker_get(w: World) -> None:
+    seed_reranker(w)
+    assert acme(w, "GET", "/api/kb/reranker").json() == {"reranker": None}
+    assert beta(w, "GET", "/api/kb/reranker").json()["reranker"]["actor"] == "beta-kb-reviewer"
+
+
+@case("POST", "/api/kb/reranker")
+def _kb_reranker_train(w: World) -> None:
+    """acme learns from its own events only (beta's linked contact BETA-1 is not acme's), and beta's article ids
+    name nothing in acme; beta's re-ranker stays as it was."""
+    seed_reranker(w)
+    before = beta(w, "GET", "/api/kb/reranker").json()
+    acme(w, "POST", "/api/kb/reranker", params={"from_events": "true"}, expect=400)
+    lines = "\n".join(json.dumps({"query": f"国际漫游怎么收费 {i}", "expected": PUBLISHED}, ensure_ascii=False)
+                      for i in range(60))
+    got = acme(w, "POST", "/api/kb/reranker", content=lines.encode(), expect=400, sent=PUBLISHED).json()
+    assert "0 labelled questions name a published article" in got["detail"], got
+    assert beta(w, "GET", "/api/kb/reranker").json() == before
+
+
+@case("DELETE", "/api/kb/reranker")
+def _kb_reranker_delete(w: World) -> None:
+    seed_reranker(w)
+    assert acme(w, "DELETE", "/api/kb/reranker").json() == {"cleared": False}
+    assert beta(w, "GET", "/api/kb/reranker").json()["reranker"]["queries"] == 60
