@@ -222,3 +222,38 @@ def test_customer_view_card_suggests_for_the_last_contact(site, browser) -> None
     with Store() as st, st.session() as s:
         kinds = {(e.kind, e.contact_id) for e in s.scalars(select(KbEvent).where(KbEvent.contact_id == "KB-C2"))}
     assert {("suggested", "KB-C2"), ("linked", "KB-C2")} <= kinds
+
+
+def test_reranker_card_shows_the_state_and_a_reviewer_retrains(site, browser) -> None:
+    """Untrained: the authors' page says so, an author gets no retrain button, a reviewer's retrain without enough
+    linked questions is refused in words. Trained (here from the demo articles' own phrasings): the line shows the
+    question count and the held-out check, in zh-CN."""
+    from callops.knowledge import demo_articles, training
+    from callops.knowledge.evaluate import Labelled
+    from callops.store.db import Store
+
+    base, tokens = site
+    with Store() as store:
+        training.clear(store, "demo")
+    page = _page(browser, base, tokens, "author", "/knowledge")
+    page.locator('[data-test="kb-reranker"]').wait_for()
+    assert "尚未训练" in page.inner_text('[data-test="kb-reranker"]')
+    assert page.locator('[data-test="kb-retrain"]').count() == 0
+    page.close()
+    page = _page(browser, base, tokens, "boss", "/knowledge")
+    page.click('[data-test="kb-retrain"]')
+    page.get_by_text("at least 50").wait_for()
+    items = [Labelled(p, frozenset([r["id"]])) for r in demo_articles.build() if r["state"] == "published"
+             and not r["valid_to"] for p in r["phrasings"]]
+    with Store() as store:
+        report = training.train(store, "demo", items, actor="tests")
+    page.goto(f"{base}/knowledge")
+    line = page.locator('[data-test="kb-reranker"]')
+    line.wait_for()
+    text = line.inner_text()
+    assert f"{report['queries']} 条标注问题" in text and "留出集 MRR@10" in text
+    assert ("搜索已启用" if report["active"] else "未启用") in text
+    _fits_phone(page)
+    page.close()
+    with Store() as store:
+        training.clear(store, "demo")

@@ -17,12 +17,12 @@ from urllib.parse import urlencode
 from nicegui import run, ui
 
 from callops.errors import CallopsError
-from callops.knowledge import articles, assist, hot, service
+from callops.knowledge import articles, assist, hot, service, training
 from callops.store.models_knowledge import Audience
 from callops.store.roles import Permission
 from callops.ui import session
 from callops.ui.guard import checked, data_attrs
-from callops.ui.i18n import register_labels, t
+from callops.ui.i18n import local_time, register_labels, t
 from callops.ui.layout import frame
 from callops.ui.localized import date_input, empty_text
 
@@ -90,6 +90,14 @@ register_labels({
     "kb_customer": ("Knowledge for the last contact", "最近一次来电的知识推荐"),
     "kb_customer_none": ("No contact of this customer to suggest from.", "该客户暂无可推荐的来电。"),
     "kb_customer_open": ("Open in the answer panel", "在答案面板中打开"),
+    "kb_reranker": ("Learned re-ranker", "学习型重排序"),
+    "kb_reranker_none": ("Not trained: searches use the index's order.", "尚未训练：搜索按索引原始排序。"),
+    "kb_reranker_trained": ("Trained", "训练于"),
+    "kb_reranker_questions": ("labelled questions", "条标注问题"),
+    "kb_reranker_holdout": ("held-out MRR@10 index → re-ranked", "留出集 MRR@10 索引 → 重排"),
+    "kb_reranker_active": ("searches use it", "搜索已启用"),
+    "kb_reranker_inactive": ("kept off: not better on the held-out fifth", "未启用：留出集上未优于索引"),
+    "kb_retrain": ("Retrain from the agents' links", "按坐席关联记录重新训练"),
 })  # fmt: skip
 
 BUSINESS = ("billing", "data_plan", "upgrade_5g", "general", "broadband", "roaming", "complaint", "vip_service",
@@ -253,6 +261,17 @@ async def kb_page(words: str = "", business: str = "", contact: str = "") -> Non
             ui.label(", ".join(use["never_found"][:30])).classes("co-muted")
 
 
+def reranker_line(status: dict[str, Any] | None, loc: str, zone: str) -> str:
+    """One line on the tenant's re-ranker: when, from how many questions, its held-out check, whether it is on."""
+    if status is None:
+        return t("kb_reranker_none", loc)
+    before, after = status.get("holdout_index_only") or {}, status.get("holdout_reranked") or {}
+    return (f"{t('kb_reranker_trained', loc)} {local_time(status['trained_at'], zone, '%Y-%m-%d %H:%M')} · "
+            f"{status['queries']} {t('kb_reranker_questions', loc)} · {t('kb_reranker_holdout', loc)} "
+            f"{before.get('mrr_at_10', '-')} → {after.get('mrr_at_10', '-')} · "
+            f"{t('kb_reranker_active' if status['active'] else 'kb_reranker_inactive', loc)}")
+
+
 def calendar_option(rows: list[Any], today: date) -> dict[str, Any]:
     """ECharts calendar heatmap: per day, articles whose verification falls due or whose validity ends."""
     counts: dict[str, int] = {}
@@ -303,6 +322,24 @@ async def knowledge_page(article: str = "") -> None:
             ui.label(t("kb_tasks", loc)).classes("text-h6")
             for subject, owner, _created in tasks:
                 data_attrs(ui.label(f"{t('kb_gap_task', loc)}: {subject} → {owner}"), test="kb-task")
+    with ui.card().classes("w-full"):
+        ui.label(t("kb_reranker", loc)).classes("text-h6")
+        line = data_attrs(ui.label(reranker_line(training.status(store, ctx.tenant_id), loc,
+                                                 session.tenant_zone(ctx.tenant_id))), test="kb-reranker")
+        if ctx.can(Permission.kb_review):
+
+            @checked(ctx, Permission.kb_review)
+            async def retrain() -> None:
+                try:
+                    await run.io_bound(training.train, store, ctx.tenant_id, [], use_events=True,
+                                       actor=ctx.user_name)
+                except CallopsError as exc:
+                    ui.notify(str(exc), type="warning")
+                    return
+                line.set_text(reranker_line(training.status(store, ctx.tenant_id), loc,
+                                            session.tenant_zone(ctx.tenant_id)))
+
+            data_attrs(ui.button(t("kb_retrain", loc), on_click=retrain).props("outline dense"), test="kb-retrain")
     with ui.card().classes("w-full"):
         ui.label(t("kb_edit", loc) + (f" · {article}" if current else f" · {t('kb_new', loc)}")).classes("text-h6")
         if current and content and content["valid_to"] and date.fromisoformat(content["valid_to"]) < today:
