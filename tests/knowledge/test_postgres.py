@@ -71,3 +71,23 @@ def test_knowledge_on_postgresql(pg_store: Store) -> None:
                   for _ in range(12))
     topics = hot.detect_for_tenant(pg_store, "t1", now=now, notify=True)
     assert [(t.subject, t.article) for t in topics] == [("esim", None)] and topics[0].task_id
+
+
+def test_reranker_on_postgresql(pg_store: Store) -> None:
+    """The re-ranker trained from t1's events is stored (JSONB weights, boolean flag) and used by t1's search only."""
+    from test_rerank import SEEN, articles as learning_set, questions
+
+    from callops.knowledge import training
+
+    text = [json.dumps(a, ensure_ascii=False) for a in learning_set()]
+    for t in ("t1", "t10"):
+        with pg_store.session() as s:
+            service.import_lines(s, t, iter(text), "test", can_review=True)
+    for n, q in enumerate(questions(SEEN)):
+        service.search(pg_store, "t1", q.query, contact_id=f"PG{n}")
+        assist.record_event(pg_store, "t1", "used", next(iter(q.expected)), contact_id=f"PG{n}")
+    report = training.train(pg_store, "t1", [], use_events=True)
+    assert report["from_events"] == 60 and report["active"]
+    assert training.status(pg_store, "t1")["queries"] == 60 and training.status(pg_store, "t10") is None
+    assert service.search(pg_store, "t1", "网盘怎么办理业务", record=False).hits[0].key == "guide-19"
+    assert service.search(pg_store, "t10", "网盘怎么办理业务", record=False).hits[0].key == "paused-19"
