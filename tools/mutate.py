@@ -67,6 +67,9 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     "compiler": (["src/callops/metrics/compiler.py"],
                  ["tests/metrics/test_metrics_sql.py", "tests/metrics/test_filtered_aggregations.py",
                   "tests/metrics/test_compiler_mutants.py"]),
+    # the knowledge re-ranker: features, folded weights, search order, labels from events, the held-out check
+    "rerank": (["src/callops/knowledge/rerank.py", "src/callops/knowledge/training.py"],
+               ["tests/knowledge/test_rerank.py"]),
 }
 
 

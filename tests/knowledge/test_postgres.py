@@ -75,7 +75,8 @@ def test_knowledge_on_postgresql(pg_store: Store) -> None:
 
 def test_reranker_on_postgresql(pg_store: Store) -> None:
     """The re-ranker trained from t1's events is stored (JSONB weights, boolean flag) and used by t1's search only."""
-    from test_rerank import SEEN, articles as learning_set, questions
+    from test_rerank import SEEN, questions
+    from test_rerank import articles as learning_set
 
     from callops.knowledge import training
 
