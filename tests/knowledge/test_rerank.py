@@ -66,8 +66,9 @@ def test_units_are_han_characters_else_words() -> None:
 
 
 def test_pairs_keep_words_apart() -> None:
-    """"do i top" and "doi top" share no word pair; Han characters pair as written."""
-    assert rerank._pairs(rerank.units("do i top")).isdisjoint(rerank._pairs(rerank.units("doi top")))
+    """"ab c" and "a bc" share no word pair (joined bare, both would be "abc"); Han characters pair as written."""
+    assert rerank._pairs(["how", "do", "i"]) == {"how\x1fdo", "do\x1fi"}
+    assert rerank._pairs(rerank.units("ab c")).isdisjoint(rerank._pairs(rerank.units("a bc")))
     assert rerank._pairs(["花", "呗", "还"]) == {"花呗", "呗还"}
 
 
@@ -97,6 +98,12 @@ def test_features_on_short_and_long_texts() -> None:
     same = rerank.features("花呗", Doc(key="a", title="", phrasings=("花呗",)), 1.0, 1.0, 0)
     assert (same["bj"], same["cj"], same["lenr"], same["sm"]) == (1.0, 1.0, 1.0, 1.0)
     assert rerank.features("还", Doc(key="a", title="", phrasings=("还",)), 1.0, 1.0, 0)["lenr"] == 1.0
+    short = rerank.features("还", Doc(key="a", title="", phrasings=("借",)), 1.0, 1.0, 0)
+    assert (short["qmiss"], short["dmiss"]) == (1.0, 1.0)  # one unit each, none shared
+    longer_q = rerank.features("花呗怎么还", Doc(key="a", title="", phrasings=("借呗",)), 1.0, 1.0, 0)
+    longer_p = rerank.features("花呗", Doc(key="a", title="", phrasings=("借呗怎么还",)), 1.0, 1.0, 0)
+    assert longer_q["lenr"] == longer_p["lenr"] == 2 / 5
+    assert rerank.features("？", Doc(key="a", title="", phrasings=("！",)), 1.0, 1.0, 0)["lenr"] == 0.0  # no units
     five = Doc(key="a", title="", phrasings=("甲", "乙", "丙", "丁", "戊"))
     assert rerank.features("甲", five, 1.0, 1.0, 0)["nphr"] == pytest.approx(np.log(4))
     long_q, long_p = "甲" * 250 + "乙" * 50, "乙" * 50 + "甲" * 250
@@ -169,7 +176,7 @@ def test_candidates_are_the_top_k_positive_scores_among_those_kept() -> None:
     keep = np.array([i % 3 != 0 for i in range(idx.size)])
     for query in ("宽带怎么办理业务", "暂停", "新开的步骤", "卫星"):
         sc = idx.scores(query)
-        for k, mask in ((5, None), (5, keep), (rerank.K, keep), (3, None)):
+        for k, mask in [(k, m) for k in (*range(1, 13), rerank.K) for m in (None, keep)]:
             ok = [i for i in range(idx.size) if sc[i] > 0 and (mask is None or mask[i])]
             want = sorted(ok, key=lambda i: (-sc[i], i))[:k]
             assert rerank.candidates(idx, query, mask, k=k) == (want, [float(sc[i]) for i in want])
@@ -325,6 +332,7 @@ def test_the_report_is_what_an_independent_recount_gives(world: dict) -> None:
     assert stored["queries"] == 60 and stored["active"] is True and stored["trained_at"].startswith("20")
     again = training.train(store, "t1", items[:55], actor="second")  # retraining replaces the one row
     assert training.status(store, "t1")["queries"] == again["queries"] == 55
+    assert training.status(store, "t1")["actor"] == "second"
     assert training.status(store, "t1")["trained_at"] > stored["trained_at"]
 
 
