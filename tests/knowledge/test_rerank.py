@@ -136,7 +136,8 @@ def test_feature_invariants(q: str, p: str) -> None:
 def test_folded_weights_equal_the_sklearn_pipeline() -> None:
     """The stored weights (scaling folded in) give sklearn's own decision values, computed here apart."""
     idx = index()
-    rows, labels, _ = rerank.training_rows(idx, questions(SEEN))
+    table = rerank.question_rows(idx, questions(SEEN))
+    rows, labels = [r for f, _ in table for r in f], [y for _, ys in table for y in ys]
     model = rerank.fit_rows(rows, labels)
     vec = DictVectorizer()
     x = vec.fit_transform(rows)
@@ -151,7 +152,7 @@ def test_stored_form_round_trips_and_refuses_unknown_formats() -> None:
     assert model.weights != rerank.fit(index(), questions(SEEN)).weights  # C is passed on
     model.k = 20
     back = rerank.Reranker.from_json(json.loads(json.dumps(model.to_json())))
-    rows = rerank.training_rows(index(), questions(UNSEEN))[0]
+    rows = [r for feats, _ in rerank.question_rows(index(), questions(UNSEEN)) for r in feats]
     assert np.array_equal(back.decision(rows), model.decision(rows))
     assert (back.k, back.trained, back.intercept) == (20, model.trained, model.intercept)
     bare = rerank.Reranker.from_json({"format": rerank.FORMAT, "weights": {"cj": 1}, "intercept": 0})

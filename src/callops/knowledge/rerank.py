@@ -136,28 +136,30 @@ class Reranker:
                    dict(data.get("trained") or {}), int(data.get("k", K)))
 
 
-def training_rows(index: Index, items: Sequence[Labelled], keep: np.ndarray | None = None
-                  ) -> tuple[list[dict[str, float]], list[int], int]:
-    """Rows and labels of every labelled question, and how many had their answer among the candidates."""
-    rows: list[dict[str, float]] = []
-    labels: list[int] = []
-    covered = 0
+def question_rows(index: Index, items: Sequence[Labelled], keep: np.ndarray | None = None
+                  ) -> list[tuple[list[dict[str, float]], list[int]]]:
+    """Per labelled question: its candidates' feature rows and 0/1 labels (1: an expected article)."""
+    out = []
     for item in items:
         cand, feats = candidate_rows(index, item.query, keep)
-        labs = [int(index.docs[i].key in item.expected) for i in cand]
-        covered += any(labs)
-        rows.extend(feats)
-        labels.extend(labs)
-    return rows, labels, covered
+        out.append((feats, [int(index.docs[i].key in item.expected) for i in cand]))
+    return out
 
 
 def fit(index: Index, items: Sequence[Labelled], *, keep: np.ndarray | None = None, c: float = C) -> Reranker:
-    """Fit the re-ranker on labelled questions searched in ``index`` (max-abs scaling, L2 logistic regression)."""
-    rows, labels, covered = training_rows(index, items, keep)
+    """Fit the re-ranker on labelled questions searched in ``index`` among ``keep``."""
+    return fit_table(question_rows(index, items, keep), c=c)
+
+
+def fit_table(table: Sequence[tuple[list[dict[str, float]], list[int]]], *, c: float = C) -> Reranker:
+    """Fit on :func:`question_rows`' output; refused when no question has its answer beside a wrong candidate."""
+    rows = [r for feats, _ in table for r in feats]
+    labels = [y for _, labs in table for y in labs]
     if sum(labels) == 0 or sum(labels) == len(labels):
-        raise CallopsError(f"none of the {len(items)} questions has its answer among the top {K} candidates "
+        raise CallopsError(f"none of the {len(table)} questions has its answer among the top {K} candidates "
                            "and a wrong one beside it: nothing to learn from")
-    return fit_rows(rows, labels, c=c, trained={"queries": len(items), "answer_in_candidates": covered})
+    covered = sum(1 for _, labs in table if any(labs))
+    return fit_rows(rows, labels, c=c, trained={"queries": len(table), "answer_in_candidates": covered})
 
 
 def fit_rows(rows: Sequence[dict[str, float]], labels: Sequence[int], *, c: float = C,

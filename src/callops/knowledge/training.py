@@ -79,9 +79,9 @@ def train(store: Store, tenant: str, items: list[Labelled], *, use_events: bool 
     if len(known) < MIN_QUERIES:
         raise CallopsError(f"{len(known)} labelled questions name a published article of tenant {tenant!r} "
                            f"({len(everything) - len(known)} name none): at least {MIN_QUERIES} are needed")
-    fit_on = [x for x in known if not _held_out(x.query)]
+    table = rerank.question_rows(index, known, keep)  # searched once, for the trial and the stored model
     held = [x for x in known if _held_out(x.query)]
-    trial = rerank.fit(index, fit_on, keep=keep)
+    trial = rerank.fit_table([t for x, t in zip(known, table, strict=True) if not _held_out(x.query)])
 
     def ranked(model: rerank.Reranker | None):
         return lambda q: [h.key for h in index.search(q, k=10, keep=keep, highlights=False, reranker=model)]
@@ -92,7 +92,7 @@ def train(store: Store, tenant: str, items: list[Labelled], *, use_events: bool 
     else:
         plain = checked = None
         active = True
-    model = rerank.fit(index, known, keep=keep)
+    model = rerank.fit_table(table)
     report = {
         "tenant": tenant_key(tenant), "queries": len(known), "from_file": len(items), "from_events": len(events),
         "unknown_articles": len(everything) - len(known), "holdout_queries": len(held),
