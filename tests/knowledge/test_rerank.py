@@ -331,6 +331,7 @@ def test_the_report_is_what_an_independent_recount_gives(world: dict) -> None:
     assert report["train_s"] == round(report["train_s"], 1)
     stored = training.status(store, "t1")
     assert stored["queries"] == 60 and stored["active"] is True and stored["trained_at"].startswith("20")
+    assert stored["actor"] == "cli"  # the default actor
     again = training.train(store, "t1", items[:55], actor="second")  # retraining replaces the one row
     assert training.status(store, "t1")["queries"] == again["queries"] == 55
     assert training.status(store, "t1")["actor"] == "second"
