@@ -75,7 +75,8 @@ def train(store: Store, tenant: str, items: list[Labelled], *, use_events: bool 
     with store.session() as s:
         today = service.tenant_today(s, tenant)
     keep = index.mask(today=today)  # what agents search: published, in date
-    known = [x for x in everything if any(k in index.position for k in x.expected)]
+    published = {d.key for d, kept in zip(index.docs, keep, strict=True) if kept}
+    known = [x for x in everything if not published.isdisjoint(x.expected)]
     if len(known) < MIN_QUERIES:
         raise CallopsError(f"{len(known)} labelled questions name a published article of tenant {tenant!r} "
                            f"({len(everything) - len(known)} name none): at least {MIN_QUERIES} are needed")
