@@ -113,9 +113,9 @@ def kb_evaluate(
     items = evaluate.read_file(file)
     with _store_for(tenant) as store:
         index = service.tenant_index(store, tenant)
-        reranker = training.active_reranker(store, tenant) if rerank else None
         with store.session() as s:
             today = service.tenant_today(s, tenant)
+            reranker = training.active_reranker(store, tenant, s) if rerank else None
     keep = index.mask(audience=audience, today=today)
     res = evaluate.evaluate(lambda q: [h.key for h in index.search(q, k=10, keep=keep, highlights=False,
                                                                    reranker=reranker)], items)

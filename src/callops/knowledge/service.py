@@ -108,10 +108,10 @@ def search(store: Store, tenant: str, query: str, *, audience: str | None = None
     index = tenant_index(store, tenant)
     with store.session() as s:
         today = tenant_today(s, tenant)
+        reranker = training.active_reranker(store, tenant, s) if rerank else None
     include_expired = author_view and audience != Audience.customer.value
     keep = index.mask(audience=audience, states=states or ["published"], tags=tags or [], language=language,
                       include_expired=include_expired, today=today)
-    reranker = training.active_reranker(store, tenant) if rerank else None
     hits = index.search(query, k=k, keep=keep, today=today, reranker=reranker)
     if record:
         with store.session() as s:

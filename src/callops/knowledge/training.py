@@ -14,6 +14,8 @@ import threading
 import time
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from callops.errors import CallopsError
 from callops.knowledge import rerank, service
 from callops.knowledge.evaluate import Labelled, evaluate
@@ -81,8 +83,9 @@ def train(store: Store, tenant: str, items: list[Labelled], *, use_events: bool 
         raise CallopsError(f"{len(known)} labelled questions name a published article of tenant {tenant!r} "
                            f"({len(everything) - len(known)} name none): at least {MIN_QUERIES} are needed")
     table = rerank.question_rows(index, known, keep)  # searched once, for the trial and the stored model
-    held = [x for x in known if _held_out(x.query)]
-    trial = rerank.fit_table([t for x, t in zip(known, table, strict=True) if not _held_out(x.query)])
+    is_held = [_held_out(x.query) for x in known]
+    held = [x for x, h in zip(known, is_held, strict=True) if h]
+    trial = rerank.fit_table([t for t, h in zip(table, is_held, strict=True) if not h])
 
     def ranked(model: rerank.Reranker | None):
         return lambda q: [h.key for h in index.search(q, k=10, keep=keep, highlights=False, reranker=model)]
@@ -137,20 +140,24 @@ def status(store: Store, tenant: str) -> dict[str, Any] | None:
         return {**row.report, "active": row.active, "trained_at": row.trained_at.isoformat()}
 
 
-def active_reranker(store: Store, tenant: str) -> rerank.Reranker | None:
-    """The tenant's active re-ranker (cached until it is retrained or cleared), or None."""
+def active_reranker(store: Store, tenant: str, session: Session | None = None) -> rerank.Reranker | None:
+    """The tenant's active re-ranker (cached until it is retrained or cleared), or None.
+
+    Searches pass their open ``session``: the cache check is one small query, not a session of its own.
+    """
+    if session is None:
+        with store.session() as s:
+            return active_reranker(store, tenant, s)
     key = tenant_key(tenant)
-    with store.session() as s:
-        row = s.execute(scoped(KbReranker, tenant).with_only_columns(KbReranker.trained_at, KbReranker.active)
-                        ).one_or_none()
-        stamp = (row.trained_at, row.active) if row else None
-        cached = _cache.get((store.url, key))
-        if cached and cached[0] == stamp:
-            return cached[1]
-        model = None
-        if row is not None and row.active:
-            full = s.scalars(scoped(KbReranker, tenant)).one()
-            model = rerank.Reranker.from_json(full.model)
+    row = session.execute(scoped(KbReranker, tenant).with_only_columns(KbReranker.trained_at, KbReranker.active)
+                          ).one_or_none()
+    stamp = (row.trained_at, row.active) if row else None
+    cached = _cache.get((store.url, key))
+    if cached and cached[0] == stamp:
+        return cached[1]
+    model = None
+    if row is not None and row.active:
+        model = rerank.Reranker.from_json(session.scalars(scoped(KbReranker, tenant)).one().model)
     with _lock:
         _cache[(store.url, key)] = (stamp, model)
     return model
