@@ -263,6 +263,10 @@ def test_a_tenant_trains_from_its_events_and_only_its_searches_change(world: dic
         training.train(store, "t10", [], use_events=True)
     report = training.train(store, "t1", [], use_events=True)
     assert (report["queries"], report["from_events"], report["from_file"]) == (60, 60, 0)
+    kept = training.status(store, "t1")
+    with pytest.raises(CallopsError, match="at least 50"):  # a refused retraining keeps the stored model
+        training.train(store, "t1", questions(SEEN)[:10])
+    assert training.status(store, "t1") == kept
     assert report["active"] and report["stored"]
     assert report["holdout_reranked"]["mrr_at_10"] > report["holdout_index_only"]["mrr_at_10"]
     unseen = "网盘怎么办理业务"
