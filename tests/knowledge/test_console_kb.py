@@ -170,6 +170,8 @@ def test_agent_panel_on_a_phone(site, browser) -> None:
 
 
 def test_authors_page_review_and_publish(site, browser) -> None:
+    from playwright.sync_api import expect
+
     base, tokens = site
     page = _page(browser, base, tokens, "author", "/knowledge?article=promo-2025")
     page.locator('[data-test="kb-expired"]').wait_for()
@@ -185,7 +187,8 @@ def test_authors_page_review_and_publish(site, browser) -> None:
     page.close()
     page = _page(browser, base, tokens, "boss", "/knowledge?article=esim")
     page.click('[data-test="kb-publish"]')
-    page.wait_for_function("document.body.innerText.includes('已发布 · v2')")
+    # publishing reloads the page: wait on the body's text, not on a script that can run between two documents
+    expect(page.locator("body")).to_contain_text("已发布 · v2", timeout=30_000)
     page.close()
 
 

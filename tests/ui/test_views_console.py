@@ -174,12 +174,14 @@ def test_rule_checked_as_typed_replayed_and_saved(server: tuple[str, Env], brows
 def test_live_rule_written_checked_and_saved(server: tuple[str, Env], browser: object) -> None:
     """A dispatcher writes a live rule (levels, hysteresis, recipients): checked as typed (a clear threshold above
     its level is named), replayed, and saved as a version (issue 16)."""
+    from playwright.sync_api import expect
+
     base, env = server
     page = _sign_in(browser, base, env, "dana", PHONE)
     page.goto(f"{base}/rules")
     page.click('[data-test="rule-live-example"]')
-    page.wait_for_selector('[data-test="rule-status"].text-positive')
-    assert "long-wait-billing" in page.inner_text('[data-test="rule-status"]')
+    # the default rule's status is already positive: wait for the example's own (a race under load otherwise)
+    expect(page.locator('[data-test="rule-status"].text-positive')).to_contain_text("long-wait-billing", timeout=30_000)
     text = page.locator('textarea[data-test="rule-text"]')
     live = text.input_value()
     text.fill(live.replace("clear: {yellow: 20, red: 60}", "clear: {yellow: 50, red: 60}"))
